@@ -1,0 +1,9 @@
+"""``python -m ccreco`` runs the command line."""
+
+from __future__ import annotations
+
+import sys
+
+from ccreco.cli import main
+
+sys.exit(main())

@@ -1,0 +1,32 @@
+"""Every constant shared between ccreco modules, defined once.
+
+Values that belong to a trained model (window length, normalization, decision threshold,
+CNN binning) are *not* here: they live in the model's ONNX metadata and are read from there.
+The numbers below are defaults for simulation and data reading only.
+"""
+
+from __future__ import annotations
+
+#: Default sampling period of the digitizer in ns (1 GHz, PHYSICS.md "detector case").
+SAMPLING_NS: float = 1.0
+#: Default acquisition window in ns (PHYSICS.md "detector case").
+WINDOW_NS: float = 2000.0
+#: Default number of samples per waveform (WINDOW_NS / SAMPLING_NS).
+N_SAMPLES: int = 2000
+
+#: Default tree name of ccreco's native schema.
+TREE: str = "sim"
+#: Name of the TObjString holding ccreco's JSON metadata in files it writes.
+META_KEY: str = "ccreco_meta"
+#: Version of the native ntuple schema written by ccreco.
+SCHEMA_VERSION: int = 1
+
+#: Default peak-candidate window: samples [t - WINDOW_LEFT, t + WINDOW_RIGHT] (IHEP reference).
+WINDOW_LEFT: int = 5
+WINDOW_RIGHT: int = 9
+
+#: Number of bins of the step-2 CNN encoding of detected peak times (IHEP reference).
+CNN_BINS: int = 1024
+
+#: Default entries per chunk when reading/writing (about 80 MB of 2000-sample float32).
+STEP_SIZE: int = 10_000
