@@ -18,6 +18,7 @@ from ccreco.errors import CcrecoError
 #: Subcommand modules, in the order they appear in ``ccreco --help``.
 COMMAND_MODULES: tuple[str, ...] = (
     "ccreco.cli.inspect",
+    "ccreco.cli.simulate",
 )
 
 
