@@ -84,8 +84,8 @@ class NtupleWriter:
         Tree name (default ``sim``).
     metadata : dict, optional
         JSON-serializable provenance stored as the TObjString ``ccreco_meta``.
-    compression : uproot compression, optional
-        Defaults to :func:`default_compression`.
+    compression : uproot compression or None, optional
+        Defaults to :func:`default_compression`; ``None`` writes uncompressed.
 
     Examples
     --------
@@ -100,16 +100,16 @@ class NtupleWriter:
         *,
         tree: str = TREE,
         metadata: dict[str, Any] | None = None,
-        compression: Any = None,
+        compression: Any = "default",
     ) -> None:
         self.path = Path(path)
         self.tree = tree
         self.metadata = dict(metadata or {})
         self._tmp = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = uproot.recreate(
-            self._tmp, compression=compression if compression is not None else default_compression()
-        )
+        if isinstance(compression, str) and compression == "default":
+            compression = default_compression()
+        self._file = uproot.recreate(self._tmp, compression=compression)
         self._tree: Any = None
         self._keys: list[str] | None = None
         self.n_entries = 0
