@@ -33,6 +33,7 @@ def test_collects_all_problems(tmp_path):
         "electron_time_ns": truth.electron_time_ns,
     })
     report = inspect_file(path)
+    assert report.n_samples == N_SAMPLES_TEST and report.sampling_ns == 1.0
     kinds = sorted(p.split(":", 1)[0] for p in report.problems)
     assert kinds == ["NonFiniteWaveformError", "SamplingMismatchError", "TruthInconsistencyError"]
     assert any("entry 3" in p for p in report.problems) and any("entry 11" in p for p in report.problems)

@@ -73,3 +73,9 @@ def test_raise_mode_is_default(tmp_path):
     with pytest.raises(SamplingMismatchError) as info:
         list(iterate([good, other]))
     assert info.value.file == str(other)
+
+
+def test_large_basket_split_into_steps(tmp_path):
+    path = write_native(tmp_path / "big.root", 100)
+    sizes = [len(c) for c in iterate(path, step_size=30)]
+    assert sizes == [30, 30, 40]

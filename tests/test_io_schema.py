@@ -105,3 +105,16 @@ def test_toml_overrides_and_errors(tmp_path):
         load_mapping(tmp_path / "none.toml")
     with pytest.raises(ConfigError, match="unknown schema 'cpec'; presets: \\['cepc'"):
         resolve_schema("cpec")
+
+
+def test_multichannel_nan_names_channel_branch(tmp_path):
+    from ccreco.errors import NonFiniteWaveformError
+
+    br = {f"Waveform{c}": np.zeros((4, 16)) for c in range(3)}
+    br["Waveform2"][3, 5] = np.inf
+    path = write_raw(tmp_path / "mc.root", br, tree="t")
+    mapping = mapping_from_dict({"tree": "t", "waveforms": {"pattern": "Waveform{}", "channels": [0, 1, 2]},
+                                 "sampling": {"value": 1.0}})
+    with pytest.raises(NonFiniteWaveformError) as info:
+        read(path, schema=mapping)
+    assert (info.value.branch, info.value.entry) == ("Waveform2", 3)

@@ -159,4 +159,13 @@ def inspect_file(
             n_samples = report.n_samples = chunk.n_samples
             report.sampling_ns = chunk.sampling_ns
             expected = expected if expected is not None else chunk.sampling_ns
+    if report.n_samples is None:  # every chunk had problems: describe the first entry anyway
+        try:
+            first = plan.tree.arrays(filter_name=lambda b: b in {plan.waveforms[0], plan.sampling},
+                                     entry_stop=1, how=dict)
+            report.n_samples = len(first[plan.waveforms[0]][0])
+            raw = first[plan.sampling][0] if plan.sampling else mapping.sampling_value
+            report.sampling_ns = float(mapping.to_period_ns(float(raw)))
+        except Exception:  # already reported as a problem above
+            pass
     return report

@@ -343,8 +343,7 @@ def read_chunk(
     if len(blocks) == n_ch:
         block = blocks[0] if n_ch == 1 else np.stack(blocks, axis=1).reshape(n * n_ch, -1)
         waveforms = _amplitude(block, mapping)
-        problems += check_finite(waveforms, where, plan.waveforms[0] if n_ch == 1 else "/".join(
-            (plan.waveforms[0], plan.waveforms[-1])))
+        problems += check_finite(waveforms, where, plan.waveforms)
     if plan.sampling is not None:
         period = mapping.to_period_ns(np.asarray(arrays[plan.sampling], dtype=np.float64))
     else:

@@ -32,7 +32,7 @@ class Where:
     file: str
     tree: str
     entry_start: int = 0
-    #: entries of the tree per waveform row (1, or 1/n_channels rows per entry)
+    #: waveform rows per tree entry (the number of channel branches flattened)
     rows_per_entry: int = 1
 
     def entry(self, row: int) -> int:
@@ -101,7 +101,7 @@ def regularize(
     return flat.reshape(len(lengths), ref), []
 
 
-def check_finite(waveforms: np.ndarray, where: Where, branch: str) -> list[CcrecoError]:
+def check_finite(waveforms: np.ndarray, where: Where, branches: tuple[str, ...]) -> list[CcrecoError]:
     """Report NaN or inf samples (count and first entry).
 
     Parameters
@@ -110,8 +110,8 @@ def check_finite(waveforms: np.ndarray, where: Where, branch: str) -> list[Ccrec
         ``(n, n_samples)`` block.
     where : Where
         Location for messages.
-    branch : str
-        Branch name for messages.
+    branches : tuple of str
+        Waveform branch of each row modulo ``len(branches)`` (channel branches, entry-major).
 
     Returns
     -------
@@ -125,7 +125,8 @@ def check_finite(waveforms: np.ndarray, where: Where, branch: str) -> list[Ccrec
     n_bad = int(np.count_nonzero(~np.isfinite(waveforms[rows])))
     return [NonFiniteWaveformError(
         f"{n_bad} NaN/inf samples in {rows.size} waveforms",
-        file=where.file, tree=where.tree, branch=branch, entry=where.entry(rows[0]),
+        file=where.file, tree=where.tree, branch=branches[int(rows[0]) % len(branches)],
+        entry=where.entry(rows[0]),
     )]
 
 
@@ -214,7 +215,7 @@ def check_truth(truth: ak.Array, where: Where) -> list[CcrecoError]:
     def num(name: str) -> np.ndarray:
         return np.asarray(ak.num(truth[name], axis=1))
 
-    groups = {"cluster": [], "electron": [], "cand": []}  # type: dict[str, list[str]]
+    groups: dict[str, list[str]] = {"cluster": [], "electron": [], "cand": []}
     for f in sorted(fields):
         prefix = f.split("_", 1)[0]
         if prefix in groups and truth[f].ndim == 2:
