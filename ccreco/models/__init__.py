@@ -1,0 +1,48 @@
+"""Step-1 (LSTM peak finder) and step-2 (CNN clusterization) models.
+
+Importing this package imports neither torch nor onnxruntime. Names resolve lazily:
+
+- configs and presets (:mod:`ccreco.models.config`), the step-2 encoding
+  (:mod:`ccreco.models.encoding`): numpy only;
+- inference (:mod:`ccreco.models.inference`): onnxruntime only;
+- training and export (:mod:`ccreco.models.train_peaks`, :mod:`ccreco.models.train_clusters`,
+  :mod:`ccreco.models.export`): torch, imported when first used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY: dict[str, str] = {
+    "PeakModelConfig": "ccreco.models.config",
+    "ClusterModelConfig": "ccreco.models.config",
+    "Encoding": "ccreco.models.config",
+    "TrainConfig": "ccreco.models.config",
+    "PEAK_PRESETS": "ccreco.models.config",
+    "CLUSTER_PRESETS": "ccreco.models.config",
+    "PEAK_TRAIN": "ccreco.models.config",
+    "CLUSTER_TRAIN": "ccreco.models.config",
+    "encode_peak_times": "ccreco.models.encoding",
+    "PeakModel": "ccreco.models.inference",
+    "ClusterModel": "ccreco.models.inference",
+    "load_model": "ccreco.models.inference",
+    "read_metadata": "ccreco.models.inference",
+    "train_peak_model": "ccreco.models.train_peaks",
+    "train_cluster_model": "ccreco.models.train_clusters",
+    "export_onnx": "ccreco.models.export",
+    "shipped_model": "ccreco.models.shipped",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ccreco.models' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+def __dir__() -> list[str]:
+    return __all__

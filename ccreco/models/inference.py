@@ -1,0 +1,471 @@
+"""ONNX Runtime inference of ccreco models (imports onnxruntime only, never torch).
+
+:class:`PeakModel` (step 1) and :class:`ClusterModel` (step 2) open the file once to validate
+it (kind, metadata, input shapes) and keep the metadata as plain Python values. The
+``onnxruntime.InferenceSession`` is not picklable, so it is dropped when the object is pickled
+and recreated lazily on first use, e.g. on each dask worker. Dask sets ``OMP_NUM_THREADS=1``,
+which onnxruntime ignores: the thread count is the explicit ``intra_op_num_threads``.
+
+Before running, both classes compare the model's metadata with what the caller says about the
+data (window length, sampling period, acquisition window) and raise
+:class:`~ccreco.errors.ModelError` on any mismatch.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+
+from ccreco.errors import ModelError
+from ccreco.models import metadata as md
+from ccreco.models.config import Encoding
+from ccreco.models.encoding import encode_peak_times
+
+#: Default inference batch (ENVIRONMENT.md: moderate batches beat one huge batch; see
+#: docs/MODELS.md for the benchmark behind the figure).
+DEFAULT_BATCH: int = 256
+
+_OPT_LEVELS = {
+    "disable": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
+    "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+    "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+    "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
+}
+
+
+def session_options(
+    intra_op_num_threads: int = 1, optimization: str = "all", sequential: bool = True, spinning: bool = True
+) -> ort.SessionOptions:
+    """onnxruntime session options as ccreco uses them.
+
+    Parameters
+    ----------
+    intra_op_num_threads : int
+        Threads inside one operator (set explicitly; ORT ignores ``OMP_NUM_THREADS``).
+    optimization : {"all", "extended", "basic", "disable"}
+        Graph optimization level.
+    sequential : bool
+        Sequential execution mode (one inter-op thread).
+    spinning : bool
+        Let idle intra-op threads spin (faster alone, wasteful on shared cores).
+
+    Returns
+    -------
+    onnxruntime.SessionOptions
+        The options.
+    """
+    if optimization not in _OPT_LEVELS:
+        raise ModelError(f"optimization must be one of {', '.join(_OPT_LEVELS)}; got {optimization!r}")
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = int(intra_op_num_threads)
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL if sequential else ort.ExecutionMode.ORT_PARALLEL
+    opts.graph_optimization_level = _OPT_LEVELS[optimization]
+    opts.log_severity_level = 3
+    if not spinning:
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return opts
+
+
+def _open_session(path: Path, options: ort.SessionOptions) -> ort.InferenceSession:
+    if not path.is_file():
+        raise ModelError("model file not found", file=str(path))
+    try:
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own Fail/InvalidProtobuf types
+        raise ModelError(f"not a readable ONNX model: {exc}", file=str(path)) from exc
+
+
+def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The ccreco metadata of an ONNX file, decoded (empty for a foreign ONNX model).
+
+    Parameters
+    ----------
+    path : path-like
+        The ``.onnx`` file.
+
+    Returns
+    -------
+    dict
+        Unprefixed keys to values (see :mod:`ccreco.models.metadata`).
+
+    Raises
+    ------
+    ModelError
+        Missing or unreadable file, or metadata that is not valid JSON.
+    """
+    path = Path(path)
+    session = _open_session(path, session_options())
+    try:
+        return md.decode(session.get_modelmeta().custom_metadata_map)
+    except ValueError as exc:
+        raise ModelError(f"unreadable ccreco metadata: {exc}", file=str(path)) from exc
+
+
+class OnnxModel:
+    """Common part of :class:`PeakModel` and :class:`ClusterModel`.
+
+    Parameters
+    ----------
+    path : path-like
+        The ``.onnx`` file written by :func:`ccreco.models.export.export_onnx`.
+    intra_op_num_threads : int
+        onnxruntime intra-op threads.
+    batch_size : int
+        Examples per ``session.run`` call.
+    optimization : str
+        Graph optimization level (see :func:`session_options`).
+    sequential : bool
+        Sequential execution mode.
+    spinning : bool
+        Allow intra-op thread spinning.
+
+    Raises
+    ------
+    ModelError
+        Missing, unreadable or non-ccreco file, a model of the other kind, or input shapes that
+        disagree with the metadata; the message names the file.
+    """
+
+    #: The metadata ``kind`` this class serves.
+    kind: str = ""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        intra_op_num_threads: int = 1,
+        batch_size: int = DEFAULT_BATCH,
+        optimization: str = "all",
+        sequential: bool = True,
+        spinning: bool = True,
+    ) -> None:
+        self.path = Path(path)
+        if batch_size < 1:
+            raise ModelError(f"batch_size must be >= 1; got {batch_size}", file=str(self.path))
+        self.batch_size = int(batch_size)
+        self._options = dict(
+            intra_op_num_threads=int(intra_op_num_threads),
+            optimization=optimization,
+            sequential=sequential,
+            spinning=spinning,
+        )
+        self._session: ort.InferenceSession | None = None
+        session = self.session  # validates the file now, in the process that names it
+        try:
+            self.metadata: dict[str, Any] = md.decode(session.get_modelmeta().custom_metadata_map)
+        except ValueError as exc:
+            raise ModelError(f"unreadable ccreco metadata: {exc}", file=str(self.path)) from exc
+        missing = md.missing_keys(self.metadata)
+        if missing == ["kind"] and "kind" not in self.metadata:
+            raise ModelError("not a ccreco model (no ccreco.kind in its ONNX metadata)", file=str(self.path))
+        if self.metadata.get("kind") != self.kind:
+            raise ModelError(
+                f"a {self.metadata.get('kind')!r} model where a {self.kind!r} model is needed",
+                file=str(self.path),
+            )
+        if missing:
+            raise ModelError(f"ccreco metadata lacks {missing}", file=str(self.path))
+        self.input_names = [i.name for i in session.get_inputs()]
+        self.input_shapes = [list(i.shape) for i in session.get_inputs()]
+        if self.input_names != list(self.metadata["inputs"]):
+            raise ModelError(
+                f"graph inputs {self.input_names} but metadata says {self.metadata['inputs']}",
+                file=str(self.path),
+            )
+        self._check_shapes()
+
+    # -- pickling: the session stays behind ------------------------------------------------
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_session"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+    @property
+    def session(self) -> ort.InferenceSession:
+        """The onnxruntime session, created on first access (also after unpickling)."""
+        if self._session is None:
+            self._session = _open_session(self.path, session_options(**self._options))
+        return self._session
+
+    @property
+    def sampling_ns(self) -> float:
+        """Sampling period the model was trained at (ns)."""
+        return float(self.metadata["sampling_ns"])
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        """Validation metrics measured at training time."""
+        return dict(self.metadata["metrics"])
+
+    def _expect_shape(self, index: int, expected: list[int]) -> None:
+        shape = self.input_shapes[index]
+        fixed = [d if isinstance(d, int) else None for d in shape[1:]]
+        if len(shape) != len(expected) + 1 or fixed != expected:
+            raise ModelError(
+                f"input {self.input_names[index]!r} has shape {shape}; the metadata implies "
+                f"[batch, {', '.join(map(str, expected))}]",
+                file=str(self.path),
+            )
+
+    def _check_shapes(self) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _check_sampling(self, sampling_ns: float) -> None:
+        if not math.isclose(float(sampling_ns), self.sampling_ns, rel_tol=1e-6):
+            raise ModelError(
+                f"model trained at sampling period {self.sampling_ns} ns, data sampled every "
+                f"{sampling_ns} ns",
+                file=str(self.path),
+            )
+
+    def _run(self, inputs: Mapping[str, np.ndarray]) -> np.ndarray:
+        n = next(iter(inputs.values())).shape[0]
+        out = np.empty(n, dtype=np.float32)
+        session, bs = self.session, self.batch_size
+        for start in range(0, n, bs):
+            feed = {k: v[start : start + bs] for k, v in inputs.items()}
+            out[start : start + bs] = session.run(None, feed)[0].reshape(-1)
+        return out
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self.path)!r}, batch_size={self.batch_size}, {self._options})"
+
+
+class PeakModel(OnnxModel):
+    """Step-1 classifier of candidate windows: P(signal) per window.
+
+    See :class:`OnnxModel` for the parameters.
+
+    Examples
+    --------
+    >>> model = PeakModel("lstm.onnx", intra_op_num_threads=1)  # doctest: +SKIP
+    >>> p = model.predict(windows, sampling_ns=chunk.sampling_ns)  # doctest: +SKIP
+    """
+
+    kind = "peaks"
+
+    def _check_shapes(self) -> None:
+        self._expect_shape(0, [self.window_length, 1])
+
+    @property
+    def window_left(self) -> int:
+        """Samples before the candidate in each window."""
+        return int(self.metadata["window_left"])
+
+    @property
+    def window_right(self) -> int:
+        """Samples after the candidate in each window."""
+        return int(self.metadata["window_right"])
+
+    @property
+    def window_length(self) -> int:
+        """Samples per window (``window_left + window_right + 1``)."""
+        return self.window_left + self.window_right + 1
+
+    @property
+    def threshold(self) -> float:
+        """Decision threshold stored at training time."""
+        return float(self.metadata["threshold"])
+
+    def predict(self, windows: np.ndarray, *, sampling_ns: float) -> np.ndarray:
+        """Signal probability of each candidate window.
+
+        Parameters
+        ----------
+        windows : numpy.ndarray
+            Shape ``(n, window_length)`` or ``(n, window_length, 1)``, raw samples in mV (the
+            window-mean subtraction and scaling are inside the model).
+        sampling_ns : float
+            Sampling period of the data the windows come from.
+
+        Returns
+        -------
+        numpy.ndarray
+            float32 probabilities, shape ``(n,)``.
+
+        Raises
+        ------
+        ModelError
+            Window length or sampling period different from the model's.
+        """
+        self._check_sampling(sampling_ns)
+        x = np.asarray(windows, dtype=np.float32)
+        if x.ndim == 2:
+            x = x[:, :, None]
+        if x.ndim != 3 or x.shape[1:] != (self.window_length, 1):
+            raise ModelError(
+                f"windows of shape {tuple(np.shape(windows))}; the model expects "
+                f"(n, {self.window_length}) or (n, {self.window_length}, 1) "
+                f"(window_left={self.window_left}, window_right={self.window_right})",
+                file=str(self.path),
+            )
+        return self._run({self.input_names[0]: np.ascontiguousarray(x)})
+
+    def classify(self, windows: np.ndarray, *, sampling_ns: float, threshold: float | None = None) -> np.ndarray:
+        """Boolean signal decision per window (probability >= threshold).
+
+        Parameters
+        ----------
+        windows : numpy.ndarray
+            As for :meth:`predict`.
+        sampling_ns : float
+            Sampling period of the data.
+        threshold : float, optional
+            Overrides the model's stored threshold.
+
+        Returns
+        -------
+        numpy.ndarray
+            bool, shape ``(n,)``.
+        """
+        cut = self.threshold if threshold is None else float(threshold)
+        return self.predict(windows, sampling_ns=sampling_ns) >= cut
+
+
+class ClusterModel(OnnxModel):
+    """Step-2 CNN: number of primary clusters per waveform from detected peak times.
+
+    See :class:`OnnxModel` for the parameters. The encoding (kind, bins, window) is read from
+    the model's metadata.
+    """
+
+    kind = "clusters"
+
+    def _check_shapes(self) -> None:
+        self._expect_shape(0, [self.encoding.bins, 1])
+        if self.extra_inputs:
+            if len(self.input_names) != 2:
+                raise ModelError(f"metadata names extra inputs {self.extra_inputs} but the graph has none", file=str(self.path))
+            self._expect_shape(1, [len(self.extra_inputs)])
+
+    @property
+    def encoding(self) -> Encoding:
+        """The input encoding stored in the model."""
+        enc = self.metadata["encoding"]
+        return Encoding(kind=enc["kind"], bins=int(enc["bins"]), window_ns=float(enc["window_ns"]), t0_ns=float(enc.get("t0_ns", 0.0)))
+
+    @property
+    def extra_inputs(self) -> list[str]:
+        """Names of the extra scalar inputs (empty for the plain CNN)."""
+        return list(self.metadata["extra_inputs"])
+
+    def _extra_array(self, extra: Mapping[str, Any] | np.ndarray | None, n: int) -> np.ndarray | None:
+        names = self.extra_inputs
+        if not names:
+            if extra is not None:
+                raise ModelError("this model takes no extra inputs", file=str(self.path))
+            return None
+        if extra is None:
+            raise ModelError(f"this model needs extra inputs {names}", file=str(self.path))
+        if isinstance(extra, Mapping):
+            absent = [k for k in names if k not in extra]
+            if absent:
+                raise ModelError(f"extra inputs {absent} missing (model needs {names})", file=str(self.path))
+            arr = np.stack([np.asarray(extra[k], dtype=np.float32).reshape(-1) for k in names], axis=1)
+        else:
+            arr = np.asarray(extra, dtype=np.float32).reshape(n, -1)
+        if arr.shape != (n, len(names)):
+            raise ModelError(f"extra inputs of shape {arr.shape}, expected ({n}, {len(names)})", file=str(self.path))
+        return np.ascontiguousarray(arr)
+
+    def predict_encoded(self, encoded: np.ndarray, extra: Mapping[str, Any] | np.ndarray | None = None) -> np.ndarray:
+        """Predicted cluster counts for already encoded inputs.
+
+        Parameters
+        ----------
+        encoded : numpy.ndarray
+            Shape ``(n, bins)`` or ``(n, bins, 1)`` from
+            :func:`~ccreco.models.encoding.encode_peak_times` with this model's encoding.
+        extra : mapping or numpy.ndarray, optional
+            Extra scalar inputs (by name, or an ``(n, n_extra)`` array in metadata order).
+
+        Returns
+        -------
+        numpy.ndarray
+            float32 predicted number of clusters, shape ``(n,)``.
+        """
+        x = np.asarray(encoded, dtype=np.float32)
+        if x.ndim == 2:
+            x = x[:, :, None]
+        bins = self.encoding.bins
+        if x.ndim != 3 or x.shape[1:] != (bins, 1):
+            raise ModelError(f"encoded input of shape {tuple(np.shape(encoded))}; the model expects (n, {bins}, 1)", file=str(self.path))
+        feed = {self.input_names[0]: np.ascontiguousarray(x)}
+        ex = self._extra_array(extra, x.shape[0])
+        if ex is not None:
+            feed[self.input_names[1]] = ex
+        return self._run(feed)
+
+    def predict(
+        self,
+        peak_times: Any,
+        *,
+        sampling_ns: float,
+        window_ns: float,
+        extra: Mapping[str, Any] | np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Predicted number of primary clusters per waveform.
+
+        Parameters
+        ----------
+        peak_times : awkward.Array or sequence of array-like
+            Detected peak times (ns from the waveform start), one list per waveform.
+        sampling_ns : float
+            Sampling period of the data.
+        window_ns : float
+            Acquisition window of the data (``n_samples * sampling_ns``).
+        extra : mapping or numpy.ndarray, optional
+            Extra scalar inputs when the model has them.
+
+        Returns
+        -------
+        numpy.ndarray
+            float32, shape ``(n_waveforms,)``.
+
+        Raises
+        ------
+        ModelError
+            Sampling period or acquisition window different from the model's.
+        """
+        self._check_sampling(sampling_ns)
+        enc = self.encoding
+        if not math.isclose(float(window_ns), enc.window_ns, rel_tol=1e-6):
+            raise ModelError(
+                f"model encodes a {enc.window_ns} ns window, data cover {window_ns} ns", file=str(self.path)
+            )
+        return self.predict_encoded(encode_peak_times(peak_times, enc), extra)
+
+
+def load_model(path: str | os.PathLike[str], **kwargs: Any) -> PeakModel | ClusterModel:
+    """Open a ccreco ONNX model as the class matching its metadata ``kind``.
+
+    Parameters
+    ----------
+    path : path-like
+        The ``.onnx`` file.
+    **kwargs
+        Passed to the class (threads, batch size, session options).
+
+    Returns
+    -------
+    PeakModel or ClusterModel
+        The validated model.
+    """
+    kind = read_metadata(path).get("kind")
+    cls = {"peaks": PeakModel, "clusters": ClusterModel}.get(kind)
+    if cls is None:
+        raise ModelError(f"not a ccreco model (ccreco.kind is {kind!r})", file=str(path))
+    return cls(path, **kwargs)
+
+
+__all__ = ["ClusterModel", "DEFAULT_BATCH", "OnnxModel", "PeakModel", "load_model", "read_metadata", "session_options"]
