@@ -33,10 +33,12 @@ TRUTH_SCALARS: tuple[str, ...] = (
 TRUTH_JAGGED: tuple[str, ...] = (
     "cluster_time_ns",
     "cluster_size",
+    "cluster_distance_cm",
     "electron_time_ns",
     "electron_cluster",
     "electron_peak_ns",
     "electron_gain",
+    "electron_in_window",
     "cand_time_ns",
     "cand_label",
 )
