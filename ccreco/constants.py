@@ -30,3 +30,7 @@ CNN_BINS: int = 1024
 
 #: Default entries per chunk when reading/writing (about 80 MB of 2000-sample float32).
 STEP_SIZE: int = 10_000
+
+#: Default length in ns of the pre-signal region (from the window start) used for the baseline
+#: and noise RMS (PHYSICS.md "Algorithms": first 25 ns).
+BASELINE_NS: float = 25.0

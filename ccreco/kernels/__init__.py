@@ -1,0 +1,52 @@
+"""Numba kernels: baseline/RMS, peak candidates, windows, labels, DERIV peaks, clusterization.
+
+numpy in / numpy out, no I/O. Each public function validates its input (dtype, contiguity,
+shape) and calls a ``_``-prefixed kernel compiled once with :func:`ccreco.kernels._jit.jit`.
+
+Public API (stable; the model and reco layers build on it)::
+
+    CandidateConfig(threshold=2.0, smooth=0, rule="d2", window_left=WINDOW_LEFT,
+                    window_right=WINDOW_RIGHT, normalize=False, baseline_start_ns=0.0,
+                    baseline_stop_ns=BASELINE_NS, tolerance=MATCH_TOLERANCE)
+    baseline_rms(waveforms, *, sampling_ns, start_ns, stop_ns) -> (baseline, rms)
+    find_candidates(waveforms, cfg, *, sampling_ns, baseline, rms, lo, hi)
+        -> (index, offsets, baseline, rms)
+    candidate_windows(waveforms, cfg, *, sampling_ns) -> CandidateWindows
+        (.windows (m, L, 1) float32, .sample_index (m,) int64, .offsets (n+1,) int64,
+         .baseline (n,), .rms (n,), .sampling_ns, .n_samples, .config, .waveform_index,
+         .time_ns, .per_waveform(values))
+    extract_windows(waveforms, index, offsets, cfg, *, rms) -> (windows, index, offsets, keep)
+    candidate_labels(cw, truth, *, tolerance) -> (m,) int8
+    match_peaks(ref, ref_offsets, det, det_offsets, tolerance) -> (ref_match, det_match)
+    truth_peak_samples(truth, sampling_ns, n_samples, field) -> (samples, offsets, times_ns)
+    DerivConfig(n1, n2, n3, n4, baseline_start_ns, baseline_stop_ns), DERIV_PRESETS
+    deriv_peaks(waveforms, cfg, *, sampling_ns) -> (index, offsets, baseline, rms)
+    ClusterizeConfig(c, t0_ns)
+    clusterize(times_ns, offsets, cfg) -> (cluster_id, n_clusters)
+"""
+
+from __future__ import annotations
+
+from ccreco.kernels.baseline import baseline_rms
+from ccreco.kernels.candidates import MATCH_TOLERANCE, RULES, CandidateConfig, find_candidates, unflatten
+from ccreco.kernels.labels import candidate_labels, match_peaks, truth_peak_samples
+from ccreco.kernels.windows import CandidateWindows, candidate_windows, extract_windows
+
+__all__ = [
+    "MATCH_TOLERANCE",
+    "RULES",
+    "CandidateConfig",
+    "CandidateWindows",
+    "baseline_rms",
+    "candidate_labels",
+    "candidate_windows",
+    "extract_windows",
+    "find_candidates",
+    "match_peaks",
+    "truth_peak_samples",
+    "unflatten",
+]
+
+
+def __dir__() -> list[str]:
+    return __all__
