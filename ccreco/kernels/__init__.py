@@ -28,11 +28,18 @@ Public API (stable; the model and reco layers build on it)::
 from __future__ import annotations
 
 from ccreco.kernels.baseline import baseline_rms
+from ccreco.kernels.clusterize import ClusterizeConfig, clusterize
+from ccreco.kernels.deriv import DERIV_PRESETS, DerivConfig, deriv_peaks
 from ccreco.kernels.candidates import MATCH_TOLERANCE, RULES, CandidateConfig, find_candidates, unflatten
 from ccreco.kernels.labels import candidate_labels, match_peaks, truth_peak_samples
 from ccreco.kernels.windows import CandidateWindows, candidate_windows, extract_windows
 
 __all__ = [
+    "DERIV_PRESETS",
+    "ClusterizeConfig",
+    "DerivConfig",
+    "clusterize",
+    "deriv_peaks",
     "MATCH_TOLERANCE",
     "RULES",
     "CandidateConfig",
