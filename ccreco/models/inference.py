@@ -277,6 +277,12 @@ class PeakModel(OnnxModel):
         """Decision threshold stored at training time."""
         return float(self.metadata["threshold"])
 
+    @property
+    def candidates(self) -> dict[str, Any] | None:
+        """``CandidateConfig`` fields the training windows were made with (None if unknown)."""
+        cand = self.metadata.get("candidates")
+        return dict(cand) if cand is not None else None
+
     def predict(self, windows: np.ndarray, *, sampling_ns: float) -> np.ndarray:
         """Signal probability of each candidate window.
 

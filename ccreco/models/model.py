@@ -233,7 +233,10 @@ class ClusterCNN(nn.Module):
         if self.cfg.extra and extra is not None:
             mean, sd = extra.float().mean(dim=0), extra.float().std(dim=0)
             self.extra_offset.copy_(mean)
-            self.extra_scale.copy_(torch.where(sd > 0, 1.0 / sd, torch.ones_like(sd)))
+            # a (nearly) constant input, e.g. the track length of perpendicular tracks in a square
+            # cell, keeps scale 1 instead of 1/rounding-noise
+            varies = sd > 1e-4 * torch.clamp(mean.abs(), min=1.0)
+            self.extra_scale.copy_(torch.where(varies, 1.0 / sd, torch.ones_like(sd)))
         return {
             "target_offset": float(self.target_offset),
             "target_scale": float(self.target_scale),

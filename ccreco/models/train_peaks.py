@@ -63,6 +63,7 @@ def train_peak_model(
     *,
     sampling_ns: float = SAMPLING_NS,
     sample: Mapping[str, Any] | None = None,
+    candidates: Mapping[str, Any] | None = None,
     checkpoint: str | os.PathLike[str] | None = None,
 ) -> TrainResult:
     """Train the step-1 classifier on in-memory windows.
@@ -83,6 +84,9 @@ def train_peak_model(
     sample : mapping, optional
         Description of where the windows come from (files, waveforms, simulation preset);
         stored in the model metadata.
+    candidates : mapping, optional
+        The :class:`~ccreco.kernels.candidates.CandidateConfig` fields that produced the
+        windows, stored as ``candidates`` metadata so inference selects candidates the same way.
     checkpoint : path-like, optional
         Keep the best weights in this file (``torch.save``) rather than in memory.
 
@@ -157,6 +161,7 @@ def train_peak_model(
             "window_right": cfg.window_right,
             "normalization": {"kind": "window_mean_subtracted_then_scaled", "scale": scale, "in_graph": True},
             "threshold": thr,
+            **({"candidates": dict(candidates)} if candidates is not None else {}),
         },
     )
 

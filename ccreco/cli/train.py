@@ -1,0 +1,141 @@
+"""``ccreco train peaks|clusters``: train the step-1 LSTM or step-2 CNN and export it to ONNX."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register the ``train`` subcommand group (``peaks`` and ``clusters``).
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        The top-level subparsers.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The group's parser.
+    """
+    p = subparsers.add_parser(
+        "train",
+        help="train the step-1 peak finder (LSTM) or step-2 cluster counter (CNN)",
+        description="Train a model on simulated ntuples with MC truth and export it to one ONNX file "
+        "with its configuration, training sample and validation metrics in the metadata.",
+    )
+    sub = p.add_subparsers(dest="train_command", metavar="STEP", required=True)
+
+    def common(q: argparse.ArgumentParser) -> None:
+        q.add_argument("--data", nargs="+", required=True, metavar="FILE", help="ROOT files with MC truth (globs allowed)")
+        q.add_argument("--schema", default="native", help="schema preset or mapping TOML (default: native)")
+        q.add_argument("--set", dest="set_", action="append", metavar="KEY=VALUE",
+                       help="override a model or training field (repeatable), e.g. --set epochs=20")
+        q.add_argument("--max-waveforms", type=int, default=None, help="read at most this many waveforms")
+        q.add_argument("-o", "--output", required=True, help="output .onnx file")
+        q.add_argument("--plots", metavar="DIR", help="draw training curves and summary plots into DIR")
+        q.add_argument("--checkpoint", metavar="FILE.pt", help="keep the best weights in this file (torch.save)")
+
+    peaks = sub.add_parser("peaks", help="step 1: candidate-window classifier (LSTM/GRU)",
+                           description="Train the step-1 classifier on candidate windows labelled from the truth "
+                           "electron_peak_ns. Training keys: optimizer, learning_rate, batch_size, epochs, patience, "
+                           "validation_fraction, balance, noise_per_signal, threshold, max_samples, seed, threads; "
+                           "model keys: cell, hidden, layers, dense, activation, activation_last, dropout, "
+                           "window_left, window_right.")
+    peaks.add_argument("--preset", default="compact", help="anwar2024 or compact (default)")
+    common(peaks)
+    peaks.set_defaults(func=run_peaks)
+
+    clusters = sub.add_parser("clusters", help="step 2: cluster-count CNN on step-1 peaks",
+                              description="Train the step-2 CNN on the peak times that a step-1 model finds in "
+                              "simulated waveforms, with the truth n_clusters as target. Model keys: conv "
+                              "(e.g. 32x4,16x4), pool, dense, activation, dropout, encoding (binary|counts), bins, "
+                              "window_ns, extra (e.g. track_length_cm).")
+    clusters.add_argument("--peak-model", required=True, metavar="M.onnx", help="step-1 ONNX model")
+    clusters.add_argument("--preset", default="ihep", help="ihep (default) or wide")
+    common(clusters)
+    clusters.set_defaults(func=run_clusters)
+    return p
+
+
+def _finish(result: Any, args: argparse.Namespace) -> int:
+    out = Path(args.output)
+    result.export(out)
+    csv_path, json_path = result.save_history(out.parent, f"{out.stem}.history")
+    print(f"wrote {out} (history: {csv_path.name}, {json_path.name})", file=sys.stderr)
+    if args.plots:
+        from ccreco.models.plots import plot_training
+
+        for path in plot_training(result, args.plots):
+            print(f"plot: {path}", file=sys.stderr)
+    print(json.dumps({"best_epoch": result.fit.best_epoch, **result.metrics}, sort_keys=True))
+    return 0
+
+
+def run_peaks(args: argparse.Namespace) -> int:
+    """Run ``ccreco train peaks``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed arguments.
+
+    Returns
+    -------
+    int
+        Exit status (0 on success).
+    """
+    from ccreco.cli import parse_set
+    from ccreco.errors import ConfigError
+    from ccreco.models.config import PEAK_PRESETS, PEAK_TRAIN, with_overrides
+    from ccreco.models.dataset import peak_sample
+    from ccreco.models.train_peaks import train_peak_model
+
+    if args.preset not in PEAK_PRESETS:
+        raise ConfigError(f"--preset must be one of {', '.join(PEAK_PRESETS)}; got {args.preset!r}")
+    model_cfg, train_cfg = with_overrides((PEAK_PRESETS[args.preset], PEAK_TRAIN), parse_set(args.set_))
+    sample = peak_sample(args.data, model_cfg, schema=args.schema, max_waveforms=args.max_waveforms)
+    sample.info["preset"] = args.preset
+    result = train_peak_model(
+        sample.windows, sample.labels, model_cfg, train_cfg,
+        sampling_ns=sample.sampling_ns, sample=sample.info, candidates=sample.info["candidates"],
+        checkpoint=args.checkpoint,
+    )
+    return _finish(result, args)
+
+
+def run_clusters(args: argparse.Namespace) -> int:
+    """Run ``ccreco train clusters``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed arguments.
+
+    Returns
+    -------
+    int
+        Exit status (0 on success).
+    """
+    from ccreco.cli import parse_set
+    from ccreco.errors import ConfigError
+    from ccreco.models.config import CLUSTER_PRESETS, CLUSTER_TRAIN, with_overrides
+    from ccreco.models.dataset import cluster_sample
+    from ccreco.models.inference import PeakModel
+    from ccreco.models.train_clusters import train_cluster_model
+
+    if args.preset not in CLUSTER_PRESETS:
+        raise ConfigError(f"--preset must be one of {', '.join(CLUSTER_PRESETS)}; got {args.preset!r}")
+    model_cfg, train_cfg = with_overrides((CLUSTER_PRESETS[args.preset], CLUSTER_TRAIN), parse_set(args.set_))
+    peak_model = PeakModel(args.peak_model, intra_op_num_threads=train_cfg.threads)
+    sample = cluster_sample(args.data, peak_model, model_cfg, schema=args.schema, max_waveforms=args.max_waveforms)
+    sample.info["preset"] = args.preset
+    result = train_cluster_model(
+        sample.peak_times, sample.n_true, model_cfg, train_cfg,
+        extra=sample.extra, sampling_ns=sample.sampling_ns, sample=sample.info, checkpoint=args.checkpoint,
+    )
+    return _finish(result, args)

@@ -1,0 +1,287 @@
+"""Training samples from ntuples: io -> kernels -> arrays for the two training steps (no torch).
+
+:func:`peak_sample` streams waveform chunks through the candidate/window/label kernels and
+concatenates the windows and labels of all files (shuffling happens in training);
+:func:`cluster_sample` runs a step-1 ONNX model on the same windows and collects the accepted
+candidate times per waveform with the truth ``n_clusters``.
+
+(Named ``dataset`` rather than ``data`` because ``ccreco/models/data/`` holds the shipped
+ONNX files.)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ccreco._progress import progress
+from ccreco.errors import ConfigError, TruthInconsistencyError
+from ccreco.models.config import ClusterModelConfig, PeakModelConfig
+
+FileArg = str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
+
+
+@dataclass
+class PeakSample:
+    """Step-1 training sample.
+
+    Attributes
+    ----------
+    windows : numpy.ndarray
+        float32 ``(n_windows, L, 1)`` raw candidate windows.
+    labels : numpy.ndarray
+        int8 ``(n_windows,)``, 1 = a truth electron peak at the candidate.
+    sampling_ns : float
+        Sampling period of the files.
+    info : dict
+        Files, waveform and window counts (stored in the model metadata).
+    """
+
+    windows: np.ndarray
+    labels: np.ndarray
+    sampling_ns: float
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ClusterSample:
+    """Step-2 training sample.
+
+    Attributes
+    ----------
+    peak_times : list of numpy.ndarray
+        Accepted candidate times (ns) per waveform.
+    n_true : numpy.ndarray
+        Truth number of primary clusters per waveform.
+    extra : dict of str to numpy.ndarray or None
+        Extra scalar inputs named by the model config (truth fields), ``None`` without.
+    sampling_ns : float
+        Sampling period.
+    info : dict
+        Files, counts, the step-1 model used.
+    """
+
+    peak_times: list[np.ndarray]
+    n_true: np.ndarray
+    extra: dict[str, np.ndarray] | None
+    sampling_ns: float
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def _chunks(files: FileArg, schema: str, max_waveforms: int | None) -> Iterator[Any]:
+    from ccreco.io import iterate
+
+    seen = 0
+    for chunk in iterate(files, schema=schema):
+        if chunk.truth is None:
+            raise TruthInconsistencyError(
+                "training needs MC truth, this file has none",
+                file=chunk.source.file if chunk.source else None,
+            )
+        if max_waveforms is not None and seen + len(chunk) > max_waveforms:
+            chunk = _head(chunk, max_waveforms - seen)
+        seen += len(chunk)
+        yield chunk
+        if max_waveforms is not None and seen >= max_waveforms:
+            return
+
+
+def _head(chunk: Any, n: int) -> Any:
+    truth = chunk.truth[:n] if chunk.truth is not None else None
+    return dataclasses.replace(chunk, waveforms=chunk.waveforms[:n], meta=chunk.meta[:n], truth=truth)
+
+
+def candidate_config(left: int, right: int, overrides: Mapping[str, Any] | None = None) -> Any:
+    """The :class:`ccreco.kernels.candidates.CandidateConfig` for a model's window.
+
+    Parameters
+    ----------
+    left, right : int
+        The model's window extent (always wins over ``overrides``).
+    overrides : mapping, optional
+        Other CandidateConfig fields (e.g. a model's stored ``candidates`` metadata).
+
+    Returns
+    -------
+    CandidateConfig
+        The validated candidate selection.
+    """
+    from ccreco.kernels.candidates import CandidateConfig
+
+    fields = dict(overrides or {})
+    fields.update(window_left=int(left), window_right=int(right))
+    return CandidateConfig(**fields)
+
+
+def chunk_windows(chunk: Any, cfg: Any, with_labels: bool = True) -> tuple[Any, np.ndarray | None]:
+    """Candidate windows (and truth labels) of one chunk via :mod:`ccreco.kernels`.
+
+    Parameters
+    ----------
+    chunk : WaveformChunk
+        Waveforms (and truth when ``with_labels``).
+    cfg : CandidateConfig
+        Candidate selection and window.
+    with_labels : bool
+        Also label the candidates from ``truth.electron_peak_ns``.
+
+    Returns
+    -------
+    CandidateWindows
+        Windows ``(m, L, 1)``, sample indices, offsets (see :mod:`ccreco.kernels.windows`).
+    labels : numpy.ndarray or None
+        int8 ``(m,)``, 1 for a candidate matched to a truth electron peak.
+    """
+    from ccreco.kernels.windows import candidate_windows
+
+    cw = candidate_windows(chunk.waveforms, cfg, sampling_ns=chunk.sampling_ns)
+    if not with_labels:
+        return cw, None
+    from ccreco.kernels.labels import candidate_labels
+
+    return cw, np.asarray(candidate_labels(cw, chunk.truth), dtype=np.int8)
+
+
+def peak_sample(
+    files: FileArg,
+    model_config: PeakModelConfig,
+    *,
+    schema: str = "native",
+    max_waveforms: int | None = None,
+    candidates: Mapping[str, Any] | None = None,
+) -> PeakSample:
+    """Collect candidate windows and truth labels from ntuples for step-1 training.
+
+    Parameters
+    ----------
+    files : path or iterable of paths
+        ROOT files with MC truth (globs allowed).
+    model_config : PeakModelConfig
+        Gives the window extent.
+    schema : str
+        Ntuple schema preset or mapping file.
+    max_waveforms : int, optional
+        Stop after this many waveforms.
+    candidates : mapping, optional
+        :class:`~ccreco.kernels.candidates.CandidateConfig` fields other than the window
+        (amplitude threshold, rule, smoothing, normalisation, label tolerance); stored in the
+        model so that inference selects candidates the same way.
+
+    Returns
+    -------
+    PeakSample
+        Windows, labels, sampling period and a description.
+    """
+    cfg = candidate_config(model_config.window_left, model_config.window_right, candidates)
+    windows, labels, files_seen = [], [], []
+    n_wf, sampling = 0, None
+    with progress(total=max_waveforms, desc="windows", unit="wf") as bar:
+        for chunk in _chunks(files, schema, max_waveforms):
+            sampling = chunk.sampling_ns if sampling is None else sampling
+            cw, y = chunk_windows(chunk, cfg)
+            windows.append(cw.windows)
+            labels.append(y)
+            n_wf += len(chunk)
+            if chunk.source is not None and chunk.source.file not in files_seen:
+                files_seen.append(chunk.source.file)
+            bar.update(len(chunk))
+    if sampling is None or not windows:
+        raise ConfigError(f"no waveforms read from {files!r}")
+    x = np.concatenate(windows)
+    y = np.concatenate(labels).astype(np.int8)
+    info = {
+        "files": [os.path.basename(f) for f in files_seen],
+        "n_waveforms": n_wf,
+        "n_windows": int(y.size),
+        "n_signal_windows": int(y.sum()),
+        "labels": "electron_peak_ns",
+        "candidates": dataclasses.asdict(cfg),
+    }
+    return PeakSample(x, y, float(sampling), info)
+
+
+def cluster_sample(
+    files: FileArg,
+    peak_model: Any,
+    model_config: ClusterModelConfig,
+    *,
+    schema: str = "native",
+    max_waveforms: int | None = None,
+    threshold: float | None = None,
+) -> ClusterSample:
+    """Run a step-1 model on ntuples and collect peak times + truth counts for step 2.
+
+    Parameters
+    ----------
+    files : path or iterable of paths
+        ROOT files with MC truth.
+    peak_model : PeakModel
+        The step-1 ONNX model (its window and sampling are checked against the files).
+    model_config : ClusterModelConfig
+        Its ``extra`` names the truth scalars to collect.
+    schema : str
+        Ntuple schema preset or mapping file.
+    max_waveforms : int, optional
+        Stop after this many waveforms.
+    threshold : float, optional
+        Overrides the step-1 model's stored threshold.
+
+    Returns
+    -------
+    ClusterSample
+        Peak times, targets, extra inputs and a description.
+    """
+    times: list[np.ndarray] = []
+    n_true: list[np.ndarray] = []
+    extra: dict[str, list[np.ndarray]] = {k: [] for k in model_config.extra}
+    files_seen: list[str] = []
+    sampling = None
+    cfg = candidate_config(peak_model.window_left, peak_model.window_right, peak_model.metadata.get("candidates"))
+    with progress(total=max_waveforms, desc="step-1 peaks", unit="wf") as bar:
+        for chunk in _chunks(files, schema, max_waveforms):
+            sampling = chunk.sampling_ns if sampling is None else sampling
+            cw, _ = chunk_windows(chunk, cfg, with_labels=False)
+            accepted = peak_model.classify(cw.windows, sampling_ns=chunk.sampling_ns, threshold=threshold)
+            t = cw.time_ns
+            for i in range(len(chunk)):
+                sl = slice(cw.offsets[i], cw.offsets[i + 1])
+                times.append(t[sl][accepted[sl]])
+            fields = set(chunk.truth.fields)
+            for name in ("n_clusters", *model_config.extra):
+                if name not in fields:
+                    raise TruthInconsistencyError(
+                        f"truth field {name!r} missing (have {sorted(fields)})",
+                        file=chunk.source.file if chunk.source else None,
+                    )
+            n_true.append(np.asarray(chunk.truth["n_clusters"], dtype=np.float32))
+            for k in model_config.extra:
+                extra[k].append(np.asarray(chunk.truth[k], dtype=np.float32))
+            if chunk.source is not None and chunk.source.file not in files_seen:
+                files_seen.append(chunk.source.file)
+            bar.update(len(chunk))
+    if sampling is None:
+        raise ConfigError(f"no waveforms read from {files!r}")
+    y = np.concatenate(n_true)
+    info = {
+        "files": [os.path.basename(f) for f in files_seen],
+        "n_waveforms": int(y.size),
+        "mean_peaks": float(np.mean([t.size for t in times])) if times else 0.0,
+        "peak_model": {
+            "file": os.path.basename(str(peak_model.path)),
+            "threshold": peak_model.threshold if threshold is None else float(threshold),
+            "metrics": peak_model.metrics,
+            "model_config": peak_model.metadata.get("model_config"),
+            "candidates": dataclasses.asdict(cfg),
+        },
+        "target": "truth n_clusters",
+    }
+    ex = {k: np.concatenate(v) for k, v in extra.items()} if model_config.extra else None
+    return ClusterSample(times, y, ex, float(sampling), info)
+
+
+__all__ = ["ClusterSample", "PeakSample", "candidate_config", "chunk_windows", "cluster_sample", "peak_sample"]

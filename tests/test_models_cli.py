@@ -1,0 +1,78 @@
+"""``ccreco train peaks|clusters`` end to end on a tiny simulated file, and the sample builders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+
+from ccreco.cli import main  # noqa: E402
+from ccreco.models.inference import ClusterModel, PeakModel, read_metadata  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def sim_file(tmp_path_factory) -> Path:  # noqa: ANN001
+    from ccreco.sim import SimConfig, simulate_to_file
+
+    path = tmp_path_factory.mktemp("sim") / "tiny.root"
+    simulate_to_file(str(path), SimConfig.from_preset("tb2023-untuned"), 80, 3)
+    return path
+
+
+@pytest.fixture(scope="module")
+def lstm_file(sim_file: Path) -> Path:
+    out = sim_file.parent / "lstm.onnx"
+    rc = main(["train", "peaks", "--data", str(sim_file), "--preset", "compact", "--set", "epochs=2",
+               "--set", "hidden=8", "--set", "dense=8,1", "-o", str(out)])
+    assert rc == 0
+    return out
+
+
+def test_train_peaks_cli_writes_model_and_history(lstm_file: Path, sim_file: Path) -> None:
+    meta = read_metadata(lstm_file)
+    assert meta["kind"] == "peaks" and meta["model_config"]["hidden"] == 8
+    assert meta["train_sample"]["files"] == ["tiny.root"] and meta["train_sample"]["n_waveforms"] == 80
+    assert meta["train_sample"]["preset"] == "compact"
+    assert meta["candidates"]["window_left"] == 5 and meta["candidates"]["threshold"] == 2.0
+    assert meta["metrics"]["epochs_run"] == 2
+    assert (lstm_file.parent / "lstm.history.csv").exists() and (lstm_file.parent / "lstm.history.json").exists()
+    assert PeakModel(lstm_file).candidates == meta["candidates"]
+
+
+def test_train_clusters_cli_with_extra_input(lstm_file: Path, sim_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "cnn.onnx"
+    rc = main(["train", "clusters", "--data", str(sim_file), "--peak-model", str(lstm_file), "--set", "epochs=2",
+               "--set", "conv=4x4", "--set", "dense=4", "--set", "extra=track_length_cm",
+               "-o", str(out), "--plots", str(tmp_path / "plots")])
+    assert rc == 0
+    model = ClusterModel(out)
+    assert model.extra_inputs == ["track_length_cm"]
+    assert model.metadata["train_sample"]["peak_model"]["file"] == "lstm.onnx"
+    assert (tmp_path / "plots" / "clusters_npred_vs_ntrue.png").exists()
+    pred = model.predict([[110.0, 130.0]], sampling_ns=1.0, window_ns=2000.0, extra={"track_length_cm": [0.8]})
+    assert pred.shape == (1,) and np.isfinite(pred).all()
+
+
+def test_cli_usage_errors(sim_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "x.onnx"
+    assert main(["train", "peaks", "--data", str(sim_file), "--preset", "huge", "-o", str(out)]) == 2
+    assert "anwar2024" in capsys.readouterr().err
+    assert main(["train", "peaks", "--data", str(sim_file), "--set", "epoch=3", "-o", str(out)]) == 2
+    assert "epochs" in capsys.readouterr().err
+    assert main(["train", "clusters", "--data", str(sim_file), "--peak-model", str(tmp_path / "none.onnx"), "-o", str(out)]) == 2
+    assert "none.onnx" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_peak_sample_respects_max_waveforms(sim_file: Path) -> None:
+    from ccreco.models.config import PEAK_PRESETS
+    from ccreco.models.dataset import peak_sample
+
+    s = peak_sample([str(sim_file)], PEAK_PRESETS["compact"], max_waveforms=25, candidates={"threshold": 3.0})
+    assert s.info["n_waveforms"] == 25 and s.info["candidates"]["threshold"] == 3.0
+    assert s.windows.shape[1:] == (15, 1) and s.windows.dtype == np.float32
+    assert s.labels.shape == (s.windows.shape[0],) and 0 < s.labels.sum() < s.labels.size
+    assert s.sampling_ns == 1.0
