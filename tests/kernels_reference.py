@@ -91,13 +91,13 @@ def clusterize(t: np.ndarray, c: float, t0: float | None) -> int:
 
 def synthetic(n: int, n_samples: int, seed: int, noise: float = 1.0, n_pulses: int = 8,
               amp: float = 10.0) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Waveforms with known pulse peaks (fast-rise, 5 ns fall shape) plus Gaussian noise."""
+    """Waveforms with known pulse peaks (>= 12 samples apart, fast rise, 4-sample fall) plus Gaussian noise."""
     rng = np.random.default_rng(seed)
     t = np.arange(n_samples, dtype=np.float64)
     wf = rng.normal(0.0, noise, size=(n, n_samples))
     peaks = []
     for w in range(n):
-        p = np.sort(rng.choice(np.arange(60, n_samples - 30), size=n_pulses, replace=False))
+        p = np.sort(rng.choice(np.arange(60, n_samples - 30, 12), size=n_pulses, replace=False))
         peaks.append(p.astype(np.float64))
         for tp in p:
             dt = t - tp

@@ -29,7 +29,7 @@ def test_deriv_matches_reference() -> None:
 
 def test_deriv_finds_clean_pulses_and_edge_cases() -> None:
     wf, peaks = ref.synthetic(10, 400, seed=22, noise=0.3, n_pulses=3)
-    index, offsets, _, _ = deriv_peaks(wf, DerivConfig(n1=5, n2=4, n3=0.1, n4=0.1))  # tails need n2
+    index, offsets, _, _ = deriv_peaks(wf, DerivConfig(n1=8, n2=4, n3=0.1, n4=0.1))  # no tail bumps
     for w, p in enumerate(peaks):
         assert index[offsets[w]:offsets[w + 1]].tolist() == p.astype(int).tolist()
     flat = np.full((2, 100), 3.0, np.float32)

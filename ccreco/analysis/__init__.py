@@ -1,0 +1,3 @@
+"""Analysis: metrics of peak finding and cluster counting, evaluation of registered methods."""
+
+from __future__ import annotations
