@@ -62,6 +62,18 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     return p
 
 
+def _log_epochs() -> None:
+    """Send the per-epoch lines of ccreco.models.training to stderr (progress bars need a TTY)."""
+    import logging
+
+    log = logging.getLogger("ccreco.models.training")
+    if not log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+
+
 def _finish(result: Any, args: argparse.Namespace) -> int:
     out = Path(args.output)
     result.export(out)
@@ -95,6 +107,7 @@ def run_peaks(args: argparse.Namespace) -> int:
     from ccreco.models.dataset import peak_sample
     from ccreco.models.train_peaks import train_peak_model
 
+    _log_epochs()
     if args.preset not in PEAK_PRESETS:
         raise ConfigError(f"--preset must be one of {', '.join(PEAK_PRESETS)}; got {args.preset!r}")
     model_cfg, train_cfg = with_overrides((PEAK_PRESETS[args.preset], PEAK_TRAIN), parse_set(args.set_))
@@ -128,6 +141,7 @@ def run_clusters(args: argparse.Namespace) -> int:
     from ccreco.models.inference import PeakModel
     from ccreco.models.train_clusters import train_cluster_model
 
+    _log_epochs()
     if args.preset not in CLUSTER_PRESETS:
         raise ConfigError(f"--preset must be one of {', '.join(CLUSTER_PRESETS)}; got {args.preset!r}")
     model_cfg, train_cfg = with_overrides((CLUSTER_PRESETS[args.preset], CLUSTER_TRAIN), parse_set(args.set_))

@@ -45,4 +45,67 @@ def shipped_model(name: str) -> Path:
     return path
 
 
-__all__ = ["DATA_DIR", "available_models", "shipped_model"]
+
+
+
+def model_card(path: str | Path, title: str | None = None, notes: str = "") -> str:
+    """Markdown model card written from an ONNX file's ccreco metadata (no hand-typed numbers).
+
+    Parameters
+    ----------
+    path : path-like
+        A ccreco ONNX model.
+    title : str, optional
+        Card title (default: the file name).
+    notes : str
+        Free text appended at the end (how it was made, caveats).
+
+    Returns
+    -------
+    str
+        The card.
+    """
+    import hashlib
+    import json
+
+    from ccreco.models.inference import read_metadata
+
+    path = Path(path)
+    meta = read_metadata(path)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    metrics = meta.get("metrics", {})
+    sample = meta.get("train_sample", {})
+    lines = [
+        f"# {title or path.name}",
+        "",
+        f"- file: `{path.name}` ({path.stat().st_size:,} bytes, sha256 `{digest[:16]}...`)",
+        f"- kind: {meta.get('kind')}; ccreco {meta.get('ccreco_version')}, opset {meta.get('opset')}",
+        f"- sampling period: {meta.get('sampling_ns')} ns",
+    ]
+    if meta.get("kind") == "peaks":
+        lines.append(
+            f"- window: [t - {meta['window_left']}, t + {meta['window_right']}] "
+            f"({meta['window_left'] + meta['window_right'] + 1} samples), threshold {meta['threshold']}"
+        )
+        if meta.get("candidates"):
+            lines.append(f"- candidates: `{json.dumps(meta['candidates'], sort_keys=True)}`")
+    else:
+        lines.append(f"- encoding: `{json.dumps(meta.get('encoding'), sort_keys=True)}`, extra inputs {meta.get('extra_inputs')}")
+    lines += [
+        f"- model: `{json.dumps(meta.get('model_config'), sort_keys=True)}`",
+        f"- training: `{json.dumps(meta.get('train_config'), sort_keys=True)}`",
+        f"- sample: `{json.dumps(sample, sort_keys=True)}`",
+        "",
+        "Validation metrics at the kept epoch (from the metadata):",
+        "",
+        "| metric | value |",
+        "|---|---|",
+    ]
+    for key in sorted(metrics):
+        value = metrics[key]
+        lines.append(f"| {key} | {value:.4f} |" if isinstance(value, float) else f"| {key} | {value} |")
+    if notes:
+        lines += ["", notes.strip()]
+    return "\n".join(lines) + "\n"
+
+__all__ = ["DATA_DIR", "available_models", "model_card", "shipped_model"]

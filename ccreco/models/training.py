@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+import logging
 import math
 import os
 import time
@@ -27,6 +28,8 @@ from ccreco._progress import progress
 from ccreco.errors import ModelError
 from ccreco.models.config import TrainConfig
 from ccreco.models.model import ModelInfo
+
+_log = logging.getLogger(__name__)
 
 #: Batch size used to evaluate (no gradients) during training.
 EVAL_BATCH: int = 4096
@@ -220,6 +223,10 @@ def fit(
                     else:
                         best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
                 bar.set_postfix(loss=f"{row['loss']:.4f}", val_loss=f"{val_loss:.4f}", best=best_epoch)
+                _log.info(
+                    "%s epoch %d/%d: loss %.4f val_loss %.4f (best epoch %d) %.1f s",
+                    desc, epoch, cfg.epochs, row["loss"], val_loss, best_epoch, row["seconds"],
+                )
                 bar.update(1)
                 if cfg.patience and epoch - best_epoch >= cfg.patience:
                     stopped = epoch < cfg.epochs
