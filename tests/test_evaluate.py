@@ -74,6 +74,7 @@ def test_registry_accepts_a_scoring_method() -> None:
 def test_deriv_options() -> None:
     d, c = deriv_configs({"N1": "7", "c": "0.3", "t0_ns": "100"})
     assert d.n1 == 7.0 and c == ClusterizeConfig(c=0.3, t0_ns=100.0)
+    assert deriv_configs({"preset": "tb2023-counting"})[1].c == 0.40
     d, _ = deriv_configs({"preset": "analysts"})
     assert d == DerivConfig(n1=9.0, n2=1.1, n3=0.1, n4=0.1)
     with pytest.raises(ConfigError, match="preset"):

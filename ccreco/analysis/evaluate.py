@@ -180,6 +180,8 @@ def get_method(name: str) -> Method:
 # ---------------------------------------------------------------------------------------------
 # DERIV
 _CLUSTER_KEYS = {f.name for f in fields(ClusterizeConfig)}
+#: Clusterization constant that goes with each DERIV preset (docs/ALGORITHMS.md, DERIV baseline).
+PRESET_C: dict[str, float] = {"tb2023": 0.35, "tb2023-counting": 0.40, "analysts": 0.35}
 
 
 def deriv_configs(options: Mapping[str, str]) -> tuple[DerivConfig, ClusterizeConfig]:
@@ -200,7 +202,7 @@ def deriv_configs(options: Mapping[str, str]) -> tuple[DerivConfig, ClusterizeCo
     preset = opts.pop("preset", "tb2023")
     if preset not in DERIV_PRESETS:
         raise ConfigError(f"preset must be one of {', '.join(DERIV_PRESETS)}; got {preset!r}")
-    cl: dict[str, Any] = {}
+    cl: dict[str, Any] = {"c": PRESET_C.get(preset, ClusterizeConfig().c)}
     for key in list(opts):
         if key in _CLUSTER_KEYS:
             value = opts.pop(key)

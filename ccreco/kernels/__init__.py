@@ -5,7 +5,7 @@ shape) and calls a ``_``-prefixed kernel compiled once with :func:`ccreco.kernel
 
 Public API (stable; the model and reco layers build on it)::
 
-    CandidateConfig(threshold=2.0, smooth=0, rule="d2", window_left=WINDOW_LEFT,
+    CandidateConfig(threshold=2.5, smooth=0, rule="d2", window_left=WINDOW_LEFT,
                     window_right=WINDOW_RIGHT, normalize=False, baseline_start_ns=0.0,
                     baseline_stop_ns=BASELINE_NS, tolerance=MATCH_TOLERANCE)
     baseline_rms(waveforms, *, sampling_ns, start_ns, stop_ns) -> (baseline, rms)

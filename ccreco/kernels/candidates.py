@@ -44,7 +44,7 @@ class CandidateConfig:
     ----------
     threshold : float or None
         k: keep candidates with ``x[i] > baseline + k * rms``; ``None``: no amplitude cut.
-        Default 2.0, chosen on tb2023-untuned simulation (docs/ALGORITHMS.md, candidate study).
+        Default 2.5, chosen on tb2023-untuned simulation (docs/ALGORITHMS.md, candidate study).
     smooth : int
         Half width h of the box sum the shape rule is applied to (0: raw samples).
     rule : {"d2", "max"}
@@ -60,7 +60,7 @@ class CandidateConfig:
         One-to-one matching tolerance in samples for labels (``|candidate - true peak| <= tol``).
     """
 
-    threshold: float | None = 2.0
+    threshold: float | None = 2.5
     smooth: int = 0
     rule: str = "d2"
     window_left: int = WINDOW_LEFT
@@ -124,27 +124,31 @@ def _find_candidates(
     for w in range(n):
         x = waveforms[w]
         thr = baseline[w] + k * rms[w]
-        if smooth > 0:
-            for i in range(smooth, ns - smooth):
-                acc = 0.0
-                for j in range(i - smooth, i + smooth + 1):
-                    acc += x[j]
-                s[i] = acc
-        else:
-            for i in range(max(first - 1, 0), min(last + 2, ns)):
-                s[i] = x[i]
         out = _grow(out, m + max(last - first + 1, 0))
+        if smooth == 0:  # hot path: read the samples directly
+            for i in range(first, last + 1):
+                b = np.float64(x[i])
+                if use_threshold and not (b > thr):
+                    continue
+                a = np.float64(x[i - 1])
+                c = np.float64(x[i + 1])
+                if (b > a and b >= c) if rule_max else ((b - a) > (c - b)):
+                    out[m] = i
+                    m += 1
+            offsets[w + 1] = m
+            continue
+        for i in range(smooth, ns - smooth):
+            acc = 0.0
+            for j in range(i - smooth, i + smooth + 1):
+                acc += x[j]
+            s[i] = acc
         for i in range(first, last + 1):
             if use_threshold and not (np.float64(x[i]) > thr):
                 continue
             a = s[i - 1]
             b = s[i]
             c = s[i + 1]
-            if rule_max:
-                ok = b > a and b >= c
-            else:
-                ok = (b - a) > (c - b)
-            if ok:
+            if (b > a and b >= c) if rule_max else ((b - a) > (c - b)):
                 out[m] = i
                 m += 1
         offsets[w + 1] = m

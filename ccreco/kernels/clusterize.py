@@ -25,12 +25,13 @@ class ClusterizeConfig:
     ----------
     c : float
         Proximity constant in sqrt(ns) (PHYSICS.md: 0.20-0.26 for He/iC4H10 90/10). Default: the
-        best cluster-count RMS for DERIV peaks on tb2023-untuned simulation (docs/ALGORITHMS.md).
+        best cluster-count RMS for the default DERIV peaks on tb2023-untuned simulation with ``t0`` the
+        first peak (docs/ALGORITHMS.md); larger than PHYSICS.md's range, whose time origin differs.
     t0_ns : float or None
         Time origin of ``sqrt(t)``; ``None``: each waveform's first peak.
     """
 
-    c: float = 0.23
+    c: float = 0.35
     t0_ns: float | None = None
 
     def __post_init__(self) -> None:

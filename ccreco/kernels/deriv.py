@@ -52,10 +52,10 @@ class DerivConfig:
     analysts' typical setting.
     """
 
-    n1: float = 3.0
-    n2: float = 1.0
+    n1: float = 9.0
+    n2: float = 0.5
     n3: float = 0.1
-    n4: float = 0.1
+    n4: float = 0.0
     baseline_start_ns: float = 0.0
     baseline_stop_ns: float = BASELINE_NS
 
@@ -106,10 +106,12 @@ class DerivConfig:
         return cls(**{**{f.name: getattr(base, f.name) for f in fields(cls)}, **kwargs})
 
 
-#: Named DERIV settings: ``tb2023`` (best window F1 on tb2023-untuned simulation, the default)
+#: Named DERIV settings: ``tb2023`` (best window F1 on tb2023-untuned simulation, the default;
+#: use with clusterization c = 0.35), ``tb2023-counting`` (best cluster-count RMS, with c = 0.40)
 #: and ``analysts`` (middle of the test-beam analysts' range, PHYSICS.md "Algorithms").
 DERIV_PRESETS: dict[str, DerivConfig] = {
     "tb2023": DerivConfig(),
+    "tb2023-counting": DerivConfig(n1=8.0, n2=0.5, n3=0.1, n4=0.0),
     "analysts": DerivConfig(n1=9.0, n2=1.1, n3=0.1, n4=0.1),
 }
 
