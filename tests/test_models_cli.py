@@ -36,7 +36,9 @@ def test_train_peaks_cli_writes_model_and_history(lstm_file: Path, sim_file: Pat
     assert meta["kind"] == "peaks" and meta["model_config"]["hidden"] == 8
     assert meta["train_sample"]["files"] == ["tiny.root"] and meta["train_sample"]["n_waveforms"] == 80
     assert meta["train_sample"]["preset"] == "compact"
-    assert meta["candidates"]["window_left"] == 5 and meta["candidates"]["threshold"] == 2.0
+    from ccreco.kernels import CandidateConfig
+
+    assert meta["candidates"]["window_left"] == 5 and meta["candidates"]["threshold"] == CandidateConfig().threshold
     assert meta["metrics"]["epochs_run"] == 2
     assert (lstm_file.parent / "lstm.history.csv").exists() and (lstm_file.parent / "lstm.history.json").exists()
     assert PeakModel(lstm_file).candidates == meta["candidates"]
@@ -76,3 +78,22 @@ def test_peak_sample_respects_max_waveforms(sim_file: Path) -> None:
     assert s.windows.shape[1:] == (15, 1) and s.windows.dtype == np.float32
     assert s.labels.shape == (s.windows.shape[0],) and 0 < s.labels.sum() < s.labels.size
     assert s.sampling_ns == 1.0
+
+
+def test_lstm_and_cnn_methods_in_evaluation_registry(lstm_file: Path, sim_file: Path, tmp_path: Path) -> None:
+    evaluate = pytest.importorskip("ccreco.analysis.evaluate")
+    from ccreco.errors import ConfigError
+
+    assert {"lstm", "cnn"} <= set(evaluate.method_names())
+    r = evaluate.evaluate_peaks(str(sim_file), "lstm", options={"model": str(lstm_file)}, max_waveforms=20)
+    assert 0 < r["auc"] <= 1 and r["n_waveforms"] == 20 and "electron_efficiency" in r
+    c = evaluate.evaluate_clusters(str(sim_file), "lstm", options={"model": str(lstm_file), "c": "0.2"}, max_waveforms=20)
+    assert c["n_waveforms"] == 20
+    cnn = tmp_path / "cnn.onnx"
+    assert main(["train", "clusters", "--data", str(sim_file), "--peak-model", str(lstm_file), "--set", "epochs=1",
+                 "--set", "conv=4x4", "--set", "dense=4", "-o", str(cnn)]) == 0
+    c = evaluate.evaluate_clusters(str(sim_file), "cnn", options={"model": str(cnn), "peak_model": str(lstm_file)},
+                                   max_waveforms=20)
+    assert c["n_waveforms"] == 20 and np.isfinite(c["rms"])
+    with pytest.raises(ConfigError, match="unknown options"):
+        evaluate.evaluate_peaks(str(sim_file), "lstm", options={"model": str(lstm_file), "tresh": "0.9"})

@@ -121,7 +121,7 @@ def test_metadata_values(peak_onnx: Path, cluster_onnx: Path) -> None:
     assert meta["kind"] == "peaks" and meta["ccreco_version"] == ccreco.__version__
     assert (meta["window_left"], meta["window_right"], meta["sampling_ns"]) == (5, 9, 1.0)
     assert meta["train_sample"]["source"] == "synthetic"
-    assert {"precision", "recall", "f1", "auc", "eff_x_purity", "best_epoch"} <= set(meta["metrics"])
+    assert {"precision", "recall", "f1", "auc", "efficiency_purity", "best_epoch"} <= set(meta["metrics"])
     cmeta = read_metadata(cluster_onnx)
     assert cmeta["kind"] == "clusters"
     assert cmeta["encoding"]["bins"] == 1024 and cmeta["encoding"]["kind"] == "binary"

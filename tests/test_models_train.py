@@ -34,7 +34,7 @@ def test_peak_training_learns_and_records_history(tmp_path: Path) -> None:
     assert res.metrics["auc"] > 0.95 and res.metrics["f1"] > 0.85
     assert len(res.history) == 6
     keys = set(res.history[0])
-    for m in ("accuracy", "precision", "recall", "f1", "eff_x_purity", "auc"):
+    for m in ("accuracy", "precision", "recall", "f1", "efficiency_purity", "auc"):
         assert {f"train_{m}", f"val_{m}"} <= keys
     assert {"epoch", "loss", "val_loss", "seconds"} <= keys
     best = min(res.history, key=lambda r: r["val_loss"])
@@ -116,7 +116,7 @@ def test_cluster_training_beats_the_mean(tmp_path: Path) -> None:
     res = train_cluster_model(times, n_true, cfg, TrainConfig(optimizer="rmsprop", batch_size=64, epochs=15,
                                                               learning_rate=3e-3, balance="none", seed=1))
     spread = float(np.std(n_true))
-    assert res.metrics["rmse"] < 0.5 * spread
+    assert res.metrics["rms"] < 0.5 * spread
     assert {"train_mae", "val_mae", "val_rms_over_sqrt_n"} <= set(res.history[0])
     meta = res.full_metadata()
     assert meta["encoding"]["kind"] == "counts" and meta["metrics"]["best_epoch"] == res.fit.best_epoch

@@ -1,16 +1,22 @@
-"""Per-epoch metrics of the two training steps (thin adapters, numpy only).
+"""Per-epoch metrics of the two training steps: thin adapters over :mod:`ccreco.analysis.metrics`.
 
-Classification metrics come from :mod:`ccreco.analysis.metrics`, the one implementation shared
-with the evaluation code; this module only names and packs them for the training history.
+The definitions live once, in :mod:`ccreco.analysis.metrics` (shared with ``ccreco evaluate``);
+this module only picks the scalars that go into the training history and the ONNX metadata,
+under the same names.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+#: Step-1 history metrics (names as in :func:`ccreco.analysis.metrics.window_metrics`).
+PEAK_METRICS: tuple[str, ...] = ("accuracy", "precision", "recall", "f1", "efficiency_purity", "auc")
+#: Step-2 history metrics (``mae`` plus :func:`ccreco.analysis.metrics.cluster_metrics` scalars).
+CLUSTER_METRICS: tuple[str, ...] = ("mae", "bias", "rms", "std", "rms_over_sqrt_n", "resolution")
+
 
 def peak_metrics(y_true: np.ndarray, p: np.ndarray, threshold: float) -> dict[str, float]:
-    """Step-1 metrics: accuracy, precision, recall, F1, efficiency*purity and ROC AUC.
+    """Step-1 metrics at ``threshold``: accuracy, precision, recall, F1, efficiency*purity, AUC.
 
     Parameters
     ----------
@@ -24,55 +30,39 @@ def peak_metrics(y_true: np.ndarray, p: np.ndarray, threshold: float) -> dict[st
     Returns
     -------
     dict
-        ``accuracy``, ``precision``, ``recall``, ``f1``, ``eff_x_purity``, ``auc``.
+        The :data:`PEAK_METRICS` (``nan`` where undefined, e.g. precision with no selection).
     """
-    from sklearn.metrics import roc_auc_score
+    from ccreco.analysis.metrics import window_metrics
 
-    y = np.asarray(y_true).reshape(-1) > 0.5
-    pred = np.asarray(p).reshape(-1) >= threshold
-    tp = float(np.sum(pred & y))
-    fp = float(np.sum(pred & ~y))
-    fn = float(np.sum(~pred & y))
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    auc = float(roc_auc_score(y, p)) if 0 < y.sum() < y.size else float("nan")
-    return {
-        "accuracy": float(np.mean(pred == y)) if y.size else float("nan"),
-        "precision": precision,
-        "recall": recall,
-        "f1": f1,
-        "eff_x_purity": precision * recall,
-        "auc": auc,
-    }
+    m = window_metrics(np.asarray(y_true).reshape(-1) > 0.5, scores=np.asarray(p).reshape(-1), threshold=threshold)
+    return {k: float(m[k]) for k in PEAK_METRICS}
 
 
 def cluster_metrics(n_true: np.ndarray, n_pred: np.ndarray) -> dict[str, float]:
-    """Step-2 metrics: MAE, RMSE, mean bias and RMS(N_pred - N_true) / sqrt(mean N_true).
+    """Step-2 metrics: MAE (the reference's training metric) and the cluster-count scalars.
 
     Parameters
     ----------
     n_true : numpy.ndarray
         True numbers of clusters.
     n_pred : numpy.ndarray
-        Predicted numbers of clusters.
+        Predicted (real-valued) numbers of clusters.
 
     Returns
     -------
     dict
-        ``mae``, ``rmse``, ``bias``, ``rms_over_sqrt_n`` (1.0 is the Poisson width; PHYSICS.md
-        quotes 0.76 for a small CNN on LSTM peaks).
+        The :data:`CLUSTER_METRICS`: ``rms`` = RMS(N_pred - N_true), ``rms_over_sqrt_n`` = rms /
+        sqrt(mean N_true) (1 is the Poisson width; PHYSICS.md quotes 0.76 for a small CNN on
+        LSTM peaks), ``resolution`` = std / mean N_true.
     """
+    from ccreco.analysis.metrics import cluster_metrics as _cluster_metrics
+
     t = np.asarray(n_true, dtype=np.float64).reshape(-1)
-    d = np.asarray(n_pred, dtype=np.float64).reshape(-1) - t
-    rmse = float(np.sqrt(np.mean(d**2))) if d.size else float("nan")
-    mean_n = float(np.mean(t)) if t.size else float("nan")
-    return {
-        "mae": float(np.mean(np.abs(d))) if d.size else float("nan"),
-        "rmse": rmse,
-        "bias": float(np.mean(d)) if d.size else float("nan"),
-        "rms_over_sqrt_n": float(rmse / np.sqrt(mean_n)) if mean_n > 0 else float("nan"),
-    }
+    r = np.asarray(n_pred, dtype=np.float64).reshape(-1)
+    m = _cluster_metrics(t, r)
+    out = {"mae": float(np.mean(np.abs(r - t))) if t.size else float("nan")}
+    out.update({k: float(m[k]) for k in CLUSTER_METRICS if k != "mae"})
+    return out
 
 
-__all__ = ["cluster_metrics", "peak_metrics"]
+__all__ = ["CLUSTER_METRICS", "PEAK_METRICS", "cluster_metrics", "peak_metrics"]

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 
 #: History quantities drawn for each step (train and validation curves each).
-PEAK_CURVES: tuple[str, ...] = ("loss", "accuracy", "precision", "recall", "f1", "eff_x_purity", "auc")
-CLUSTER_CURVES: tuple[str, ...] = ("loss", "mae", "rmse", "bias")
+PEAK_CURVES: tuple[str, ...] = ("loss", "accuracy", "precision", "recall", "f1", "efficiency_purity", "auc")
+CLUSTER_CURVES: tuple[str, ...] = ("loss", "mae", "rms", "bias", "rms_over_sqrt_n")
 
 
 def _setup() -> tuple[object, object]:
@@ -77,7 +77,7 @@ def plot_history(
         if best_epoch is not None:
             ax.axvline(best_epoch, color="grey", ls="--", label=f"kept (epoch {best_epoch})")
         ax.set_xlabel("epoch")
-        ax.set_ylabel(key.replace("_x_", " x ").replace("_", " "))
+        ax.set_ylabel(key.replace("efficiency_purity", "efficiency x purity").replace("_", " "))
         ax.legend()
         hep.label.exp_label(exp="ccreco", llabel="Simulation", rlabel="", data=False, ax=ax)
         path = out / f"{prefix}_{key}.png"
