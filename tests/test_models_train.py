@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -153,3 +154,18 @@ def test_plots_are_written(tmp_path: Path) -> None:
                                ClusterModelConfig(conv=((4, 4),), dense=(4,)), TrainConfig(epochs=2, balance="none"))
     files = plot_training(cres, tmp_path)
     assert (tmp_path / "clusters_npred_vs_ntrue.png") in files and (tmp_path / "clusters_mae.png").stat().st_size > 0
+
+
+def test_auto_threshold_is_stored_and_reported() -> None:
+    rng = np.random.default_rng(8)
+    y = (rng.random(3000) < 0.15).astype(np.int64)
+    x = rng.normal(0.0, 1.0, (3000, 15, 1)).astype(np.float32)
+    x[y == 1, 5, 0] += 3.0  # overlapping classes: the best natural-mix cut is above 0.5
+    cfg = TrainConfig(epochs=5, batch_size=32, learning_rate=1e-2, seed=2)
+    res = train_peak_model(x, y, SMALL, dataclasses.replace(cfg, auto_threshold=True))
+    thr = res.metrics["natural_best_threshold"]
+    assert res.metrics["threshold"] == thr == res.metadata["threshold"] > 0.5
+    assert res.metrics["natural_f1"] == res.metrics["natural_best_f1"]
+    fixed = train_peak_model(x, y, SMALL, cfg)
+    assert fixed.metadata["threshold"] == fixed.metrics["threshold"] == 0.5
+    assert fixed.metrics["natural_best_f1"] == res.metrics["natural_best_f1"]

@@ -262,6 +262,10 @@ class TrainConfig:
         Step 1 only: noise windows kept per signal window when undersampling.
     threshold : float
         Step 1 only: decision threshold on the output probability (stored in the model).
+    auto_threshold : bool
+        Step 1 only: store instead the threshold of
+        :data:`~ccreco.models.train_peaks.THRESHOLD_SCAN` with the best F1 on held-out windows
+        at the sample's natural signal/noise mix (chosen on validation data; reported).
     max_samples : int or None
         Cap on the number of training examples (after balancing), ``None`` for all.
     seed : int
@@ -279,6 +283,7 @@ class TrainConfig:
     balance: str = "undersample"
     noise_per_signal: float = 1.0
     threshold: float = 0.5
+    auto_threshold: bool = False
     max_samples: int | None = None
     seed: int = 0
     threads: int = 1

@@ -55,7 +55,7 @@ def balance_indices(labels: np.ndarray, cfg: TrainConfig, rng: np.random.Generat
     return keep.astype(np.int64)
 
 
-#: Decision thresholds scanned for the natural-mix F1 (reported, not applied).
+#: Decision thresholds scanned for the natural-mix F1 (applied with ``auto_threshold``).
 THRESHOLD_SCAN: tuple[float, ...] = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98)
 
 
@@ -67,6 +67,7 @@ def natural_metrics(
     threshold: float,
     rng: np.random.Generator,
     max_windows: int = 500_000,
+    auto: bool = False,
 ) -> dict[str, float]:
     """Metrics on windows never trained on, at the sample's natural signal/noise mix.
 
@@ -88,12 +89,15 @@ def natural_metrics(
         Seeded generator (subsampling).
     max_windows : int
         Cap on the windows evaluated.
+    auto : bool
+        Report the ``natural_<metric>`` at the scanned threshold with the best F1 instead.
 
     Returns
     -------
     dict
-        ``natural_<metric>`` at ``threshold``, ``natural_noise_per_signal``, and the scanned
-        threshold with the best natural F1 (``natural_best_threshold``, ``natural_best_f1``).
+        ``natural_<metric>`` at ``threshold`` (the chosen one with ``auto``), the threshold used
+        (``threshold``), ``natural_noise_per_signal``, and the scanned threshold with the best
+        natural F1 (``natural_best_threshold``, ``natural_best_f1``).
     """
     sig = np.flatnonzero(unseen & (y == 1))
     noise = np.flatnonzero(unseen & (y == 0))
@@ -108,11 +112,16 @@ def natural_metrics(
     idx = np.concatenate([sig, noise])
     p = predict(model, [x[idx]])
     t = y[idx]
-    out = {f"natural_{k}": v for k, v in peak_metrics(t, p, threshold).items()}
-    out["natural_noise_per_signal"] = n_noise / n_sig
     scan = {thr: peak_metrics(t, p, thr)["f1"] for thr in THRESHOLD_SCAN}
     best = max(scan, key=scan.__getitem__)
-    out.update(natural_best_threshold=best, natural_best_f1=scan[best])
+    used = best if auto else threshold
+    out = {f"natural_{k}": v for k, v in peak_metrics(t, p, used).items()}
+    out.update(
+        threshold=used,
+        natural_noise_per_signal=n_noise / n_sig,
+        natural_best_threshold=best,
+        natural_best_f1=scan[best],
+    )
     return out
 
 
@@ -198,7 +207,12 @@ def train_peak_model(
     )
     best = result.history[result.best_epoch - 1]
     metrics = {k.removeprefix("val_"): v for k, v in best.items() if k.startswith("val_")}
-    metrics.update(natural_metrics(model, x_all, y_all, ~trained_on, thr, rng))
+    p_val = predict(model, [x[va]])
+    metrics.update(natural_metrics(model, x_all, y_all, ~trained_on, thr, rng, auto=train_config.auto_threshold))
+    if metrics.get("threshold", thr) != thr:  # auto_threshold: balanced metrics at the chosen cut
+        thr = float(metrics["threshold"])
+        metrics.update(peak_metrics(y[va], p_val, thr))
+    metrics["threshold"] = thr
     info_sample = dict(sample or {})
     info_sample.update(
         n_windows_in=int(np.asarray(labels).size),
@@ -218,7 +232,7 @@ def train_peak_model(
         fit=result,
         metrics=metrics,
         y_val=y[va],
-        p_val=predict(model, [x[va]]),
+        p_val=p_val,
         sample=info_sample,
         metadata={
             "sampling_ns": float(sampling_ns),
