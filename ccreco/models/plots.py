@@ -106,13 +106,13 @@ def plot_roc(y_true: np.ndarray, score: np.ndarray, path: str | os.PathLike[str]
     pathlib.Path
         The written file.
     """
-    from sklearn.metrics import roc_auc_score, roc_curve
+    from ccreco.analysis.metrics import roc, window_metrics
 
     plt, hep = _setup()
     y = np.asarray(y_true).reshape(-1) > 0.5
     s = np.asarray(score).reshape(-1)
-    fpr, tpr, _ = roc_curve(y, s)
-    auc = roc_auc_score(y, s)
+    fpr, tpr, _ = roc(y, s)
+    auc = window_metrics(y, scores=s)["auc"]
     fig, ax = plt.subplots(figsize=(7, 7))
     ax.plot(fpr, tpr, label=f"AUC = {auc:.4f}")
     ax.plot([0, 1], [0, 1], color="grey", ls=":")
