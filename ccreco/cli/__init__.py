@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ccreco.cli.simulate",
     "ccreco.cli.evaluate",
     "ccreco.cli.train",
+    "ccreco.cli.tune",
 )
 
 
