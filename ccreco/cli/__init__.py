@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ccreco.cli.evaluate",
     "ccreco.cli.train",
     "ccreco.cli.tune",
+    "ccreco.cli.pid",
 )
 
 
