@@ -5,7 +5,8 @@ A *sample* is a mapping of variable name -> 1D array of values: per-waveform qua
 ``peak_time_ns``) flattened over waveforms. :func:`load_sample` builds one from
 
 - a reconstruction output directory (``ccreco reco ... -o OUTDIR``) or its ``reco.root``: every
-  numeric branch of the per-waveform tree; jagged branches are flattened;
+  numeric branch/field of the per-waveform TTree or RNTuple (the one with most entries); jagged
+  ones are flattened;
 - a waveform ntuple (any schema ``ccreco.io`` reads): the truth-free features of
   :mod:`ccreco.analysis.features` (DERIV peaks, candidates, baseline RMS, charge).
 
@@ -299,15 +300,19 @@ def compare_samples(
 # loading
 
 
+def _is_tree(classname: str) -> bool:
+    return classname.startswith("TTree") or classname == "ROOT::RNTuple"
+
+
 def _tree_sample(path: Path, max_entries: int | None) -> dict[str, np.ndarray]:
     import awkward as ak
     import uproot
 
     out: dict[str, np.ndarray] = {}
     with uproot.open(path) as f:
-        trees = [k for k, c in f.classnames().items() if c.startswith("TTree")]
+        trees = [k for k, c in f.classnames().items() if _is_tree(c)]
         if not trees:
-            raise InputFileError(f"no TTree in {path}", file=str(path))
+            raise InputFileError(f"no TTree or RNTuple in {path}", file=str(path))
         # the per-waveform tree: the one with the most entries (reco.root may hold a small
         # per-run tree beside it)
         name = max(trees, key=lambda k: f[k].num_entries)
@@ -378,7 +383,7 @@ def load_sample(
     import uproot
 
     with uproot.open(p) as f:
-        is_waveforms = any(c.startswith("TTree") and "waveform" in f[k].keys()
+        is_waveforms = any(_is_tree(c) and "waveform" in f[k].keys()
                            for k, c in f.classnames().items())
     if not is_waveforms and schema == "native":
         return _tree_sample(p, max_waveforms)

@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ccreco.cli.train",
     "ccreco.cli.tune",
     "ccreco.cli.pid",
+    "ccreco.cli.compare",
 )
 
 
