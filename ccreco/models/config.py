@@ -27,6 +27,10 @@ OPTIMIZERS: tuple[str, ...] = ("adam", "rmsprop", "sgd")
 BALANCING: tuple[str, ...] = ("undersample", "none")
 #: Step-2 encodings of the detected peak times.
 ENCODINGS: tuple[str, ...] = ("binary", "counts")
+#: Step-1 (classification) losses: binary cross-entropy (default) and binary focal loss.
+PEAK_LOSSES: tuple[str, ...] = ("bce", "focal")
+#: Step-2 (regression) losses on the standardised target: MSE (default), MAE and Huber.
+CLUSTER_LOSSES: tuple[str, ...] = ("mse", "mae", "huber")
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
@@ -272,6 +276,19 @@ class TrainConfig:
         Seed of every random choice (split, balancing, initialisation, shuffling, dropout).
     threads : int
         ``torch.set_num_threads`` during training.
+    loss : str or None
+        Training loss; ``None`` takes the step's default. Step 1: ``"bce"`` (default, binary
+        cross-entropy on logits) or ``"focal"`` (binary focal loss). Step 2: ``"mse"`` (default),
+        ``"mae"`` or ``"huber"``, all on the standardised target. The trainer refuses a loss of
+        the other step and records the resolved name in the model metadata.
+    focal_gamma : float
+        Focusing exponent of the focal loss (``gamma = 0`` with no ``focal_alpha`` is BCE).
+    focal_alpha : float or None
+        Weight of the signal class in ``(0, 1)`` for the focal loss (noise gets ``1 - alpha``);
+        ``None`` weights both classes 1.
+    huber_delta : float
+        Huber loss transition point, in units of the standardised target (one standard
+        deviation of the training ``n_clusters``).
     """
 
     optimizer: str = "adam"
@@ -287,8 +304,18 @@ class TrainConfig:
     max_samples: int | None = None
     seed: int = 0
     threads: int = 1
+    loss: str | None = None
+    focal_gamma: float = 2.0
+    focal_alpha: float | None = None
+    huber_delta: float = 1.0
 
     def __post_init__(self) -> None:
+        if self.loss is not None:
+            _check_choice("loss", self.loss, PEAK_LOSSES + CLUSTER_LOSSES)
+        _check_positive("focal_gamma", self.focal_gamma, zero=True)
+        if self.focal_alpha is not None and not 0.0 < self.focal_alpha < 1.0:
+            raise ConfigError(f"focal_alpha must be in (0, 1) or None; got {self.focal_alpha!r}")
+        _check_positive("huber_delta", self.huber_delta)
         _check_choice("optimizer", self.optimizer, OPTIMIZERS)
         _check_choice("balance", self.balance, BALANCING)
         _check_positive("learning_rate", self.learning_rate)
@@ -307,11 +334,40 @@ class TrainConfig:
             _check_positive("max_samples", self.max_samples)
 
 
+    def resolved_loss(self, step: str) -> str:
+        """The loss used for ``step``: ``loss``, or the step's default when it is ``None``.
+
+        Parameters
+        ----------
+        step : {"peaks", "clusters"}
+            The training step.
+
+        Returns
+        -------
+        str
+            ``"bce"``/``"focal"`` for peaks, ``"mse"``/``"mae"``/``"huber"`` for clusters.
+
+        Raises
+        ------
+        ConfigError
+            ``loss`` belongs to the other step.
+        """
+        allowed = PEAK_LOSSES if step == "peaks" else CLUSTER_LOSSES
+        if self.loss is None:
+            return allowed[0]
+        if self.loss not in allowed:
+            raise ConfigError(
+                f"loss {self.loss!r} is not a {step} loss; the {step} step takes "
+                f"{', '.join(allowed)}"
+            )
+        return self.loss
+
+
 #: Step-1 training defaults (Adam, BCE, batch 150, 50 epochs, 70/30 split).
-PEAK_TRAIN: TrainConfig = TrainConfig()
+PEAK_TRAIN: TrainConfig = TrainConfig(loss="bce")
 #: Step-2 training defaults (RMSprop, MSE, batch 250, 200 epochs, 70/30 split).
 CLUSTER_TRAIN: TrainConfig = TrainConfig(
-    optimizer="rmsprop", batch_size=250, epochs=200, patience=20, balance="none"
+    optimizer="rmsprop", batch_size=250, epochs=200, patience=20, balance="none", loss="mse"
 )
 
 
@@ -430,12 +486,14 @@ __all__ = [
     "ACTIVATIONS",
     "BALANCING",
     "CELLS",
+    "CLUSTER_LOSSES",
     "CLUSTER_PRESETS",
     "CLUSTER_TRAIN",
     "ClusterModelConfig",
     "ENCODINGS",
     "Encoding",
     "OPTIMIZERS",
+    "PEAK_LOSSES",
     "PEAK_PRESETS",
     "PEAK_TRAIN",
     "PeakModelConfig",

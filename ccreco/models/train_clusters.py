@@ -8,6 +8,7 @@ RMSE, bias and RMS / sqrt(N).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -88,6 +89,8 @@ def train_cluster_model(
     if y.shape[0] != x.shape[0]:
         raise ConfigError(f"{y.shape[0]} targets for {x.shape[0]} waveforms")
     ex = _extra_matrix(cfg, extra, x.shape[0])
+    loss = train_config.resolved_loss("clusters")
+    train_config = dataclasses.replace(train_config, loss=loss)  # recorded resolved
     rng = np.random.default_rng(train_config.seed)
     keep = rng.permutation(x.shape[0])
     if train_config.max_samples is not None:
@@ -103,7 +106,7 @@ def train_cluster_model(
         (inputs_tr, y[tr]),
         (inputs_va, y[va]),
         train_config,
-        loss="mse",
+        loss=loss,
         metrics=cluster_metrics,
         checkpoint=checkpoint,
         desc="train clusters (cnn)",

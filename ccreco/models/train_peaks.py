@@ -8,6 +8,7 @@ training part and stored in the model graph and metadata.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -184,6 +185,8 @@ def train_peak_model(
         raise ConfigError(f"{y.shape[0]} labels for {x.shape[0]} windows")
     if not np.isin(y, (0, 1)).all():
         raise ConfigError("labels must be 0 (noise) or 1 (signal)")
+    loss = train_config.resolved_loss("peaks")
+    train_config = dataclasses.replace(train_config, loss=loss)  # recorded resolved
     rng = np.random.default_rng(train_config.seed)
     keep = balance_indices(y, train_config, rng)
     x_all, y_all = x, y
@@ -200,7 +203,7 @@ def train_peak_model(
         ([x[tr]], y[tr]),
         ([x[va]], y[va]),
         train_config,
-        loss="bce",
+        loss=loss,
         metrics=lambda t, p: peak_metrics(t, p, thr),
         checkpoint=checkpoint,
         desc=f"train peaks ({cfg.cell} {cfg.hidden})",

@@ -97,12 +97,70 @@ def predict(model: torch.nn.Module, inputs: Sequence[np.ndarray], batch: int = E
     return out
 
 
-def _loss_fn(loss: str) -> torch.nn.Module:
+class BinaryFocalLoss(torch.nn.Module):
+    """Binary focal loss on logits (Lin et al. 2017), mean over the batch.
+
+    ``FL = -alpha_t (1 - p_t)**gamma log(p_t)`` with ``p_t = p`` for signal and ``1 - p`` for
+    noise; ``alpha_t = alpha`` for signal and ``1 - alpha`` for noise, or 1 when ``alpha`` is
+    ``None``. With ``gamma = 0`` and ``alpha = None`` it equals
+    :class:`torch.nn.BCEWithLogitsLoss`.
+
+    Parameters
+    ----------
+    gamma : float
+        Focusing exponent (>= 0): down-weights well-classified windows.
+    alpha : float or None
+        Signal-class weight in ``(0, 1)``, or ``None``.
+    """
+
+    def __init__(self, gamma: float = 2.0, alpha: float | None = None) -> None:
+        super().__init__()
+        self.gamma = float(gamma)
+        self.alpha = alpha
+
+    def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Mean focal loss of ``logits`` against 0/1 ``target`` (same shape)."""
+        bce = torch.nn.functional.binary_cross_entropy_with_logits(logits, target, reduction="none")
+        loss = bce
+        if self.gamma:
+            p_t = torch.exp(-bce)  # probability given to the true class, computed stably
+            loss = loss * (1.0 - p_t) ** self.gamma
+        if self.alpha is not None:
+            loss = loss * (self.alpha * target + (1.0 - self.alpha) * (1.0 - target))
+        return loss.mean()
+
+
+def loss_function(loss: str, cfg: TrainConfig) -> torch.nn.Module:
+    """The torch loss module named ``loss``, with its parameters from ``cfg``.
+
+    Parameters
+    ----------
+    loss : {"bce", "focal", "mse", "mae", "huber"}
+        Resolved loss name (:meth:`TrainConfig.resolved_loss`).
+    cfg : TrainConfig
+        ``focal_gamma``, ``focal_alpha``, ``huber_delta``.
+
+    Returns
+    -------
+    torch.nn.Module
+        ``loss_fn(output, target) -> scalar`` (classification losses take logits).
+
+    Raises
+    ------
+    ModelError
+        Unknown loss name.
+    """
     if loss == "bce":
         return torch.nn.BCEWithLogitsLoss()
+    if loss == "focal":
+        return BinaryFocalLoss(cfg.focal_gamma, cfg.focal_alpha)
     if loss == "mse":
         return torch.nn.MSELoss()
-    raise ModelError(f"unknown loss {loss!r} (bce or mse)")
+    if loss == "mae":
+        return torch.nn.L1Loss()
+    if loss == "huber":
+        return torch.nn.HuberLoss(delta=cfg.huber_delta)
+    raise ModelError(f"unknown loss {loss!r} (bce, focal, mse, mae or huber)")
 
 
 def save_checkpoint(model: torch.nn.Module, path: str | os.PathLike[str]) -> None:
@@ -161,8 +219,9 @@ def fit(
         Training and validation inputs (a sequence of arrays, one per model input) and targets.
     cfg : TrainConfig
         Optimizer, batch size, epochs, patience, seed and threads.
-    loss : {"bce", "mse"}
-        BCE on logits (classification) or MSE on the standardised target (regression).
+    loss : {"bce", "focal", "mse", "mae", "huber"}
+        Classification losses on logits, or regression losses on the standardised target
+        (see :func:`loss_function`; parameters from ``cfg``).
     metrics : callable
         ``metrics(y_true, y_pred) -> dict`` evaluated each epoch on the training predictions
         gathered during the epoch (dropout active, as Keras reports) and on validation.
@@ -189,7 +248,7 @@ def fit(
         if n == 0 or y_val.shape[0] == 0:
             raise ModelError(f"empty training ({n}) or validation ({y_val.shape[0]}) sample")
         opt = _optimizer(model, cfg)
-        loss_fn = _loss_fn(loss)
+        loss_fn = loss_function(loss, cfg)
         history: list[dict[str, float]] = []
         best_loss, best_epoch, best_state = math.inf, 0, None
         t_start = time.perf_counter()
@@ -423,11 +482,13 @@ def split_indices(n: int, validation_fraction: float, rng: np.random.Generator) 
 
 
 __all__ = [
+    "BinaryFocalLoss",
     "EVAL_BATCH",
     "FitResult",
     "TrainResult",
     "fit",
     "load_checkpoint",
+    "loss_function",
     "predict",
     "save_checkpoint",
     "split_indices",
