@@ -97,3 +97,26 @@ def test_lstm_and_cnn_methods_in_evaluation_registry(lstm_file: Path, sim_file: 
     assert c["n_waveforms"] == 20 and np.isfinite(c["rms"])
     with pytest.raises(ConfigError, match="unknown options"):
         evaluate.evaluate_peaks(str(sim_file), "lstm", options={"model": str(lstm_file), "tresh": "0.9"})
+
+
+def test_cnn_extra_input_fixed_by_option_or_required_without_truth(lstm_file: Path, sim_file: Path,
+                                                                    tmp_path: Path) -> None:
+    import dataclasses
+
+    from ccreco.analysis import evaluate
+    from ccreco.errors import ConfigError
+    from ccreco.io import read
+    from ccreco.models.methods import _cnn_clusters_factory
+
+    cnn = tmp_path / "cnn_len.onnx"
+    assert main(["train", "clusters", "--data", str(sim_file), "--peak-model", str(lstm_file), "--set", "epochs=1",
+                 "--set", "conv=4x4", "--set", "dense=4", "--set", "extra=track_length_cm", "-o", str(cnn)]) == 0
+    opts = {"model": str(cnn), "peak_model": str(lstm_file)}
+    chunk = read(str(sim_file))
+    from_truth = _cnn_clusters_factory(opts)(chunk)
+    same = _cnn_clusters_factory(dict(opts, track_length_cm="0.8"))(dataclasses.replace(chunk, truth=None))
+    np.testing.assert_array_equal(from_truth, same)  # the preset's square cell: 0.8 cm / cos(0)
+    with pytest.raises(ConfigError, match="track_length_cm=VALUE"):
+        _cnn_clusters_factory(opts)(dataclasses.replace(chunk, truth=None))
+    c = evaluate.evaluate_clusters(str(sim_file), "cnn", options=dict(opts, track_length_cm="0.8"), max_waveforms=20)
+    assert c["n_waveforms"] == 20

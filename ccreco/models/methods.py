@@ -9,8 +9,10 @@ Imported by the evaluation registry on first lookup (``METHOD_MODULES``); onnxru
   (:func:`ccreco.kernels.clusterize`); extra options ``c`` and ``t0_ns``.
 - ``cnn`` clusters: step-1 peaks (candidates made as the step-1 model's metadata says) fed to
   the step-2 CNN. Options: ``model`` (CNN ONNX path, required unless a CNN is shipped),
-  ``peak_model``, ``threshold``, ``threads``, ``batch_size``. Extra CNN inputs are taken from the
-  chunk's truth (simulation only).
+  ``peak_model``, ``threshold``, ``threads``, ``batch_size``. Extra CNN inputs (e.g.
+  ``track_length_cm``) are taken from the chunk's truth, unless an option of the same name fixes
+  them for every waveform (``track_length_cm=1.131``: data without truth, or a wrong-geometry
+  study on simulation).
 """
 
 from __future__ import annotations
@@ -142,6 +144,9 @@ def _cnn_clusters_factory(options: Mapping[str, str]) -> Any:
     peak_model, threshold = _peak_model(opts, "peak_model")
     cnn = ClusterModel(cnn_path, intra_op_num_threads=peak_model._options["intra_op_num_threads"],
                        batch_size=peak_model.batch_size)
+    # an option named like an extra input (e.g. track_length_cm=1.131) fixes it for every
+    # waveform: data without truth, or a study of a wrong geometry on simulation
+    fixed = {k: _pop(opts, k, float, None) for k in cnn.extra_inputs if k in opts}
     _reject_unknown(opts, "cnn")
 
     def counter(chunk: Any) -> np.ndarray:
@@ -149,9 +154,14 @@ def _cnn_clusters_factory(options: Mapping[str, str]) -> Any:
         per_wf = [times[offsets[i]:offsets[i + 1]] for i in range(len(chunk))]
         extra = None
         if cnn.extra_inputs:
-            if chunk.truth is None:
-                raise ConfigError(f"the CNN needs extra inputs {cnn.extra_inputs}; no truth in this chunk")
-            extra = {k: np.asarray(chunk.truth[k], dtype=np.float32) for k in cnn.extra_inputs}
+            extra = {k: np.full(len(chunk), v, dtype=np.float32) for k, v in fixed.items()}
+            need = [k for k in cnn.extra_inputs if k not in extra]
+            if need and chunk.truth is None:
+                raise ConfigError(
+                    f"the CNN needs extra inputs {need}: no truth in this chunk, give them as options "
+                    f"({', '.join(f'{k}=VALUE' for k in need)})"
+                )
+            extra.update({k: np.asarray(chunk.truth[k], dtype=np.float32) for k in need})
         n = cnn.predict(per_wf, sampling_ns=chunk.sampling_ns, window_ns=chunk.n_samples * chunk.sampling_ns, extra=extra)
         return np.rint(np.maximum(n, 0)).astype(np.int64)
 
