@@ -19,6 +19,7 @@ from ccreco.errors import CcrecoError
 COMMAND_MODULES: tuple[str, ...] = (
     "ccreco.cli.inspect",
     "ccreco.cli.simulate",
+    "ccreco.cli.reco",
     "ccreco.cli.evaluate",
     "ccreco.cli.train",
     "ccreco.cli.tune",

@@ -13,6 +13,7 @@ import glob
 import logging
 import os
 from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Mapping as _MappingABC
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -189,7 +190,34 @@ def plan_tree(tree: Any, path: str, mapping: Mapping) -> tuple[TreePlan, list[Cc
     problems : list of CcrecoError
         One :class:`MissingBranchError` per missing required branch.
     """
-    present = list(tree.keys(recursive=False))
+    return plan_columns(list(tree.keys(recursive=False)), int(tree.num_entries), path, mapping, tree=tree)
+
+
+def plan_columns(
+    present: list[str], num_entries: int, path: str, mapping: Mapping, *, tree: Any = None,
+) -> tuple[TreePlan, list[CcrecoError]]:
+    """:func:`plan_tree` for a list of column names (e.g. the fields of coffea's events).
+
+    Parameters
+    ----------
+    present : list of str
+        Branch (column) names the tree has.
+    num_entries : int
+        Entries of the tree.
+    path : str
+        File path, for messages.
+    mapping : Mapping
+        The schema.
+    tree : uproot.TTree, optional
+        The tree, when it is open (needed by :func:`read_chunk` and :func:`entry_ranges`).
+
+    Returns
+    -------
+    plan : TreePlan
+        What to read (usable only when ``problems`` is empty).
+    problems : list of CcrecoError
+        One :class:`MissingBranchError` per missing required branch.
+    """
     have = set(present)
     required = list(mapping.waveforms) + ([mapping.sampling_branch] if mapping.sampling_branch else [])
     problems: list[CcrecoError] = []
@@ -210,7 +238,7 @@ def plan_tree(tree: Any, path: str, mapping: Mapping) -> tuple[TreePlan, list[Cc
     branches = required + list(meta.values()) + list(truth.values())
     branches += [b for b in (cand_time, cand_tag) if b]
     plan = TreePlan(
-        file=path, tree_name=mapping.tree, tree=tree, num_entries=int(tree.num_entries),
+        file=path, tree_name=mapping.tree, tree=tree, num_entries=int(num_entries),
         branches=list(dict.fromkeys(b for b in branches if b in have)),
         waveforms=mapping.waveforms, sampling=mapping.sampling_branch, meta=meta, truth=truth,
         cand_time=cand_time, cand_tag=cand_tag,
@@ -326,6 +354,47 @@ def read_chunk(
             f"(truncated or corrupt?): {type(exc).__name__}: {exc}",
             file=plan.file, tree=plan.tree_name, entry=start,
         )]
+    return chunk_from_arrays(arrays, plan, mapping, start, stop, n_samples=n_samples,
+                             expected_sampling_ns=expected_sampling_ns)
+
+
+def chunk_from_arrays(
+    arrays: _MappingABC[str, Any],
+    plan: TreePlan,
+    mapping: Mapping,
+    start: int,
+    stop: int,
+    *,
+    n_samples: int | None = None,
+    expected_sampling_ns: float | None = None,
+) -> tuple[WaveformChunk | None, list[CcrecoError]]:
+    """Check and convert already read branch arrays into a chunk (the checks of :func:`read_chunk`).
+
+    Used by :func:`read_chunk` and by the coffea processor, whose events already hold the
+    columns.
+
+    Parameters
+    ----------
+    arrays : mapping of str to array
+        Branch name -> array of entries ``[start, stop)`` for every branch of ``plan.branches``.
+    plan : TreePlan
+        Tree and branches.
+    mapping : Mapping
+        The schema.
+    start, stop : int
+        Entry range (for messages and provenance).
+    n_samples : int, optional
+        Required waveform length.
+    expected_sampling_ns : float, optional
+        Required sampling period.
+
+    Returns
+    -------
+    chunk : WaveformChunk or None
+        The chunk, ``None`` when a problem prevents building it.
+    problems : list of CcrecoError
+        Every problem found.
+    """
     n = stop - start
     n_ch = len(plan.waveforms)
     where = Where(plan.file, plan.tree_name, start, n_ch)

@@ -131,7 +131,7 @@ class NtupleWriter:
         if self._tree is None:
             self._tree = self._file.mktree(
                 self.tree,
-                {k: _branch_type(v) for k, v in branches.items()},
+                {k: branch_type(v) for k, v in branches.items()},
                 counter_name=lambda name: JAGGED_GROUPS.get(name, f"n_{name}"),
                 field_name=lambda outer, inner: f"{outer}_{inner}",
             )
@@ -185,8 +185,19 @@ class NtupleWriter:
             self.abort()
 
 
-def _branch_type(value: Any) -> Any:
-    """The uproot branch type for a value of the first chunk."""
+def branch_type(value: Any) -> Any:
+    """The uproot branch type (for ``mktree``) of an array to write.
+
+    Parameters
+    ----------
+    value : numpy.ndarray or awkward.Array
+        A column of the first basket.
+
+    Returns
+    -------
+    numpy.dtype, tuple or awkward type
+        Scalar dtype, ``(dtype, shape)`` for fixed-size rows, or the awkward type for jagged data.
+    """
     if isinstance(value, np.ndarray):
         return np.dtype(value.dtype) if value.ndim == 1 else (value.dtype, value.shape[1:])
     return value.type  # awkward array: uproot derives the jagged type

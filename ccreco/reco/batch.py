@@ -1,0 +1,526 @@
+"""Batch reconstruction of ROOT files with coffea's runner (iterative, futures or dask executors).
+
+The coffea processor (``processors/cluster_counting.py``) is a thin shell around
+:func:`process_events`; everything else — validation, the per-block work, the accumulator
+layout, the outputs — lives here so that dask workers import it from ``ccreco`` and the tests
+exercise it directly.
+
+Accumulator (what every block returns; coffea adds them up): ``hists`` (name ->
+``hist.Hist``), ``sums`` (variable -> ``{"n", "sum", "sum2"}`` for exact means and RMS),
+``counters`` (ints), ``skipped`` (list of dicts naming file, tree, entries and reason), and
+``parts`` (list of ``[file_index, entry_start, path]`` of the per-block part files).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ccreco import __version__
+from ccreco.errors import CcrecoError, ConfigError
+from ccreco.io.schema import Mapping as SchemaMapping
+from ccreco.reco.core import RecoConfig, RecoResult, Reconstructor
+from ccreco.reco.hists import book, fill, moments
+from ccreco.reco.output import (
+    PARTS_DIR, check_outdir_name, draw, merge_parts, publish, staging_dir, write_hists, write_json, write_part,
+)
+
+log = logging.getLogger(__name__)
+
+#: Executors ``run_reco`` drives through :class:`coffea.processor.Runner`.
+EXECUTORS: tuple[str, ...] = ("iterative", "futures", "dask")
+#: Per-waveform variables whose exact count/mean/RMS go into ``summary.json``.
+SUMMARY_VARIABLES: tuple[str, ...] = ("n_candidates", "n_peaks", "n_clusters", "dndx", "track_length_cm",
+                                      "baseline_rms", "deriv_n_peaks", "deriv_n_clusters", "n_clusters_true",
+                                      "n_electrons_true", "residual")
+
+#: One Reconstructor per process and configuration: ONNX sessions open once per worker.
+_RECONSTRUCTORS: dict[RecoConfig, Reconstructor] = {}
+
+
+def get_reconstructor(config: RecoConfig) -> Reconstructor:
+    """This process's :class:`Reconstructor` for ``config`` (created on first use).
+
+    Parameters
+    ----------
+    config : RecoConfig
+        Hashable configuration.
+
+    Returns
+    -------
+    Reconstructor
+        Cached per process, so each dask worker opens its ONNX sessions once.
+    """
+    reco = _RECONSTRUCTORS.get(config)
+    if reco is None:
+        reco = _RECONSTRUCTORS[config] = Reconstructor(config)
+    return reco
+
+
+def _sums(result: RecoResult) -> dict[str, dict[str, float]]:
+    out: dict[str, dict[str, float]] = {}
+    for name in SUMMARY_VARIABLES:
+        if name == "residual":
+            values = None if result.n_clusters_true is None else result.n_clusters - result.n_clusters_true
+        else:
+            values = getattr(result, name)
+        if values is None:
+            continue
+        v = np.asarray(values, dtype=np.float64)
+        v = v[np.isfinite(v)]
+        out[name] = {"n": int(v.size), "sum": float(v.sum()), "sum2": float(np.dot(v, v))}
+    return out
+
+
+def empty_output() -> dict[str, Any]:
+    """An accumulator with nothing in it (the identity of the sum).
+
+    Returns
+    -------
+    dict
+        ``hists``, ``sums``, ``counters``, ``skipped``, ``parts``, ``timing``.
+    """
+    return {
+        "hists": {},
+        "sums": {},
+        "counters": {"chunks": 0, "chunks_skipped": 0, "waveforms_read": 0, "waveforms_reconstructed": 0,
+                     "waveforms_skipped": 0, "truth_length": 0, "config_length": 0},
+        "skipped": [],
+        "parts": [],
+        "timing": {"reco_s": 0.0},
+    }
+
+
+def skip_record(error: CcrecoError, file: str, tree: str | None, start: int | None, stop: int | None) -> dict[str, Any]:
+    """A JSON-ready record of a skipped file or block.
+
+    Parameters
+    ----------
+    error : CcrecoError
+        Why.
+    file, tree : str
+        Where.
+    start, stop : int or None
+        Entry range (``None`` for a whole file).
+
+    Returns
+    -------
+    dict
+        ``file``, ``tree``, ``entry_start``, ``entry_stop``, ``error`` (class name), ``reason``.
+    """
+    return {"file": file, "tree": tree, "entry_start": start, "entry_stop": stop,
+            "error": type(error).__name__, "reason": str(error)}
+
+
+def process_block(chunk: Any, reconstructor: Reconstructor, parts_dir: str | os.PathLike[str] | None,
+                  file_index: int = 0) -> dict[str, Any]:
+    """Reconstruct one validated chunk and return its accumulator.
+
+    Parameters
+    ----------
+    chunk : WaveformChunk
+        The block.
+    reconstructor : Reconstructor
+        Models and configuration.
+    parts_dir : path-like or None
+        Where to write the block's per-waveform part file (``None``: write none).
+    file_index : int
+        Position of the block's file in the run (orders the parts in ``reco.root``).
+
+    Returns
+    -------
+    dict
+        One block's accumulator (see the module docstring).
+    """
+    t0 = time.perf_counter()
+    result = reconstructor(chunk)
+    out = empty_output()
+    out["hists"] = fill(book(result.has_truth), result)
+    out["sums"] = _sums(result)
+    n = len(result)
+    out["counters"].update(chunks=1, waveforms_read=n, waveforms_reconstructed=n)
+    out["counters"][f"{result.length_source}_length"] = n
+    if parts_dir is not None:
+        start = chunk.source.entry_start if chunk.source else 0
+        stop = chunk.source.entry_stop if chunk.source else n
+        path = Path(parts_dir) / f"{file_index:05d}_{start:012d}_{stop:012d}.root"
+        out["parts"] = [[int(file_index), int(start), write_part(result, path)]]
+    out["timing"]["reco_s"] = time.perf_counter() - t0
+    return out
+
+
+@dataclass(frozen=True)
+class BlockTask:
+    """Everything a worker needs to turn coffea's events into an accumulator (picklable).
+
+    Attributes
+    ----------
+    config : RecoConfig
+        Reconstruction configuration (models by path).
+    mapping : ccreco.io.schema.Mapping
+        The files' schema.
+    parts_dir : str
+        Staging directory for part files (a filesystem the workers share).
+    on_error : {"raise", "skip"}
+        What a bad block does.
+    file_index : dict of str to int
+        File path -> position in the run.
+    sampling_ns : float
+        Sampling period every block must have.
+    n_samples : int
+        Samples per waveform every block must have.
+    """
+
+    config: RecoConfig
+    mapping: SchemaMapping
+    parts_dir: str
+    on_error: str
+    file_index: dict[str, int] = field(hash=False)
+    sampling_ns: float = 1.0
+    n_samples: int = 2000
+
+
+def process_events(events: Any, task: BlockTask) -> dict[str, Any]:
+    """The coffea processor's body: columns of one block -> validated chunk -> accumulator.
+
+    Parameters
+    ----------
+    events : awkward.Array
+        coffea events with ``BaseSchema`` (one field per branch) and ``metadata`` holding
+        ``filename``, ``treename``, ``entrystart``, ``entrystop``.
+    task : BlockTask
+        Configuration.
+
+    Returns
+    -------
+    dict
+        The block's accumulator; with ``on_error="skip"`` a bad block returns an empty
+        accumulator that lists it in ``skipped``.
+
+    Raises
+    ------
+    CcrecoError
+        A bad block with ``on_error="raise"`` (file, tree, branch and entry named).
+    """
+    from ccreco.io.reader import chunk_from_arrays, plan_columns
+
+    meta = events.metadata
+    file, tree = str(meta["filename"]), str(meta["treename"])
+    start, stop = int(meta["entrystart"]), int(meta["entrystop"])
+    plan, problems = plan_columns(list(events.fields), stop - start, file, task.mapping)
+    chunk = None
+    if not problems:
+        arrays = {b: events[b] for b in plan.branches}
+        chunk, problems = chunk_from_arrays(arrays, plan, task.mapping, start, stop, n_samples=task.n_samples,
+                                            expected_sampling_ns=task.sampling_ns)
+    if problems or chunk is None:
+        error = problems[0]
+        if task.on_error == "raise":
+            raise error
+        log.warning("skipping entries [%d, %d) of %s: %s", start, stop, file, error)
+        out = empty_output()
+        out["counters"].update(chunks_skipped=1, waveforms_skipped=stop - start)
+        out["skipped"] = [skip_record(error, file, tree, start, stop)]
+        return out
+    return process_block(chunk, get_reconstructor(task.config), task.parts_dir,
+                         task.file_index.get(file, 0))
+
+
+@dataclass
+class RunSummary:
+    """What :func:`run_reco` did (also written as ``summary.json``).
+
+    Attributes
+    ----------
+    outdir : pathlib.Path
+        The published output directory.
+    data : dict
+        The summary content.
+    """
+
+    outdir: Path
+    data: dict[str, Any]
+
+    @property
+    def counters(self) -> dict[str, int]:
+        """Waveform and chunk counts."""
+        return dict(self.data["counters"])
+
+    @property
+    def stats(self) -> dict[str, dict[str, float]]:
+        """Count, mean and RMS of each per-waveform variable."""
+        return dict(self.data["stats"])
+
+
+def _unwrap(exc: BaseException) -> BaseException:
+    """The CcrecoError inside coffea's or dask's wrapping, else ``exc``."""
+    seen = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        if isinstance(cur, CcrecoError):
+            return cur
+        seen.add(id(cur))
+        cur = cur.__cause__ or cur.__context__
+    return exc
+
+
+def validate_inputs(files: Sequence[str], mapping: SchemaMapping, reconstructor: Reconstructor,
+                    on_error: str) -> tuple[list[str], list[dict[str, Any]], float, int]:
+    """Open every file, check its tree, branches, first entry and the models' fit — before any work.
+
+    Parameters
+    ----------
+    files : sequence of str
+        Input files.
+    mapping : Mapping
+        Schema.
+    reconstructor : Reconstructor
+        Models to check against the data.
+    on_error : {"raise", "skip"}
+        Bad files raise or are skipped (listed).
+
+    Returns
+    -------
+    good : list of str
+        Files to process.
+    skipped : list of dict
+        Skip records of the bad files.
+    sampling_ns : float
+        Sampling period of the data.
+    n_samples : int
+        Waveform length.
+
+    Raises
+    ------
+    CcrecoError
+        A bad file (raise mode), no readable file at all, or a model/data mismatch
+        (:class:`~ccreco.errors.ModelError`, always).
+    """
+    from ccreco.io.reader import open_tree, plan_tree, read_chunk
+
+    good: list[str] = []
+    skipped: list[dict[str, Any]] = []
+    sampling: float | None = None
+    n_samples: int | None = None
+    for path in files:
+        try:
+            tree = open_tree(path, mapping)
+            plan, problems = plan_tree(tree, path, mapping)
+            if not problems:
+                chunk, problems = read_chunk(plan, mapping, 0, 1, n_samples=n_samples,
+                                             expected_sampling_ns=sampling)
+            if problems:
+                raise problems[0]
+        except CcrecoError as exc:
+            if on_error == "raise":
+                raise
+            log.warning("skipping file %s: %s", path, exc)
+            skipped.append(skip_record(exc, path, getattr(exc, "tree", None), None, None))
+            continue
+        assert chunk is not None
+        reconstructor.check(chunk.sampling_ns, chunk.n_samples, path)
+        sampling, n_samples = chunk.sampling_ns, chunk.n_samples
+        good.append(path)
+    if not good:
+        raise ConfigError(f"no readable input among {len(files)} file(s): "
+                          + "; ".join(f"{s['file']}: {s['reason']}" for s in skipped[:3]))
+    assert sampling is not None and n_samples is not None
+    return good, skipped, sampling, n_samples
+
+
+def _executor(name: str, workers: int, scheduler: str | None, status: bool) -> tuple[Any, Any]:
+    """coffea executor + the dask client/cluster to close afterwards (or None)."""
+    from coffea import processor
+
+    if name == "iterative":
+        # ccreco's errors are deterministic: retrying a bad block only repeats the error
+        return processor.IterativeExecutor(status=status, desc="Reconstructing", unit="chunk", retries=0), None
+    if name == "futures":
+        return processor.FuturesExecutor(workers=workers, status=status, desc="Reconstructing", unit="chunk",
+                                         retries=0), None
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        client = Client(scheduler)
+        closers: tuple[Any, ...] = (client,)
+    else:
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               dashboard_address=":0", silence_logs=logging.ERROR)
+        client = Client(cluster)
+        closers = (client, cluster)
+    # dask reschedules the blocks of a worker that died (retries also covers transient failures)
+    return processor.DaskExecutor(client=client, status=status, desc="Reconstructing", unit="chunk",
+                                  retries=3), closers
+
+
+def run_reco(
+    files: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    outdir: str | os.PathLike[str],
+    *,
+    config: RecoConfig | None = None,
+    schema: str | SchemaMapping | os.PathLike[str] = "native",
+    executor: str = "iterative",
+    workers: int = 2,
+    scheduler: str | None = None,
+    chunk_size: int = 5000,
+    on_error: str = "raise",
+    overwrite: bool = False,
+    plots: bool = True,
+    status: bool | None = None,
+    processor_factory: Any = None,
+) -> RunSummary:
+    """Reconstruct files with coffea's runner and write ``OUTDIR`` (hists.root, reco.root, plots, summary).
+
+    Parameters
+    ----------
+    files : path, glob or iterable of them
+        Input ROOT files.
+    outdir : path-like
+        Output directory; published atomically at the end.
+    config : RecoConfig, optional
+        Models, working point, geometry.
+    schema : str, Mapping or path
+        ``ccreco.io`` schema preset, mapping TOML or :class:`~ccreco.io.schema.Mapping`.
+    executor : {"iterative", "futures", "dask"}
+        coffea executor.
+    workers : int
+        Processes for ``futures`` and the embedded dask ``LocalCluster``.
+    scheduler : str, optional
+        Address of an existing dask scheduler (``dask`` only; the output directory must be on a
+        filesystem the workers share).
+    chunk_size : int
+        Entries per block.
+    on_error : {"raise", "skip"}
+        Stop at the first bad file or block, or skip and list it in ``summary.json``.
+    overwrite : bool
+        Replace an existing ``outdir``.
+    plots : bool
+        Draw ``plots/``.
+    status : bool, optional
+        coffea's progress bars (default: on a terminal unless ``CCRECO_NO_PROGRESS`` is set).
+    processor_factory : callable, optional
+        ``BlockTask -> ProcessorABC``; defaults to ``processors.cluster_counting``'s processor.
+
+    Returns
+    -------
+    RunSummary
+        Output directory and the summary.
+
+    Raises
+    ------
+    CcrecoError
+        Bad input in raise mode, model/data mismatch (before any work), bad options.
+    """
+    from coffea import processor
+    from coffea.nanoevents import BaseSchema
+
+    from ccreco._progress import progress_enabled
+    from ccreco.io.reader import expand_files
+    from ccreco.io.schema import resolve_schema
+
+    if executor not in EXECUTORS:
+        raise ConfigError(f"executor must be one of {', '.join(EXECUTORS)}; got {executor!r}")
+    if on_error not in ("raise", "skip"):
+        raise ConfigError(f"on_error must be 'raise' or 'skip'; got {on_error!r}")
+    if chunk_size < 1 or workers < 1:
+        raise ConfigError(f"chunk_size and workers must be >= 1; got {chunk_size}, {workers}")
+    if scheduler and executor != "dask":
+        raise ConfigError("--scheduler needs --executor dask")
+    check_outdir_name(outdir)
+    config = RecoConfig() if config is None else config
+    mapping = resolve_schema(schema)
+    paths = [str(Path(p).resolve()) for p in expand_files(files)]
+    if not paths:
+        raise ConfigError("no input files")
+    reconstructor = get_reconstructor(config)
+    if Path(outdir).exists() and not overwrite:
+        raise ConfigError(f"output directory {Path(outdir).resolve()} exists; pass --overwrite to replace it")
+    good, file_skips, sampling, n_samples = validate_inputs(paths, mapping, reconstructor, on_error)
+
+    stage = staging_dir(outdir, overwrite)
+    closers: Any = None
+    try:
+        task = BlockTask(config=config, mapping=mapping, parts_dir=str(stage / PARTS_DIR), on_error=on_error,
+                         file_index={p: i for i, p in enumerate(paths)}, sampling_ns=sampling, n_samples=n_samples)
+        if processor_factory is None:
+            from processors.cluster_counting import ClusterCountingProcessor as processor_factory
+        proc = processor_factory(task)
+        show = progress_enabled() if status is None else bool(status)
+        exe, closers = _executor(executor, workers, scheduler, show)
+        runner = processor.Runner(exe, schema=BaseSchema, chunksize=int(chunk_size), savemetrics=True)
+        fileset = {"ccreco": {"files": {p: mapping.tree for p in good}}}
+        t0 = time.perf_counter()
+        try:
+            acc, metrics = runner(fileset, proc, treename=mapping.tree)
+        except Exception as exc:
+            inner = _unwrap(exc)
+            if inner is not exc:
+                raise inner from exc
+            raise
+        wall = time.perf_counter() - t0
+        out = empty_output()
+        for key in ("hists", "sums", "counters", "skipped", "parts", "timing"):
+            if key in acc:
+                out[key] = acc[key] if key not in ("counters", "timing") else {**out[key], **acc[key]}
+        out["skipped"] = file_skips + sorted(out["skipped"], key=lambda s: (s["file"], s["entry_start"] or 0))
+
+        t1 = time.perf_counter()
+        parts = [p for _, _, p in sorted(out["parts"], key=lambda x: (x[0], x[1]))]
+        n_written = merge_parts(parts, stage / "reco.root")
+        import shutil
+
+        shutil.rmtree(stage / PARTS_DIR, ignore_errors=True)
+        hists = out["hists"] or book(False)
+        write_hists(hists, stage / "hists.root")
+        plot_files = draw(hists, stage / "plots", label=Path(good[0]).name if len(good) == 1 else "") if plots else []
+        counters = dict(out["counters"])
+        n_wf = counters["waveforms_reconstructed"]
+        data = {
+            "ccreco_version": __version__,
+            "created_unix": time.time(),
+            "host": platform.node(),
+            "inputs": [{"file": p, "size_bytes": os.path.getsize(p)} for p in paths],
+            "schema": mapping.name,
+            "executor": {"name": executor, "workers": 1 if executor == "iterative" else workers,
+                         "scheduler": scheduler, "chunk_size": chunk_size, "on_error": on_error},
+            "counters": counters,
+            "reco_entries_written": n_written,
+            "stats": {k: moments(v) for k, v in sorted(out["sums"].items())},
+            "skipped": out["skipped"],
+            "throughput": {
+                "wall_s": wall,
+                "waveforms_per_s": n_wf / wall if wall > 0 else None,
+                "reco_cpu_s": out["timing"]["reco_s"],
+                "waveforms_per_reco_s": n_wf / out["timing"]["reco_s"] if out["timing"]["reco_s"] > 0 else None,
+                "coffea_metrics": {k: v for k, v in metrics.items() if k in ("bytesread", "entries", "processtime", "chunks")},
+                "output_s": time.perf_counter() - t1,
+            },
+            "provenance": reconstructor.provenance(),
+            "outputs": ["hists.root", "reco.root", "summary.json"] + [str(Path(p).relative_to(stage)) for p in plot_files],
+        }
+        write_json(data, stage / "summary.json")
+        final = publish(stage, outdir)
+    except BaseException:
+        import shutil
+
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    finally:
+        for c in closers or ():
+            try:
+                c.close()
+            except Exception:  # closing a cluster that is already down is not a failure
+                pass
+    return RunSummary(final, data)
+
+
+__all__ = ["EXECUTORS", "SUMMARY_VARIABLES", "BlockTask", "RunSummary", "empty_output", "get_reconstructor",
+           "process_block", "process_events", "run_reco", "skip_record", "validate_inputs"]

@@ -1,0 +1,464 @@
+"""The two-step reconstruction of one block of waveforms: a pure function of arrays + models.
+
+Per waveform: peak candidates (:mod:`ccreco.kernels`), the step-1 ONNX classifier's score of
+every candidate window, the detected peaks (times and amplitudes above the baseline), the
+step-2 ONNX CNN's cluster count, the track length and dN/dx, and optionally the classical
+DERIV + time-proximity clusterization alongside. Everything a notebook, the coffea processor
+and the CLI need; nothing here knows about files or executors.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import awkward as ak
+import numpy as np
+
+from ccreco.errors import ConfigError, ModelError
+from ccreco.io.chunk import WaveformChunk
+
+#: Where the track length of a waveform came from.
+LENGTH_SOURCES: tuple[str, ...] = ("truth", "config")
+
+
+@dataclass(frozen=True)
+class RecoConfig:
+    """What the reconstruction runs with.
+
+    Attributes
+    ----------
+    peak_model : str or None
+        Step-1 ONNX file; ``None`` takes the shipped default
+        (:data:`ccreco.models.methods.DEFAULT_PEAK_MODEL`).
+    cluster_model : str or None
+        Step-2 ONNX file; ``None`` takes the shipped default
+        (:data:`ccreco.models.methods.DEFAULT_CLUSTER_MODEL`).
+    threshold : float or None
+        Step-1 working point; ``None`` uses the threshold stored in the model.
+    deriv : bool
+        Also run the classical DERIV peak finder + clusterization (``deriv_*`` outputs).
+    deriv_preset : str
+        :data:`ccreco.kernels.DERIV_PRESETS` name for that baseline.
+    cell_length_cm : float
+        Transverse chord of the cell crossed by the track (the square cell's side), used for
+        the track length when the data carry no truth ``track_length_cm``.
+    angle_deg : float
+        Track angle to the plane perpendicular to the wire, for the same purpose: the track
+        length is ``cell_length_cm / cos(angle_deg)`` (as the simulator defines it).
+    threads : int
+        onnxruntime intra-op threads per model.
+    batch_size : int
+        Windows (step 1) or waveforms (step 2) per onnxruntime call.
+    """
+
+    peak_model: str | None = None
+    cluster_model: str | None = None
+    threshold: float | None = None
+    deriv: bool = True
+    deriv_preset: str = "tb2023"
+    cell_length_cm: float = 0.8
+    angle_deg: float = 0.0
+    threads: int = 1
+    batch_size: int = 8192
+
+    def __post_init__(self) -> None:
+        if self.threshold is not None and not 0.0 <= self.threshold <= 1.0:
+            raise ConfigError(f"threshold must be in [0, 1] or None, got {self.threshold!r}")
+        if not (math.isfinite(self.cell_length_cm) and self.cell_length_cm > 0):
+            raise ConfigError(f"cell_length_cm must be > 0, got {self.cell_length_cm!r}")
+        if not 0.0 <= self.angle_deg < 89.0:
+            raise ConfigError(f"angle_deg must be in [0, 89) degrees, got {self.angle_deg!r}")
+        if self.threads < 1 or self.batch_size < 1:
+            raise ConfigError(f"threads and batch_size must be >= 1, got {self.threads}, {self.batch_size}")
+        from ccreco.kernels import DERIV_PRESETS
+
+        if self.deriv_preset not in DERIV_PRESETS:
+            raise ConfigError(f"deriv_preset must be one of {', '.join(DERIV_PRESETS)}; got {self.deriv_preset!r}")
+
+    @property
+    def config_track_length_cm(self) -> float:
+        """Track length used without truth: ``cell_length_cm / cos(angle_deg)``."""
+        from ccreco.sim.particles import path_length_cm
+
+        return float(path_length_cm(np.asarray(self.cell_length_cm), self.angle_deg))
+
+    @classmethod
+    def from_strings(cls, values: dict[str, str], base: RecoConfig | None = None) -> RecoConfig:
+        """Build from ``--set key=value`` strings.
+
+        Parameters
+        ----------
+        values : dict of str to str
+            Field names to values as text (``none`` for ``None``; ``true``/``false`` for bools).
+        base : RecoConfig, optional
+            Starting point (default ``RecoConfig()``).
+
+        Returns
+        -------
+        RecoConfig
+            The validated config.
+        """
+        base = cls() if base is None else base
+        known = {f.name: f for f in dataclasses.fields(cls)}
+        changes: dict[str, Any] = {}
+        for key, raw in values.items():
+            if key not in known:
+                from ccreco.errors import closest_first
+
+                raise ConfigError(f"unknown reconstruction option {key!r}; closest: {closest_first(key, list(known))[:3]}")
+            current = getattr(base, key)
+            text = raw.strip()
+            try:
+                if text.lower() == "none":
+                    changes[key] = None
+                elif key == "deriv":
+                    if text.lower() not in ("true", "false", "1", "0"):
+                        raise ValueError(text)
+                    changes[key] = text.lower() in ("true", "1")
+                elif key in ("threads", "batch_size"):
+                    changes[key] = int(text)
+                elif key in ("threshold", "cell_length_cm", "angle_deg"):
+                    changes[key] = float(text)
+                else:
+                    changes[key] = text if current is None or isinstance(current, str) else type(current)(text)
+            except ValueError:
+                raise ConfigError(f"option {key}: cannot parse {raw!r}") from None
+        return dataclasses.replace(base, **changes)
+
+
+@dataclass
+class RecoResult:
+    """Per-waveform reconstruction of one block (flat jagged arrays + offsets).
+
+    Attributes
+    ----------
+    run, event : numpy.ndarray
+        int64 ``(n,)``.
+    channel : numpy.ndarray
+        int32 ``(n,)``.
+    baseline_rms : numpy.ndarray
+        float32 ``(n,)``, noise RMS in mV of the pre-signal region.
+    n_candidates : numpy.ndarray
+        int64 ``(n,)``, candidate windows scored by step 1.
+    score : numpy.ndarray
+        float32 ``(sum n_candidates,)``, step-1 probability of every candidate.
+    n_peaks : numpy.ndarray
+        int64 ``(n,)``, candidates at or above the threshold.
+    peak_time_ns, peak_amplitude_mv : numpy.ndarray
+        float32, flat over the detected peaks: time from the window start and height above
+        the baseline at the peak sample.
+    peak_offsets : numpy.ndarray
+        int64 ``(n + 1,)``: waveform ``w`` owns peaks ``peak_offsets[w]:peak_offsets[w + 1]``.
+    n_clusters : numpy.ndarray
+        float32 ``(n,)``, step-2 CNN output.
+    n_clusters_int : numpy.ndarray
+        int64 ``(n,)``, the CNN output rounded (negative outputs clipped to 0).
+    track_length_cm : numpy.ndarray
+        float32 ``(n,)``.
+    dndx : numpy.ndarray
+        float32 ``(n,)``, ``n_clusters / track_length_cm`` in clusters/cm.
+    length_source : str
+        ``"truth"`` or ``"config"``.
+    deriv_n_peaks, deriv_n_clusters : numpy.ndarray or None
+        int64 ``(n,)``, the classical chain (when enabled).
+    n_clusters_true, n_electrons_true : numpy.ndarray or None
+        int64 ``(n,)`` MC truth (when the data have it).
+    """
+
+    run: np.ndarray
+    event: np.ndarray
+    channel: np.ndarray
+    baseline_rms: np.ndarray
+    n_candidates: np.ndarray
+    score: np.ndarray
+    n_peaks: np.ndarray
+    peak_time_ns: np.ndarray
+    peak_amplitude_mv: np.ndarray
+    peak_offsets: np.ndarray
+    n_clusters: np.ndarray
+    n_clusters_int: np.ndarray
+    track_length_cm: np.ndarray
+    dndx: np.ndarray
+    length_source: str
+    deriv_n_peaks: np.ndarray | None = None
+    deriv_n_clusters: np.ndarray | None = None
+    n_clusters_true: np.ndarray | None = None
+    n_electrons_true: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return int(self.run.size)
+
+    @property
+    def has_truth(self) -> bool:
+        """Whether truth counts are present."""
+        return self.n_clusters_true is not None
+
+    def peak_times(self) -> ak.Array:
+        """Detected peak times as one list per waveform."""
+        return ak.unflatten(self.peak_time_ns, np.diff(self.peak_offsets))
+
+    def to_arrays(self) -> dict[str, Any]:
+        """Branches of the per-waveform ``reco`` TTree (one entry per waveform).
+
+        Returns
+        -------
+        dict of str to array
+            Scalars per waveform plus the jagged ``peak_time_ns`` and ``peak_amplitude_mv``
+            (uproot writes their counter as ``npeak``).
+        """
+        out: dict[str, Any] = {
+            "run": self.run, "event": self.event, "channel": self.channel,
+            "baseline_rms": self.baseline_rms, "n_candidates": self.n_candidates,
+            "n_peaks": self.n_peaks, "n_clusters": self.n_clusters,
+            "n_clusters_int": self.n_clusters_int, "track_length_cm": self.track_length_cm,
+            "dndx": self.dndx,
+        }
+        for name in ("deriv_n_peaks", "deriv_n_clusters", "n_clusters_true", "n_electrons_true"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        counts = np.diff(self.peak_offsets)
+        out["peak"] = ak.zip({
+            "time_ns": ak.unflatten(self.peak_time_ns, counts),
+            "amplitude_mv": ak.unflatten(self.peak_amplitude_mv, counts),
+        })
+        return out
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+class Reconstructor:
+    """The configured two-step chain; call it on a :class:`~ccreco.io.WaveformChunk`.
+
+    The ONNX sessions are created lazily, so the object pickles cheaply to dask workers and
+    each worker opens its own sessions once.
+
+    Parameters
+    ----------
+    config : RecoConfig, optional
+        Models, working point, geometry (default ``RecoConfig()``: the shipped models).
+
+    Raises
+    ------
+    ModelError
+        A missing, corrupt or wrong-kind model file.
+
+    Examples
+    --------
+    >>> from ccreco.io import read
+    >>> reco = Reconstructor()  # doctest: +SKIP
+    >>> result = reco(read("run.root"))  # doctest: +SKIP
+    >>> result.n_clusters.mean()  # doctest: +SKIP
+    """
+
+    def __init__(self, config: RecoConfig | None = None) -> None:
+        from ccreco.kernels import DERIV_PRESETS
+        from ccreco.models.dataset import candidate_config
+        from ccreco.models.inference import ClusterModel, PeakModel
+        from ccreco.models.methods import DEFAULT_CLUSTER_MODEL, DEFAULT_PEAK_MODEL
+        from ccreco.models.shipped import shipped_model
+
+        self.config = RecoConfig() if config is None else config
+        c = self.config
+        peak_path = Path(c.peak_model) if c.peak_model else shipped_model(DEFAULT_PEAK_MODEL)
+        cnn_path = Path(c.cluster_model) if c.cluster_model else shipped_model(DEFAULT_CLUSTER_MODEL)
+        self.peak_model = PeakModel(peak_path, intra_op_num_threads=c.threads, batch_size=c.batch_size)
+        self.cluster_model = ClusterModel(cnn_path, intra_op_num_threads=c.threads,
+                                          batch_size=max(1, min(c.batch_size, 1024)))
+        self.candidates = candidate_config(self.peak_model.window_left, self.peak_model.window_right,
+                                           self.peak_model.candidates)
+        self.threshold = self.peak_model.threshold if c.threshold is None else float(c.threshold)
+        self.deriv_config = DERIV_PRESETS[c.deriv_preset]
+
+    def check(self, sampling_ns: float, n_samples: int, where: str | None = None) -> None:
+        """Refuse data whose sampling or acquisition window the models were not made for.
+
+        Parameters
+        ----------
+        sampling_ns : float
+            Sampling period of the data.
+        n_samples : int
+            Samples per waveform.
+        where : str, optional
+            The data file, for the message.
+
+        Raises
+        ------
+        ModelError
+            Naming the model file, its value and the data's.
+        """
+        for model in (self.peak_model, self.cluster_model):
+            if not math.isclose(model.sampling_ns, float(sampling_ns), rel_tol=1e-6):
+                raise ModelError(
+                    f"model made for {model.sampling_ns} ns sampling; the data{f' ({where})' if where else ''} "
+                    f"are sampled every {sampling_ns} ns", file=str(model.path))
+        window = float(n_samples) * float(sampling_ns)
+        enc = self.cluster_model.encoding
+        if not math.isclose(enc.window_ns, window, rel_tol=1e-6):
+            raise ModelError(
+                f"CNN encodes a {enc.window_ns} ns acquisition window; the data{f' ({where})' if where else ''} "
+                f"cover {window} ns ({n_samples} samples x {sampling_ns} ns)", file=str(self.cluster_model.path))
+        if n_samples < self.peak_model.window_length + 2:
+            raise ModelError(f"waveforms of {n_samples} samples are shorter than one window", file=str(self.peak_model.path))
+
+    def provenance(self) -> dict[str, Any]:
+        """Model files, hashes and metadata, and the configuration (for ``summary.json``).
+
+        Returns
+        -------
+        dict
+            JSON-serializable provenance.
+        """
+        models = {}
+        for role, model in (("peaks", self.peak_model), ("clusters", self.cluster_model)):
+            meta = {k: v for k, v in model.metadata.items() if k not in ("history",)}
+            models[role] = {"file": str(model.path), "sha256": _sha256(model.path), "metadata": meta}
+        return {"config": dataclasses.asdict(self.config), "threshold": self.threshold,
+                "candidates": dataclasses.asdict(self.candidates), "models": models}
+
+    def _extra_inputs(self, chunk: WaveformChunk, length: np.ndarray) -> dict[str, np.ndarray] | None:
+        names = self.cluster_model.extra_inputs
+        if not names:
+            return None
+        out: dict[str, np.ndarray] = {}
+        for name in names:
+            if name == "track_length_cm":
+                out[name] = length
+            elif chunk.truth is not None and name in chunk.truth.fields:
+                out[name] = np.asarray(chunk.truth[name], dtype=np.float32)
+            elif name == "angle_deg":
+                out[name] = np.full(len(chunk), self.config.angle_deg, dtype=np.float32)
+            else:
+                raise ModelError(f"the CNN needs the extra input {name!r}, which neither the data nor the "
+                                 "configuration provide", file=str(self.cluster_model.path))
+        return out
+
+    def track_length(self, chunk: WaveformChunk) -> tuple[np.ndarray, str]:
+        """Track length per waveform: truth ``track_length_cm`` when present, else the config's.
+
+        Parameters
+        ----------
+        chunk : WaveformChunk
+            The waveforms (and truth).
+
+        Returns
+        -------
+        length : numpy.ndarray
+            float32 ``(n,)`` in cm.
+        source : {"truth", "config"}
+            Where it came from.
+        """
+        if chunk.truth is not None and "track_length_cm" in chunk.truth.fields:
+            return np.asarray(chunk.truth["track_length_cm"], dtype=np.float32), "truth"
+        return np.full(len(chunk), self.config.config_track_length_cm, dtype=np.float32), "config"
+
+    def __call__(self, chunk: WaveformChunk) -> RecoResult:
+        """Reconstruct every waveform of ``chunk``.
+
+        Parameters
+        ----------
+        chunk : WaveformChunk
+            Validated waveforms (from :mod:`ccreco.io`).
+
+        Returns
+        -------
+        RecoResult
+            Per-waveform outputs.
+        """
+        from ccreco.kernels import ClusterizeConfig, clusterize, deriv_peaks
+        from ccreco.kernels.windows import candidate_windows
+
+        n = len(chunk)
+        dt = float(chunk.sampling_ns)
+        cw = candidate_windows(chunk.waveforms, self.candidates, sampling_ns=dt)
+        scores = (self.peak_model.predict(cw.windows, sampling_ns=dt) if len(cw)
+                  else np.zeros(0, dtype=np.float32))
+        sel = scores >= self.threshold
+        peak_index = cw.sample_index[sel]
+        wf_index = cw.waveform_index[sel]
+        n_peaks = np.bincount(wf_index, minlength=n).astype(np.int64)
+        peak_offsets = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(n_peaks, out=peak_offsets[1:])
+        peak_time = (peak_index * dt).astype(np.float32)
+        amplitude = (chunk.waveforms[wf_index, peak_index] - cw.baseline[wf_index]).astype(np.float32)
+
+        length, source = self.track_length(chunk)
+        per_wf = [peak_time[peak_offsets[i]:peak_offsets[i + 1]] for i in range(n)]
+        if n:
+            n_cl = self.cluster_model.predict(per_wf, sampling_ns=dt, window_ns=chunk.n_samples * dt,
+                                              extra=self._extra_inputs(chunk, length))
+        else:
+            n_cl = np.zeros(0, dtype=np.float32)
+        n_cl = np.asarray(n_cl, dtype=np.float32)
+        n_int = np.rint(np.maximum(n_cl, 0.0)).astype(np.int64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dndx = np.where(length > 0, n_cl / length, np.nan).astype(np.float32)
+
+        meta = chunk.meta
+        result = RecoResult(
+            run=np.asarray(meta["run"], dtype=np.int64),
+            event=np.asarray(meta["event"], dtype=np.int64),
+            channel=np.asarray(meta["channel"], dtype=np.int32),
+            baseline_rms=np.asarray(cw.rms, dtype=np.float32),
+            n_candidates=np.asarray(cw.counts, dtype=np.int64),
+            score=np.asarray(scores, dtype=np.float32),
+            n_peaks=n_peaks,
+            peak_time_ns=peak_time,
+            peak_amplitude_mv=amplitude,
+            peak_offsets=peak_offsets,
+            n_clusters=n_cl,
+            n_clusters_int=n_int,
+            track_length_cm=length,
+            dndx=dndx,
+            length_source=source,
+        )
+        if self.config.deriv:
+            d_index, d_off, _, _ = deriv_peaks(chunk.waveforms, self.deriv_config, sampling_ns=dt)
+            result.deriv_n_peaks = np.diff(d_off).astype(np.int64)
+            result.deriv_n_clusters = clusterize(d_index * dt, d_off, ClusterizeConfig())[1].astype(np.int64)
+        if chunk.truth is not None:
+            fields = chunk.truth.fields
+            if "n_clusters" in fields:
+                result.n_clusters_true = np.asarray(chunk.truth["n_clusters"], dtype=np.int64)
+            elif "cluster_time_ns" in fields:
+                result.n_clusters_true = np.asarray(ak.num(chunk.truth["cluster_time_ns"]), dtype=np.int64)
+            if "electron_time_ns" in fields:
+                result.n_electrons_true = np.asarray(ak.num(chunk.truth["electron_time_ns"]), dtype=np.int64)
+        return result
+
+
+def reconstruct(chunk: WaveformChunk, config: RecoConfig | None = None,
+                reconstructor: Reconstructor | None = None) -> RecoResult:
+    """Reconstruct a chunk in one call (notebooks).
+
+    Parameters
+    ----------
+    chunk : WaveformChunk
+        Waveforms, e.g. from :func:`ccreco.io.read`.
+    config : RecoConfig, optional
+        Used when no ``reconstructor`` is given.
+    reconstructor : Reconstructor, optional
+        Reuse one (its models stay open).
+
+    Returns
+    -------
+    RecoResult
+        Per-waveform outputs.
+    """
+    reco = reconstructor if reconstructor is not None else Reconstructor(config)
+    reco.check(chunk.sampling_ns, chunk.n_samples, chunk.source.file if chunk.source else None)
+    return reco(chunk)
+
+
+__all__ = ["LENGTH_SOURCES", "RecoConfig", "RecoResult", "Reconstructor", "reconstruct"]

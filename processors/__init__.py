@@ -1,0 +1,1 @@
+"""coffea processors of ccreco (thin shells: the work lives in :mod:`ccreco.reco`)."""

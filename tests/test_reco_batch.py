@@ -1,0 +1,248 @@
+"""ccreco.reco.batch / ``ccreco reco``: coffea runs, outputs, bad input, faults."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import awkward as ak
+import numpy as np
+import pytest
+import uproot
+
+from ccreco.cli import main
+from ccreco.errors import CcrecoError, ConfigError, ModelError, NonFiniteWaveformError
+from ccreco.io import NtupleWriter, read
+from ccreco.reco import RecoConfig, Reconstructor
+from ccreco.reco.batch import run_reco
+from ccreco.sim import SimConfig, simulate, simulate_to_file
+
+N = 300
+
+
+@pytest.fixture(scope="module")
+def sim_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("batch") / "untuned.root"
+    simulate_to_file(path, SimConfig.from_preset("tb2023-untuned"), N, 21)
+    return path
+
+
+@pytest.fixture(scope="module")
+def iterative_run(sim_file, tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "it"
+    return run_reco([sim_file], out, chunk_size=100, status=False)
+
+
+def _reco_tree(outdir: Path) -> dict:
+    with uproot.open(outdir / "reco.root") as f:
+        return f["reco"].arrays(library="np")
+
+
+def test_outputs_are_complete_and_match_the_library(sim_file, iterative_run):
+    out = iterative_run.outdir
+    assert sorted(p.name for p in out.iterdir()) == ["hists.root", "plots", "reco.root", "summary.json"]
+    assert not list(out.parent.glob(".*partial*"))
+    tree = _reco_tree(out)
+    direct = Reconstructor()(read(sim_file))
+    assert len(tree["n_clusters"]) == N
+    np.testing.assert_array_equal(tree["event"], direct.event)
+    np.testing.assert_allclose(tree["n_clusters"], direct.n_clusters, rtol=1e-6)
+    np.testing.assert_array_equal(tree["n_peaks"], direct.n_peaks)
+    np.testing.assert_allclose(np.concatenate(list(tree["peak_time_ns"])), direct.peak_time_ns)
+    with uproot.open(out / "hists.root") as f:
+        assert f.classnames()["n_clusters;1"] == "TH1D"
+        assert f.classnames()["n_clusters_vs_true;1"] == "TH2D"
+        assert f["n_clusters"].values(flow=True).sum() == N
+        assert f["peak_time"].values(flow=True).sum() == direct.n_peaks.sum()
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["counters"]["waveforms_reconstructed"] == N and summary["counters"]["chunks"] == 3
+    assert summary["reco_entries_written"] == N and summary["skipped"] == []
+    assert summary["stats"]["n_clusters"]["mean"] == pytest.approx(float(direct.n_clusters.mean()), rel=1e-5)
+    assert summary["throughput"]["waveforms_per_s"] > 0
+    models = summary["provenance"]["models"]
+    assert len(models["peaks"]["sha256"]) == 64 and models["clusters"]["metadata"]["kind"] == "clusters"
+    assert {"n_clusters.png", "n_clusters.pdf", "dndx.png", "n_peaks.png", "peak_time.png", "peak_amplitude.png",
+            "n_clusters_vs_true.png"} <= {p.name for p in (out / "plots").iterdir()}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("executor", ["futures", "dask"])
+def test_executors_agree(sim_file, iterative_run, tmp_path, executor):
+    s = run_reco([sim_file], tmp_path / executor, executor=executor, workers=2, chunk_size=100, status=False)
+    assert s.counters == iterative_run.counters
+    a, b = _reco_tree(iterative_run.outdir), _reco_tree(s.outdir)
+    for key in ("event", "n_peaks", "n_clusters", "dndx"):
+        np.testing.assert_array_equal(a[key], b[key])
+
+
+def _with_nan(src: Path, dst: Path, entry: int) -> Path:
+    chunk = read(src)
+    chunk.waveforms[entry, 500] = np.nan
+    with NtupleWriter(dst) as w:
+        w.write(chunk)
+    return dst
+
+
+def test_bad_block_raise_names_entry_and_leaves_no_output(sim_file, tmp_path):
+    bad = _with_nan(sim_file, tmp_path / "nan.root", 150)
+    with pytest.raises(NonFiniteWaveformError) as err:
+        run_reco([bad], tmp_path / "out", chunk_size=100, status=False, plots=False)
+    msg = str(err.value)
+    assert "nan.root" in msg and "waveform" in msg and "150" in msg
+    assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out.partial*"))
+
+
+def test_skip_mode_lists_bad_blocks_and_files(sim_file, tmp_path):
+    bad = _with_nan(sim_file, tmp_path / "nan.root", 150)
+    junk = tmp_path / "junk.root"
+    junk.write_bytes(b"not a root file")
+    s = run_reco([sim_file, bad, junk], tmp_path / "out", chunk_size=100, on_error="skip", status=False, plots=False)
+    c = s.counters
+    assert c["waveforms_reconstructed"] == 2 * N - 100 and c["waveforms_skipped"] == 100 and c["chunks_skipped"] == 1
+    reasons = {(Path(r["file"]).name, r["entry_start"]): r for r in s.data["skipped"]}
+    assert set(reasons) == {("junk.root", None), ("nan.root", 100)}
+    assert reasons[("nan.root", 100)]["error"] == "NonFiniteWaveformError"
+    assert "150" in reasons[("nan.root", 100)]["reason"]
+    assert len(_reco_tree(s.outdir)["event"]) == 2 * N - 100
+
+
+def test_model_mismatch_stops_before_any_work(sim_file, tmp_path):
+    import dataclasses
+
+    half = tmp_path / "half.root"
+    with NtupleWriter(half) as w:  # the same samples declared at 2 GS/s
+        w.write(dataclasses.replace(read(sim_file), sampling_ns=0.5))
+    with pytest.raises(ModelError, match="0.5 ns") as err:
+        run_reco([half], tmp_path / "out", status=False)
+    assert "half.root" in str(err.value)
+    assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out.partial*"))
+
+
+def test_failure_mid_run_publishes_nothing(sim_file, tmp_path):
+    from processors.cluster_counting import ClusterCountingProcessor
+
+    class Failing(ClusterCountingProcessor):
+        def process(self, events):
+            if events.metadata["entrystart"] >= 200:
+                raise RuntimeError("disk on fire")
+            return super().process(events)
+
+    with pytest.raises(Exception, match="disk on fire"):
+        run_reco([sim_file], tmp_path / "out", chunk_size=100, status=False, processor_factory=Failing)
+    assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out.partial*"))
+
+
+def test_existing_outdir_needs_overwrite(sim_file, tmp_path):
+    (tmp_path / "out").mkdir()
+    with pytest.raises(ConfigError, match="overwrite"):
+        run_reco([sim_file], tmp_path / "out", status=False)
+    s = run_reco([sim_file], tmp_path / "out", overwrite=True, status=False, plots=False)
+    assert (s.outdir / "reco.root").exists()
+
+
+def test_cepc_layout_without_length_truth(tmp_path):
+    """A Garfield++-style file (jagged wf_i, sampling rate in GS/s, ncls): mapped, no track length."""
+    chunk = next(simulate(SimConfig.from_preset("tb2023-untuned"), 120, 5))
+    branches = {
+        "wf_i": ak.Array(list(chunk.waveforms)),
+        "sampling_rate": np.full(len(chunk), 1.0),
+        "ncls": np.asarray(chunk.truth["n_clusters"], dtype=np.int32),
+        "mom": np.asarray(chunk.truth["momentum_gev"], dtype=np.float64),
+    }
+    path = tmp_path / "cepc.root"
+    with uproot.recreate(path) as f:
+        f.mktree("sim", {k: (v.type if isinstance(v, ak.Array) else v.dtype) for k, v in branches.items()}).extend(branches)
+    s = run_reco([path], tmp_path / "out", schema="cepc", config=RecoConfig(angle_deg=0.0), status=False, plots=False)
+    assert s.counters["config_length"] == 120 and s.counters["truth_length"] == 0
+    tree = _reco_tree(s.outdir)
+    np.testing.assert_allclose(tree["track_length_cm"], 0.8)
+    np.testing.assert_array_equal(tree["n_clusters_true"], branches["ncls"])
+    direct = Reconstructor()(chunk)
+    np.testing.assert_allclose(tree["n_peaks"], direct.n_peaks)
+
+
+def test_cli_reco(sim_file, tmp_path, capsys):
+    rc = main(["reco", str(sim_file), "-o", str(tmp_path / "cli"), "--chunk-size", "150", "--no-plots",
+               "--set", "deriv=false"])
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert f"reconstructed {N} waveforms in 2 blocks" in text and "n_clusters" in text
+    assert "deriv_n_clusters" not in _reco_tree(tmp_path / "cli")
+    assert main(["reco", str(sim_file), "-o", str(tmp_path / "cli")]) == 2  # exists, no --overwrite
+    assert main(["reco", str(tmp_path / "missing.root"), "-o", str(tmp_path / "x")]) == 2
+
+
+def test_models_dir_option(sim_file, tmp_path):
+    from ccreco.cli.reco import models_from_dir
+    from ccreco.models.methods import DEFAULT_CLUSTER_MODEL, DEFAULT_PEAK_MODEL
+    from ccreco.models.shipped import shipped_model
+
+    d = tmp_path / "models"
+    d.mkdir()
+    for name in (DEFAULT_PEAK_MODEL, DEFAULT_CLUSTER_MODEL):
+        (d / f"{name}.onnx").write_bytes(shipped_model(name).read_bytes())
+    peak, cluster = models_from_dir(d)
+    assert Path(peak).name.startswith("lstm") and Path(cluster).name.startswith("cnn")
+    (d / "another.onnx").write_bytes(shipped_model(DEFAULT_PEAK_MODEL).read_bytes())
+    with pytest.raises(CcrecoError, match="expected one 'peaks' model, found 2"):
+        models_from_dir(d)
+
+
+DYING = '''
+import os
+from pathlib import Path
+from processors.cluster_counting import ClusterCountingProcessor
+
+
+class DyingProcessor(ClusterCountingProcessor):
+    """Kills its worker process the first time it sees the block starting at entry 100."""
+
+    marker = None
+
+    def process(self, events):
+        if events.metadata["entrystart"] == 100 and not Path(self.marker).exists():
+            Path(self.marker).write_text(str(os.getpid()))
+            os._exit(1)
+        return super().process(events)
+'''
+
+
+@pytest.mark.slow
+def test_dask_worker_death_is_retried_and_totals_add_up(sim_file, iterative_run, tmp_path, monkeypatch):
+    (tmp_path / "dying_proc.py").write_text(DYING)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]))
+    import dying_proc
+
+    dying_proc.DyingProcessor.marker = str(tmp_path / "died")
+
+    def factory(task):
+        proc = dying_proc.DyingProcessor(task)
+        proc.marker = str(tmp_path / "died")
+        return proc
+
+    s = run_reco([sim_file], tmp_path / "out", executor="dask", workers=2, chunk_size=100, status=False, plots=False,
+                 processor_factory=factory)
+    assert (tmp_path / "died").exists()  # a worker really died
+    assert s.counters == iterative_run.counters
+    a, b = _reco_tree(iterative_run.outdir), _reco_tree(s.outdir)
+    np.testing.assert_array_equal(a["event"], b["event"])
+    np.testing.assert_array_equal(a["n_clusters"], b["n_clusters"])
+
+
+def test_interrupted_cli_run_leaves_no_outdir(sim_file, tmp_path):
+    """SIGKILL of the whole process mid-run: only a hidden staging directory may remain."""
+    import signal
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-m", "ccreco", "reco", str(sim_file), "-o", str(tmp_path / "out"),
+                             "--chunk-size", "20"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while time.time() < deadline and not list(tmp_path.glob(".out.partial*/parts/*.root")):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (tmp_path / "out").exists()
