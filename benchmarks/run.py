@@ -5,7 +5,7 @@ whose speed figures are ratios against a baseline measured in the same run. Usag
 
     python benchmarks/run.py            # full run, rewrites BENCHMARKS.md
     python benchmarks/run.py --quick    # smaller samples (for a smoke check)
-    python benchmarks/run.py io sim     # only the named benchmarks
+    python benchmarks/run.py io sim     # re-run only these; their sections are replaced in place
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import datetime as _dt
 import importlib.util
 import os
 import platform
+import re
 import sys
 import time
 from pathlib import Path
@@ -50,20 +51,59 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         sections.append(_load(path).main(quick=args.quick).strip())
         print(f"   {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
-    header = [
-        "# ccreco benchmarks",
-        "",
-        "Written by `make bench` (`python benchmarks/run.py`); do not edit by hand.",
-        "Every speed figure is a ratio against a baseline measured in the same run.",
-        "",
-        f"- date: {_dt.date.today().isoformat()}, ccreco {ccreco.__version__}, "
-        f"Python {platform.python_version()}, {platform.machine()}, "
-        f"{os.cpu_count()} logical cores{' (quick mode)' if args.quick else ''}",
-        "",
-    ]
-    Path(args.output).write_text("\n".join(header) + "\n\n".join(sections) + "\n")
+    stamp = (f"{_dt.date.today().isoformat()}, ccreco {ccreco.__version__}, "
+             f"Python {platform.python_version()}, {platform.machine()}, "
+             f"{os.cpu_count()} logical cores{' (quick mode)' if args.quick else ''}")
+    out = Path(args.output)
+    if args.names and out.exists():
+        text = merge_sections(out.read_text(), dict(zip([f.stem for f in files], sections)), stamp)
+    else:
+        header = [
+            "# ccreco benchmarks",
+            "",
+            "Written by `make bench` (`python benchmarks/run.py`); do not edit by hand.",
+            "Every speed figure is a ratio against a baseline measured in the same run.",
+            "",
+            f"- date: {stamp}",
+            "",
+        ]
+        text = "\n".join(header) + "\n\n".join(sections) + "\n"
+    out.write_text(text)
     print(f"wrote {args.output}", file=sys.stderr)
     return 0
+
+
+def merge_sections(text: str, new: dict[str, str], stamp: str) -> str:
+    """Replace the ``## ... bench_<name>.py ...`` sections of ``text`` by ``new`` (appending new ones).
+
+    Parameters
+    ----------
+    text : str
+        The existing BENCHMARKS.md.
+    new : dict of str to str
+        Module stem (``bench_reco``) -> its freshly generated section.
+    stamp : str
+        Date and machine line of this partial run.
+
+    Returns
+    -------
+    str
+        The merged file, with a line saying which sections were re-run when.
+    """
+    parts = re.split(r"(?m)^(?=## )", text)
+    head, sections = parts[0], parts[1:]
+    out, done = [], set()
+    for sec in sections:
+        m = re.search(r"(bench_\w+)\.py", sec.splitlines()[0])
+        if m and m.group(1) in new:
+            out.append(new[m.group(1)].strip() + "\n\n")
+            done.add(m.group(1))
+        else:
+            out.append(sec if sec.endswith("\n\n") else sec.rstrip("\n") + "\n\n")
+    out += [sec.strip() + "\n\n" for stem, sec in new.items() if stem not in done]
+    names = ", ".join(sorted(new))
+    head = head.rstrip("\n") + f"\n- re-run: {names} on {stamp}\n\n"
+    return head + "".join(out).rstrip("\n") + "\n"
 
 
 if __name__ == "__main__":

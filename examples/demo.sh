@@ -1,23 +1,24 @@
 #!/usr/bin/env bash
 # The main job on an embedded default (run by `make demo`): simulate a small beam-test-like run
-# of each tb2023 preset, inspect it, and reconstruct it with the classical chain (DERIV +
-# sqrt(t) clusterization) and the shipped ONNX models (LSTM peak finder + CNN cluster counter),
-# scored against MC truth. Outputs go to demo-output/ (or $CCRECO_DEMO_OUT).
+# of each tb2023 preset (perpendicular tracks, and 45-degree tracks with a tuned gas), reconstruct
+# both with the shipped ONNX models (step-1 LSTM peak finder, step-2 CNN cluster counter) on an
+# embedded dask cluster of 2 workers through coffea, compare the two reconstructions, and print a
+# summary table. Outputs go to demo-output/ (or $CCRECO_DEMO_OUT); each run's OUTDIR holds
+# hists.root, reco.root, plots/ and summary.json.
 set -euo pipefail
 out=${CCRECO_DEMO_OUT:-demo-output}
-n=${CCRECO_DEMO_N:-2000}
+n=${CCRECO_DEMO_N:-5000}
+workers=${CCRECO_DEMO_WORKERS:-2}
 mkdir -p "$out"
 for preset in tb2023-untuned tb2023-tuned; do
-  echo "== simulate: $n waveforms of the $preset preset"
-  ccreco simulate --preset "$preset" -n "$n" --seed 1 -o "$out/$preset.root" --plots "$out/$preset-plots"
-  echo "== inspect"
-  ccreco inspect "$out/$preset.root"
-  for method in deriv lstm; do
-    ccreco evaluate peaks --method "$method" --data "$out/$preset.root" --json "$out/$preset-peaks-$method.json" >/dev/null
-  done
-  for method in deriv cnn; do
-    ccreco evaluate clusters --method "$method" --data "$out/$preset.root" --json "$out/$preset-clusters-$method.json" >/dev/null
-  done
+  echo "== simulate: $n waveforms of the $preset preset (seed 1)"
+  ccreco simulate --preset "$preset" -n "$n" --seed 1 -o "$out/$preset.root"
+  echo "== reconstruct on a dask LocalCluster with $workers workers"
+  ccreco reco "$out/$preset.root" -o "$out/reco-$preset" --executor dask --workers "$workers" \
+    --chunk-size 1000 --overwrite
 done
+echo "== compare the two reconstructions (no truth used)"
+ccreco compare "$out/reco-tb2023-untuned" "$out/reco-tb2023-tuned" -o "$out/compare" \
+  --labels untuned,tuned-45deg >/dev/null
 python examples/demo_table.py "$out"
-echo "== outputs in $out/"
+echo "== outputs in $out/: reco-*/ (hists.root, reco.root, plots/, summary.json), compare/"

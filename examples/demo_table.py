@@ -1,4 +1,4 @@
-"""Print the demo's summary table from the JSON files that ``ccreco evaluate`` wrote."""
+"""Print the demo's summary table from the ``summary.json`` of each ``ccreco reco`` run."""
 
 from __future__ import annotations
 
@@ -6,20 +6,30 @@ import json
 import sys
 from pathlib import Path
 
+PRESETS = ("tb2023-untuned", "tb2023-tuned")
+
 
 def main(outdir: str) -> None:
-    """Print peak-finding and cluster-counting figures per preset and method."""
+    """Print waveforms, mean n_peaks, N_cl reco vs truth, dN/dx and throughput per run."""
     out = Path(outdir)
-    print(f"\n{'preset':<15} {'step 1':<7} {'F1':>6} {'AUC':>6} {'e-eff':>6} {'fakes/wf':>8}"
-          f" | {'step 2':<6} {'<N_true>':>8} {'<N_reco>':>8} {'bias':>6} {'RMS/sqrtN':>9}")
-    for preset in ("tb2023-untuned", "tb2023-tuned"):
-        for peaks, clusters in (("deriv", "deriv"), ("lstm", "cnn")):
-            p = json.loads((out / f"{preset}-peaks-{peaks}.json").read_text())
-            c = json.loads((out / f"{preset}-clusters-{clusters}.json").read_text())
-            auc = f"{p['auc']:.3f}" if p.get("auc") is not None else "-"
-            print(f"{preset:<15} {peaks:<7} {p['f1']:6.3f} {auc:>6} {p['electron_efficiency']:6.3f}"
-                  f" {p['fakes_per_waveform']:8.2f} | {clusters:<6} {c['mean_true']:8.2f}"
-                  f" {c['mean_reco']:8.2f} {c['bias']:+6.2f} {c['rms_over_sqrt_n']:9.3f}")
+    print(f"\n{'run':<15} {'waveforms':>9} {'<n_peaks>':>9} {'<N_cl> CNN':>10} {'<N_cl> true':>11} "
+          f"{'bias':>7} {'<N_cl> DERIV':>12} {'dN/dx [1/cm]':>12} {'wf/s':>6} {'executor':>10}")
+    for preset in PRESETS:
+        s = json.loads((out / f"reco-{preset}" / "summary.json").read_text())
+        st, c, tp, ex = s["stats"], s["counters"], s["throughput"], s["executor"]
+        reco, true = st["n_clusters"]["mean"], st["n_clusters_true"]["mean"]
+        print(f"{preset:<15} {c['waveforms_reconstructed']:9d} {st['n_peaks']['mean']:9.2f} {reco:10.2f} "
+              f"{true:11.2f} {100 * (reco - true) / true:+6.1f}% {st['deriv_n_clusters']['mean']:12.2f} "
+              f"{st['dndx']['mean']:12.2f} {tp['waveforms_per_s']:6.0f} {ex['name'] + '/' + str(ex['workers']):>10}")
+    cmp_file = out / "compare" / "summary.json"
+    if cmp_file.exists():
+        rows = json.loads(cmp_file.read_text())
+        rows = rows.get("variables", rows) if isinstance(rows, dict) else rows
+        print("\ncompare untuned vs tuned-45deg (chi2/ndf, KS p-value):")
+        items = rows.items() if isinstance(rows, dict) else ((r.get("variable"), r) for r in rows)
+        for name, r in items:
+            if name in ("n_peaks", "n_clusters", "dndx", "peak_amplitude_mv"):
+                print(f"  {name:<18} chi2/ndf {r.get('chi2_ndf', float('nan')):8.1f}   KS p {r.get('ks_p', float('nan')):.2g}")
 
 
 if __name__ == "__main__":

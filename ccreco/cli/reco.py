@@ -50,7 +50,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--cluster-model", metavar="M.onnx", help="step-2 model (overrides --models)")
     p.add_argument("--set", dest="set_", action="append", metavar="KEY=VALUE",
                    help="reconstruction option (repeatable): threshold, deriv, deriv_preset, cell_length_cm, "
-                   "angle_deg, threads, batch_size")
+                   "angle_deg, threads, batch_size, cnn_batch_size")
     p.add_argument("--no-plots", action="store_true", help="skip plots/")
     p.add_argument("--overwrite", action="store_true", help="replace an existing OUTDIR")
     p.set_defaults(func=run)

@@ -53,7 +53,9 @@ class RecoConfig:
     threads : int
         onnxruntime intra-op threads per model.
     batch_size : int
-        Windows (step 1) or waveforms (step 2) per onnxruntime call.
+        Windows per step-1 onnxruntime call (1024: the fastest in benchmarks/bench_models.py).
+    cnn_batch_size : int
+        Waveforms per step-2 onnxruntime call (64: the fastest there).
     """
 
     peak_model: str | None = None
@@ -64,7 +66,8 @@ class RecoConfig:
     cell_length_cm: float = 0.8
     angle_deg: float = 0.0
     threads: int = 1
-    batch_size: int = 8192
+    batch_size: int = 1024
+    cnn_batch_size: int = 64
 
     def __post_init__(self) -> None:
         if self.threshold is not None and not 0.0 <= self.threshold <= 1.0:
@@ -73,8 +76,9 @@ class RecoConfig:
             raise ConfigError(f"cell_length_cm must be > 0, got {self.cell_length_cm!r}")
         if not 0.0 <= self.angle_deg < 89.0:
             raise ConfigError(f"angle_deg must be in [0, 89) degrees, got {self.angle_deg!r}")
-        if self.threads < 1 or self.batch_size < 1:
-            raise ConfigError(f"threads and batch_size must be >= 1, got {self.threads}, {self.batch_size}")
+        if min(self.threads, self.batch_size, self.cnn_batch_size) < 1:
+            raise ConfigError("threads, batch_size and cnn_batch_size must be >= 1, got "
+                              f"{self.threads}, {self.batch_size}, {self.cnn_batch_size}")
         from ccreco.kernels import DERIV_PRESETS
 
         if self.deriv_preset not in DERIV_PRESETS:
@@ -120,7 +124,7 @@ class RecoConfig:
                     if text.lower() not in ("true", "false", "1", "0"):
                         raise ValueError(text)
                     changes[key] = text.lower() in ("true", "1")
-                elif key in ("threads", "batch_size"):
+                elif key in ("threads", "batch_size", "cnn_batch_size"):
                     changes[key] = int(text)
                 elif key in ("threshold", "cell_length_cm", "angle_deg"):
                     changes[key] = float(text)
@@ -274,8 +278,7 @@ class Reconstructor:
         peak_path = Path(c.peak_model) if c.peak_model else shipped_model(DEFAULT_PEAK_MODEL)
         cnn_path = Path(c.cluster_model) if c.cluster_model else shipped_model(DEFAULT_CLUSTER_MODEL)
         self.peak_model = PeakModel(peak_path, intra_op_num_threads=c.threads, batch_size=c.batch_size)
-        self.cluster_model = ClusterModel(cnn_path, intra_op_num_threads=c.threads,
-                                          batch_size=max(1, min(c.batch_size, 1024)))
+        self.cluster_model = ClusterModel(cnn_path, intra_op_num_threads=c.threads, batch_size=c.cnn_batch_size)
         self.candidates = candidate_config(self.peak_model.window_left, self.peak_model.window_right,
                                            self.peak_model.candidates)
         self.threshold = self.peak_model.threshold if c.threshold is None else float(c.threshold)
