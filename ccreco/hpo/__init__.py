@@ -1,8 +1,12 @@
-"""Hyperparameter optimization (Optuna) for the ccreco models; work in progress.
+"""Hyperparameter optimization (Optuna) of the two ccreco models, with resource accounting.
 
-:mod:`ccreco.hpo.space` (SPACE.toml), :mod:`ccreco.hpo.trial` (one step-1 trial with resource
-accounting), :mod:`ccreco.hpo.study` (Optuna study on dask workers or in-process, resumable).
-Step 2 (clusters), the CLI, plots and best-model export are not written yet.
+- :mod:`ccreco.hpo.space`: search spaces read from SPACE.toml;
+- :mod:`ccreco.hpo.data`: the training sample, prepared once per study (``.npz``);
+- :mod:`ccreco.hpo.trial`: one trial (train, ONNX export, ORT throughput, CPU/memory/wall);
+- :mod:`ccreco.hpo.study`: the resumable Optuna study, in-process or on dask workers;
+- :mod:`ccreco.hpo.report`: results table, plots and export of the best (or a picked) model.
+
+The command line is ``ccreco hpo peaks|clusters`` (:mod:`ccreco.cli.hpo`); see docs/HPO.md.
 """
 
 from __future__ import annotations

@@ -1,16 +1,30 @@
 """Run an Optuna study whose trials train on dask workers (or in this process).
 
-Storage is any Optuna storage URL (``sqlite:///study.db`` by default in the CLI), so a killed
-study resumes: finished trials are kept; trials a killed process left RUNNING are marked FAIL
-(user_attr ``error`` = ``"interrupted"``) and their parameters are enqueued again.
-Failed trials (an exception in training) are recorded with user_attr ``error`` and the study
-goes on; they count towards ``n_trials``.
+The study lives in an Optuna storage (``sqlite:///study.db`` in the CLI; any SQLAlchemy URL
+works). This process asks Optuna for parameters, hands each trial to a worker and records the
+result; the workers only train. Hence:
+
+- **resume**: a killed study is resumed by running it again with the same storage and name.
+  Finished trials (complete or failed) are kept and count towards ``n_trials``; trials the
+  killed process left RUNNING are marked FAIL (user attribute ``error = "interrupted"``, not
+  counted) and their parameters are enqueued again, so they run first. The sampler is reseeded
+  with ``seed + number of trials already in the study``, so a resumed random or TPE study does
+  not replay the parameters of its first trials.
+- **failures**: an exception in a trial (bad hyperparameter combination, a worker dying) marks
+  the trial FAIL with the error and traceback in its ``error`` attribute; the study goes on and
+  the failed trial counts towards ``n_trials``. A non-finite objective also fails the trial.
+- **models**: each trial returns its exported ONNX bytes; they are written (atomically) to
+  ``models_dir/trial_NNNN.onnx`` before the trial is marked complete.
 """
 
 from __future__ import annotations
 
+import logging
+import math
+import os
+import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,15 +35,44 @@ from ccreco.hpo.space import SearchSpace
 DIRECTIONS: dict[str, str] = {
     "auc": "maximize",
     "f1": "maximize",
+    "precision": "maximize",
+    "recall": "maximize",
     "efficiency_purity": "maximize",
     "natural_f1": "maximize",
+    "natural_efficiency_purity": "maximize",
     "throughput_per_s": "maximize",
-    "loss": "minimize",
+    "mae": "minimize",
+    "rms": "minimize",
+    "abs_bias": "minimize",
+    "rms_over_sqrt_n": "minimize",
+    "resolution": "minimize",
+    "val_loss": "minimize",
     "n_params": "minimize",
+    "wall_s": "minimize",
+    "cpu_s": "minimize",
+    "peak_rss_mb": "minimize",
 }
+#: Default objective per step.
+DEFAULT_OBJECTIVE: dict[str, str] = {"peaks": "auc", "clusters": "rms_over_sqrt_n"}
 
 
-def _sampler(name: str, space: SearchSpace, seed: int) -> Any:
+def make_sampler(name: str, space: SearchSpace, seed: int) -> Any:
+    """The seeded Optuna sampler called ``name``.
+
+    Parameters
+    ----------
+    name : {"grid", "random", "tpe"}
+        Sampler.
+    space : SearchSpace
+        The space (its grid for ``grid``).
+    seed : int
+        Sampler seed.
+
+    Returns
+    -------
+    optuna.samplers.BaseSampler
+        The sampler.
+    """
     import optuna
 
     if name == "random":
@@ -39,6 +82,25 @@ def _sampler(name: str, space: SearchSpace, seed: int) -> Any:
     if name == "grid":
         return optuna.samplers.GridSampler(space.grid(), seed=seed)
     raise ConfigError(f"sampler must be grid, random or tpe; got {name!r}")
+
+
+def grid_size(space: SearchSpace) -> int:
+    """Number of points of the space's grid.
+
+    Parameters
+    ----------
+    space : SearchSpace
+        The space.
+
+    Returns
+    -------
+    int
+        Product of the grid lengths of the sampled parameters.
+    """
+    n = 1
+    for values in space.grid().values():
+        n *= len(values)
+    return n
 
 
 def recover_interrupted(study: Any) -> int:
@@ -65,7 +127,19 @@ def recover_interrupted(study: Any) -> int:
     return n
 
 
-def _n_done(study: Any) -> int:
+def n_finished(study: Any) -> int:
+    """Finished trials that count towards ``n_trials`` (complete or failed, not interrupted).
+
+    Parameters
+    ----------
+    study : optuna.Study
+        The study.
+
+    Returns
+    -------
+    int
+        The count.
+    """
     from optuna.trial import TrialState
 
     return sum(
@@ -75,21 +149,86 @@ def _n_done(study: Any) -> int:
     )
 
 
+def best_summary(study: Any) -> str:
+    """One-line description of the best trial (or the Pareto front size) so far.
+
+    Parameters
+    ----------
+    study : optuna.Study
+        The study.
+
+    Returns
+    -------
+    str
+        E.g. ``"best #3 auc=0.951"`` or ``"pareto 4 trials"``; ``"-"`` before any success.
+    """
+    from optuna.trial import TrialState
+
+    objectives = study.user_attrs.get("objectives", ["value"])
+    if not study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        return "-"
+    if len(objectives) == 1:
+        t = study.best_trial
+        return f"best #{t.number} {objectives[0]}={t.value:.4g}"
+    return f"pareto {len(study.best_trials)} trials"
+
+
+class _Progress:
+    """Finished/running trials and the best so far: a tqdm bar on a terminal, else log lines."""
+
+    def __init__(self, total: int, done: int) -> None:
+        from ccreco._progress import progress
+
+        self.bar = progress(total=total, desc="hpo trials", unit="trial", initial=done)
+        self.total = total
+        self.running = 0
+
+    def update(self, study: Any, trial: Any, state: str, done: int) -> None:
+        best = best_summary(study)
+        self.bar.update(1)
+        self.bar.set_postfix_str(f"running {self.running}, {best}")
+        if self.bar.disable:
+            print(f"hpo: trial {trial.number} {state} ({done}/{self.total} finished, {self.running} running; {best})",
+                  file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _format_error(exc: BaseException, tb: Any = None) -> str:
+    lines = traceback.format_exception(type(exc), exc, tb if tb is not None else exc.__traceback__)
+    return f"{type(exc).__name__}: {exc}\n" + "".join(lines[-4:])
+
+
 def run_study(
     space: SearchSpace,
-    data: str | Path,
+    data: str | os.PathLike[str],
     *,
     storage: str,
+    kind: str = "peaks",
     study_name: str = "ccreco-hpo",
     n_trials: int = 10,
     sampler: str = "tpe",
     seed: int = 0,
-    objectives: Sequence[str] = ("auc",),
+    objectives: Sequence[str] | None = None,
     executor: str = "iterative",
     workers: int = 2,
     scheduler: str | None = None,
-    trial_fn: Callable[..., dict[str, Any]] | None = None,
+    models_dir: str | os.PathLike[str] | None = None,
+    trial_fn: Callable[..., Mapping[str, Any]] | None = None,
     on_update: Callable[[Any], None] | None = None,
+    show_progress: bool = True,
 ) -> Any:
     """Run (or resume) a study until ``n_trials`` trials are finished.
 
@@ -98,107 +237,189 @@ def run_study(
     space : SearchSpace
         The search space.
     data : path-like
-        ``.npz`` with the prepared training arrays (loaded by each trial, no pickle).
+        ``.npz`` with the prepared sample (:mod:`ccreco.hpo.data`). The iterative executor
+        passes the path; the dask executor loads it once and scatters the arrays to every worker.
     storage : str
         Optuna storage URL (``sqlite:///study.db``).
+    kind : {"peaks", "clusters"}
+        The step (picks the default trial function and objective).
     study_name : str
         Study name in the storage.
     n_trials : int
-        Finished (complete or failed) trials wanted in total, resumed ones included.
+        Finished (complete or failed) trials wanted in total, resumed ones included; capped at
+        the grid size for ``sampler="grid"``.
     sampler : {"grid", "random", "tpe"}
-        Optuna sampler (seeded).
+        Optuna sampler, seeded with ``seed`` + trials already in the study.
     seed : int
         Sampler and training seed.
-    objectives : sequence of str
-        One or two names from :data:`DIRECTIONS` (two give a Pareto front).
+    objectives : sequence of str, optional
+        One or two names from :data:`DIRECTIONS` (two give a Pareto front); default
+        :data:`DEFAULT_OBJECTIVE` of ``kind``. A resumed study must keep its objectives.
     executor : {"iterative", "dask"}
         Train in this process, or on dask workers (an embedded ``LocalCluster`` of
-        ``workers`` single-threaded processes, or ``scheduler``).
+        ``workers`` single-threaded processes, or the cluster behind ``scheduler``).
     workers : int
         Local dask workers (and concurrent trials).
     scheduler : str, optional
-        Address of an existing dask scheduler.
+        Address of an existing dask scheduler (concurrent trials = its workers).
+    models_dir : path-like, optional
+        Keep each complete trial's ONNX model there as ``trial_NNNN.onnx``.
     trial_fn : callable, optional
-        ``trial_fn(params, data, seed=...) -> dict``; default
-        :func:`ccreco.hpo.trial.run_peak_trial`.
+        ``trial_fn(params, data, seed=..., hpo_info=...) -> dict`` (picklable for dask); default
+        :data:`ccreco.hpo.trial.TRIAL_FUNCTIONS` of ``kind``.
     on_update : callable, optional
-        Called with the study after each finished trial (progress display).
+        Called with the study after each finished trial.
+    show_progress : bool
+        Progress bar on a terminal (see :mod:`ccreco._progress`), else one line per trial on
+        stderr; ``False`` for neither.
 
     Returns
     -------
     optuna.Study
         The study.
+
+    Raises
+    ------
+    ConfigError
+        Unknown sampler, executor, objective or kind, or objectives that differ from those of
+        the stored study.
     """
     import optuna
     from optuna.trial import TrialState
 
-    from ccreco.hpo.trial import run_peak_trial
+    from ccreco.hpo.trial import TRIAL_FUNCTIONS
 
+    if kind not in TRIAL_FUNCTIONS:
+        raise ConfigError(f"kind must be peaks or clusters; got {kind!r}")
+    objectives = list(objectives or [DEFAULT_OBJECTIVE[kind]])
     for name in objectives:
         if name not in DIRECTIONS:
-            raise ConfigError(f"unknown objective {name!r}; choose from {sorted(DIRECTIONS)}")
-    if not 1 <= len(objectives) <= 2:
-        raise ConfigError("give one or two objectives")
-    fn = trial_fn or run_peak_trial
+            raise ConfigError(f"unknown objective {name!r}; choose from {', '.join(sorted(DIRECTIONS))}")
+    if not 1 <= len(objectives) <= 2 or len(set(objectives)) != len(objectives):
+        raise ConfigError(f"give one or two different objectives; got {objectives}")
+    if executor not in ("iterative", "dask"):
+        raise ConfigError(f"executor must be iterative or dask; got {executor!r}")
+    if n_trials < 1:
+        raise ConfigError(f"n_trials must be >= 1; got {n_trials}")
+    if sampler == "grid":
+        n_trials = min(n_trials, grid_size(space))
+    fn = trial_fn or TRIAL_FUNCTIONS[kind]
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(
         storage=storage,
         study_name=study_name,
-        sampler=_sampler(sampler, space, seed),
+        sampler=make_sampler(sampler, space, seed),
         directions=[DIRECTIONS[o] for o in objectives],
         load_if_exists=True,
     )
-    study.set_user_attr("objectives", list(objectives))
+    stored = study.user_attrs.get("objectives")
+    if stored is not None and list(stored) != objectives:
+        raise ConfigError(f"study {study_name!r} optimizes {stored}, not {objectives}; resume it with the same objectives")
+    stored_kind = study.user_attrs.get("kind")
+    if stored_kind is not None and stored_kind != kind:
+        raise ConfigError(f"study {study_name!r} is a {stored_kind} study, not {kind}")
+    study.set_user_attr("objectives", objectives)
+    study.set_user_attr("kind", kind)
     recover_interrupted(study)
+    study.sampler = make_sampler(sampler, space, seed + len(study.trials))
+    models = Path(models_dir) if models_dir is not None else None
 
-    def tell(trial: Any, result: dict[str, Any] | None, error: str | None) -> None:
+    done = n_finished(study)
+    remaining = max(n_trials - done, 0)
+    bar = _Progress(n_trials, done) if show_progress else None
+
+    def tell(trial: Any, result: Mapping[str, Any] | None, error: str | None) -> None:
+        nonlocal done
+        values = None
+        if error is None:
+            result = dict(result or {})
+            onnx_bytes = result.pop("_onnx", None)
+            if "bias" in result and "abs_bias" not in result:
+                result["abs_bias"] = abs(float(result["bias"]))
+            missing = [o for o in objectives if o not in result]
+            if missing:
+                error = f"trial result lacks objective(s) {missing}"
+            else:
+                values = [float(result[o]) for o in objectives]
+                if not all(math.isfinite(v) for v in values):
+                    error = f"non-finite objective {dict(zip(objectives, values))}"
+            for k, v in result.items():
+                trial.set_user_attr(k, v)
+            if error is None and models is not None and onnx_bytes is not None:
+                name = f"trial_{trial.number:04d}.onnx"
+                _write_atomic(models / name, onnx_bytes)
+                trial.set_user_attr("model_file", name)
+        if error is not None:
+            trial.set_user_attr("error", error)
         try:
             if error is not None:
-                trial.set_user_attr("error", error)
                 study.tell(trial, state=TrialState.FAIL)
             else:
-                for k, v in result.items():
-                    trial.set_user_attr(k, v)
-                study.tell(trial, [float(result[o]) for o in objectives])
-        except RuntimeError as exc:  # GridSampler calls study.stop() (outside optimize) when exhausted
-            if "stop" not in str(exc):
+                study.tell(trial, values)
+        except RuntimeError as exc:
+            # GridSampler.after_trial calls study.stop() on the last grid point, which raises
+            # outside study.optimize; the trial's state is stored all the same (in a finally).
+            if "Study.stop" not in str(exc):
                 raise
+        done += 1
+        if bar is not None:
+            bar.update(study, trial, "FAIL" if error else "COMPLETE", done)
         if on_update is not None:
             on_update(study)
 
-    data = str(data)
-    remaining = n_trials - _n_done(study)
-    if executor == "iterative":
-        for _ in range(max(remaining, 0)):
-            trial = study.ask()
-            params = space.suggest(trial)
-            try:
-                result, error = fn(params, data, seed=seed), None
-            except Exception as exc:  # noqa: BLE001 - a failing trial must not stop the study
-                result, error = None, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"
-            tell(trial, result, error)
-        return study
-    if executor != "dask":
-        raise ConfigError(f"executor must be iterative or dask; got {executor!r}")
+    def ask() -> tuple[Any, dict[str, Any]]:
+        trial = study.ask()
+        return trial, space.suggest(trial)
+
+    try:
+        if executor == "iterative":
+            data_arg: Any = str(data)
+            for _ in range(remaining):
+                trial, params = ask()
+                try:
+                    result, error = fn(params, data_arg, seed=seed, hpo_info={"study": study_name, "trial": trial.number}), None
+                except Exception as exc:  # noqa: BLE001 - a failing trial must not stop the study
+                    result, error = None, _format_error(exc)
+                tell(trial, result, error)
+            return study
+        _run_dask(ask, tell, fn, data, seed, study_name, remaining, workers, scheduler, bar)
+    finally:
+        if bar is not None:
+            bar.close()
+    return study
+
+
+def _run_dask(ask: Callable[[], tuple[Any, dict[str, Any]]], tell: Callable[..., None],
+              fn: Callable[..., Any], data: str | os.PathLike[str], seed: int, study_name: str,
+              remaining: int, workers: int, scheduler: str | None, bar: _Progress | None) -> None:
+    """Keep one trial per worker in flight until ``remaining`` trials are finished."""
+    if remaining <= 0:
+        return
     from distributed import Client, LocalCluster, as_completed
+
+    from ccreco.hpo.trial import load_sample
 
     cluster = None
     if scheduler:
         client = Client(scheduler)
     else:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        # Failed trials are recorded in the study; the workers' own error logs would repeat them.
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                               silence_logs=logging.CRITICAL)
         client = Client(cluster)
     try:
-        n_slots = max(1, len(client.scheduler_info()["workers"])) if scheduler else workers
+        n_slots = max(1, len(client.scheduler_info()["workers"]))
+        # Ship the prepared sample once to every worker (workers need not share our filesystem).
+        [shipped] = client.scatter([load_sample(data)], broadcast=True)
         pending: dict[Any, Any] = {}
         ac = as_completed()
         submitted = 0
 
         def submit() -> None:
             nonlocal submitted
-            trial = study.ask()
-            params = space.suggest(trial)
-            fut = client.submit(fn, params, data, seed=seed, pure=False, key=f"hpo-trial-{trial.number}-{study_name}")
+            trial, params = ask()
+            fut = client.submit(fn, params, shipped, seed=seed, hpo_info={"study": study_name, "trial": trial.number},
+                                pure=False, key=f"hpo-{study_name}-trial-{trial.number}")
             pending[fut] = trial
             ac.add(fut)
             submitted += 1
@@ -207,10 +428,15 @@ def run_study(
             submit()
         for fut in ac:
             trial = pending.pop(fut)
-            try:
-                result, error = fut.result(), None
-            except Exception as exc:  # noqa: BLE001
-                result, error = None, f"{type(exc).__name__}: {exc}"
+            if fut.status == "error":
+                result, error = None, _format_error(fut.exception(), fut.traceback())
+            else:
+                try:
+                    result, error = fut.result(), None
+                except Exception as exc:  # noqa: BLE001 - cancelled / lost futures
+                    result, error = None, _format_error(exc)
+            if bar is not None:
+                bar.running = len(pending)
             tell(trial, result, error)
             if submitted < remaining:
                 submit()
@@ -218,11 +444,10 @@ def run_study(
         client.close()
         if cluster is not None:
             cluster.close()
-    return study
 
 
 def trials_table(study: Any) -> list[dict[str, Any]]:
-    """One row per trial: number, state, parameters, objective values and user attrs.
+    """One row per trial: number, state, parameters and user attributes (results, resources).
 
     Parameters
     ----------
@@ -232,12 +457,27 @@ def trials_table(study: Any) -> list[dict[str, Any]]:
     Returns
     -------
     list of dict
-        The rows.
+        The rows, by trial number.
     """
     rows = []
     for t in study.get_trials(deepcopy=False):
         row: dict[str, Any] = {"number": t.number, "state": t.state.name}
         row.update(t.params)
         row.update(t.user_attrs)
+        if t.datetime_start is not None and t.datetime_complete is not None:
+            row["duration_s"] = (t.datetime_complete - t.datetime_start).total_seconds()
         rows.append(row)
     return rows
+
+
+__all__ = [
+    "DEFAULT_OBJECTIVE",
+    "DIRECTIONS",
+    "best_summary",
+    "grid_size",
+    "make_sampler",
+    "n_finished",
+    "recover_interrupted",
+    "run_study",
+    "trials_table",
+]

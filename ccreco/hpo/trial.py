@@ -1,19 +1,35 @@
-"""One HPO trial: train a step-1 model on prepared arrays and measure metrics and resources.
+"""One HPO trial: train a model on a prepared sample, measure its metrics, speed and resources.
+
+:func:`run_peak_trial` trains the step-1 classifier on candidate windows, :func:`run_cluster_trial`
+the step-2 CNN on step-1 peak times (both through :mod:`ccreco.models`), exports the model with
+:meth:`ccreco.models.training.TrainResult.export` (the one ONNX export path) and times it in
+ONNX Runtime. The trial returns the ONNX bytes (``_onnx``) so that the process that records the
+study keeps the model, wherever the trial ran.
 
 Resources are measured in the process that trains (a dask worker or the main process):
-CPU time from ``resource.getrusage(RUSAGE_SELF)`` (user + system, all threads), mean CPUs used =
-CPU time / wall time, and peak memory as ``ru_maxrss`` of that process after the trial (a
-high-water mark over the process lifetime, so it is an upper bound for later trials in the
-same process) together with its increase during the trial.
+
+- ``cpu_s``: user + system CPU time of the process during the trial
+  (``resource.getrusage(RUSAGE_SELF)``, all threads);
+- ``cpus_used``: ``cpu_s / wall_s``, the mean number of busy CPUs;
+- ``peak_rss_mb``: the largest resident set size seen during the trial (sampled every 20 ms by
+  a background thread with psutil), ``rss_start_mb`` the one at its start;
+- ``maxrss_mb``: ``ru_maxrss`` of the process after the trial (a lifetime high-water mark);
+- ``wall_s``: wall time of the trial (loading, training, export, throughput).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import os
 import resource
+import socket
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +37,10 @@ import numpy as np
 
 from ccreco.errors import ConfigError
 
-#: Hyperparameters that go to PeakModelConfig (``dense`` is the first dense layer's width).
-MODEL_KEYS: tuple[str, ...] = ("cell", "hidden", "dense", "activation", "dropout")
-#: Hyperparameters that go to TrainConfig.
-TRAIN_KEYS: tuple[str, ...] = ("optimizer", "learning_rate", "batch_size", "epochs", "patience")
+#: Objective-less bookkeeping keys that a search space may not set.
+RESERVED: tuple[str, ...] = ("seed",)
+#: Windows (or arrays) timed for the ONNX Runtime throughput.
+THROUGHPUT_N: int = 4096
 
 
 def _maxrss_mb() -> float:
@@ -32,44 +48,178 @@ def _maxrss_mb() -> float:
     return rss / (1024.0 * 1024.0) if sys.platform == "darwin" else rss / 1024.0
 
 
-def peak_configs(params: Mapping[str, Any], seed: int) -> tuple[Any, Any]:
-    """Build (PeakModelConfig, TrainConfig) from sampled hyperparameters.
+@contextmanager
+def measure_resources(interval_s: float = 0.02) -> Iterator[dict[str, float]]:
+    """Measure CPU time, wall time and memory of this process over a ``with`` block.
 
     Parameters
     ----------
+    interval_s : float
+        Sampling period of the resident set size.
+
+    Yields
+    ------
+    dict
+        Filled on exit with ``cpu_s``, ``cpus_used``, ``wall_s``, ``peak_rss_mb``,
+        ``rss_start_mb`` and ``maxrss_mb`` (see the module docstring).
+    """
+    import psutil
+
+    proc = psutil.Process()
+    out: dict[str, float] = {}
+    start_rss = proc.memory_info().rss
+    peak = [start_rss]
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.wait(interval_s):
+            try:
+                peak[0] = max(peak[0], proc.memory_info().rss)
+            except psutil.Error:  # pragma: no cover - process going away
+                return
+
+    thread = threading.Thread(target=sample, name="ccreco-hpo-rss", daemon=True)
+    wall0, ru0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
+    thread.start()
+    try:
+        yield out
+    finally:
+        stop.set()
+        thread.join()
+        peak[0] = max(peak[0], proc.memory_info().rss)
+        ru1, wall = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter() - wall0
+        cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
+        out.update(
+            cpu_s=float(cpu),
+            cpus_used=float(cpu / wall) if wall > 0 else 0.0,
+            wall_s=float(wall),
+            peak_rss_mb=peak[0] / 2**20,
+            rss_start_mb=start_rss / 2**20,
+            maxrss_mb=_maxrss_mb(),
+        )
+
+
+def _field_types(cls: type) -> dict[str, str]:
+    return {f.name: str(f.type) for f in dataclasses.fields(cls)}
+
+
+def _as_tuple_of_int(name: str, value: Any) -> tuple[int, ...]:
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return (int(value),)
+    if isinstance(value, str):
+        try:
+            return tuple(int(v) for v in value.split(",") if v.strip())
+        except ValueError:
+            raise ConfigError(f"hyperparameter {name}={value!r}: expected comma-separated integers") from None
+    if isinstance(value, (list, tuple)):
+        return tuple(int(v) for v in value)
+    raise ConfigError(f"hyperparameter {name}={value!r}: expected an integer or 'a,b,...'")
+
+
+def _as_conv(value: Any) -> tuple[tuple[int, int], ...]:
+    if isinstance(value, str):
+        layers = []
+        for item in value.split(","):
+            filters, sep, kernel = item.strip().partition("x")
+            if not sep:
+                raise ConfigError(f"hyperparameter conv={value!r}: expected 'FILTERSxKERNEL,...' e.g. '32x4,16x4'")
+            layers.append((int(filters), int(kernel)))
+        return tuple(layers)
+    return tuple((int(f), int(k)) for f, k in value)
+
+
+def split_params(kind: str, params: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split sampled hyperparameters into model-config and training-config fields.
+
+    Parameters
+    ----------
+    kind : {"peaks", "clusters"}
+        The step (``PeakModelConfig`` or ``ClusterModelConfig`` fields, plus ``TrainConfig``).
     params : mapping
-        Sampled values; unknown names raise.
+        Sampled values. Conveniences: peaks ``dense = 64`` means ``dense = (64, 1)`` (one hidden
+        dense layer before the output); clusters ``dense = 32`` or ``"32,16"``; clusters
+        ``conv = "32x4,16x4"``.
+
+    Returns
+    -------
+    (dict, dict)
+        Model and training fields.
+
+    Raises
+    ------
+    ConfigError
+        A name that is neither a model nor a training field, or ``seed`` (the study's).
+    """
+    from ccreco.models.config import ClusterModelConfig, PeakModelConfig, TrainConfig
+
+    model_cls = PeakModelConfig if kind == "peaks" else ClusterModelConfig
+    model_fields, train_fields = _field_types(model_cls), _field_types(TrainConfig)
+    model_kw: dict[str, Any] = {}
+    train_kw: dict[str, Any] = {}
+    for name, value in params.items():
+        if name in RESERVED:
+            raise ConfigError(f"hyperparameter {name!r} is set by the study (--seed), not by the space")
+        if name in model_fields:
+            if name == "dense":
+                value = _as_tuple_of_int(name, value)
+                if kind == "peaks" and len(value) == 1:
+                    value = (value[0], 1)
+            elif name == "conv":
+                value = _as_conv(value)
+            elif name == "extra":
+                value = tuple(value) if not isinstance(value, str) else tuple(v for v in value.split(",") if v)
+            model_kw[name] = value
+        elif name in train_fields:
+            train_kw[name] = value
+        else:
+            known = sorted(set(model_fields) | set(train_fields) - set(RESERVED))
+            raise ConfigError(f"unknown hyperparameter {name!r} for {kind}; known: {', '.join(known)}")
+    return model_kw, train_kw
+
+
+def build_configs(kind: str, params: Mapping[str, Any], seed: int) -> tuple[Any, Any]:
+    """Model and training configurations of a trial: the step's defaults with ``params`` applied.
+
+    Peaks start from the ``compact`` preset and :data:`~ccreco.models.config.PEAK_TRAIN`,
+    clusters from ``ihep`` and :data:`~ccreco.models.config.CLUSTER_TRAIN`.
+
+    Parameters
+    ----------
+    kind : {"peaks", "clusters"}
+        The step.
+    params : mapping
+        Sampled hyperparameters (see :func:`split_params`).
     seed : int
         Training seed.
 
     Returns
     -------
-    tuple
-        The model and training configurations.
+    (model_config, TrainConfig)
+        Validated configurations (invalid values raise :class:`~ccreco.errors.ConfigError`).
     """
-    from ccreco.models.config import PeakModelConfig, TrainConfig
+    from ccreco.models.config import CLUSTER_PRESETS, CLUSTER_TRAIN, PEAK_PRESETS, PEAK_TRAIN
 
-    unknown = set(params) - set(MODEL_KEYS) - set(TRAIN_KEYS) - {"fail"}
-    if unknown:
-        raise ConfigError(f"unknown hyperparameters for peaks: {sorted(unknown)}")
-    model_kw = {k: params[k] for k in MODEL_KEYS if k in params}
-    if "dense" in model_kw:
-        model_kw["dense"] = (int(model_kw["dense"]), 1)
-    base = PeakModelConfig()
-    model_kw.setdefault("hidden", base.hidden)
-    train_kw = {k: params[k] for k in TRAIN_KEYS if k in params}
-    return PeakModelConfig(**model_kw), TrainConfig(seed=seed, **train_kw)
+    if kind not in ("peaks", "clusters"):
+        raise ConfigError(f"kind must be peaks or clusters; got {kind!r}")
+    model_kw, train_kw = split_params(kind, params)
+    base_model = PEAK_PRESETS["compact"] if kind == "peaks" else CLUSTER_PRESETS["ihep"]
+    base_train = PEAK_TRAIN if kind == "peaks" else CLUSTER_TRAIN
+    model_cfg = dataclasses.replace(base_model, **model_kw)
+    train_cfg = dataclasses.replace(base_train, seed=int(seed), **train_kw)
+    train_cfg.resolved_loss(kind)  # a loss of the other step fails here, before training
+    return model_cfg, train_cfg
 
 
-def onnx_throughput(path: str | Path, x: np.ndarray, batch: int = 256, repeats: int = 3) -> float:
-    """Windows per second of an exported model in ONNX Runtime (one thread, best of ``repeats``).
+def onnx_throughput(path: str | Path, inputs: np.ndarray, batch: int = 256, repeats: int = 3) -> float:
+    """Examples per second of an exported model in ONNX Runtime (one thread, best of ``repeats``).
 
     Parameters
     ----------
     path : path-like
-        The ONNX file.
-    x : numpy.ndarray
-        Inputs, shape ``(n, L, 1)`` float32.
+        The ONNX file (its first input is fed).
+    inputs : numpy.ndarray
+        float32 inputs with the batch on axis 0, e.g. ``(n, L, 1)`` windows or ``(n, bins, 1)``
+        encoded peak times.
     batch : int
         Batch size.
     repeats : int
@@ -78,7 +228,7 @@ def onnx_throughput(path: str | Path, x: np.ndarray, batch: int = 256, repeats: 
     Returns
     -------
     float
-        Throughput in windows/s.
+        Throughput in windows/s (peaks) or arrays/s (clusters).
     """
     import onnxruntime as ort
 
@@ -87,6 +237,7 @@ def onnx_throughput(path: str | Path, x: np.ndarray, batch: int = 256, repeats: 
     opts.inter_op_num_threads = 1
     sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
     name = sess.get_inputs()[0].name
+    x = np.ascontiguousarray(inputs, dtype=np.float32)
     best = float("inf")
     for _ in range(repeats):
         t0 = time.perf_counter()
@@ -96,72 +247,168 @@ def onnx_throughput(path: str | Path, x: np.ndarray, batch: int = 256, repeats: 
     return x.shape[0] / best
 
 
-def run_peak_trial(
-    params: Mapping[str, Any],
-    data: str | Path | Mapping[str, np.ndarray],
-    *,
-    seed: int = 0,
-    export_path: str | Path | None = None,
-) -> dict[str, Any]:
-    """Train one step-1 model and return its metrics and resource usage.
+def load_sample(data: str | os.PathLike[str] | Mapping[str, Any]) -> dict[str, Any]:
+    """Arrays of a prepared sample (see :mod:`ccreco.hpo.data`), from an ``.npz`` or a mapping.
 
     Parameters
     ----------
-    params : mapping
-        Sampled hyperparameters (see :data:`MODEL_KEYS`, :data:`TRAIN_KEYS`); ``fail=True``
-        raises on purpose (to test failure handling).
     data : path-like or mapping
-        An ``.npz`` with ``windows`` and ``labels`` (loaded with ``allow_pickle=False``) or the
-        arrays themselves.
-    seed : int
-        Training seed.
-    export_path : path-like, optional
-        Keep the exported ONNX model here (otherwise a temporary file for the throughput).
+        The ``.npz`` (read with ``allow_pickle=False``) or the arrays already loaded.
 
     Returns
     -------
     dict
-        Validation metrics (``auc``, ``f1``, ``precision``, ``recall``, ``efficiency_purity``
-        where the trainer reports them), ``n_params``, ``throughput_per_s``, ``cpu_s``,
-        ``cpus_used``, ``wall_s``, ``maxrss_mb``, ``maxrss_delta_mb``.
+        Array name to array; ``info`` decoded from JSON when present.
     """
-    import torch
-
-    from ccreco.models.train_peaks import train_peak_model
-
-    if params.get("fail"):
-        raise RuntimeError("injected failure (fail=true in the search space)")
-    wall0, ru0, rss0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF), _maxrss_mb()
     if isinstance(data, Mapping):
-        windows, labels = np.asarray(data["windows"]), np.asarray(data["labels"])
+        out = dict(data)
     else:
         with np.load(data, allow_pickle=False) as z:
-            windows, labels = z["windows"], z["labels"]
-    model_cfg, train_cfg = peak_configs(params, seed)
-    torch.set_num_threads(train_cfg.threads)
-    result = train_peak_model(windows, labels, model_cfg, train_cfg)
-    n_params = int(sum(p.numel() for p in result.model.parameters()))
-    x = np.ascontiguousarray(windows[: min(4096, windows.shape[0])], dtype=np.float32)
-    if x.ndim == 2:
-        x = x[:, :, None]
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(export_path) if export_path is not None else Path(tmp) / "model.onnx"
-        result.export(path)
-        throughput = onnx_throughput(path, x)
-    ru1, wall = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter() - wall0
-    cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
-    out: dict[str, Any] = {
-        k: float(v) for k, v in result.metrics.items() if isinstance(v, (int, float))
-    }
-    rss1 = _maxrss_mb()
-    out.update(
-        n_params=n_params,
-        throughput_per_s=float(throughput),
-        best_epoch=int(result.fit.best_epoch),
-        cpu_s=float(cpu),
-        cpus_used=float(cpu / wall) if wall > 0 else 0.0,
-        wall_s=float(wall),
-        maxrss_mb=float(rss1),
-        maxrss_delta_mb=float(rss1 - rss0),
-    )
+            out = {k: z[k] for k in z.files}
+    if "info" in out and not isinstance(out["info"], Mapping):
+        out["info"] = json.loads(str(out["info"]))
     return out
+
+
+def _finish(result: Any, kind: str, x: np.ndarray) -> dict[str, Any]:
+    """Metrics, size, ONNX export (bytes kept) and ORT throughput of a trained model."""
+    # The validation loss is reported as ``val_loss``: ``loss`` names the loss-function
+    # hyperparameter of the search space.
+    out: dict[str, Any] = {
+        ("val_loss" if k == "loss" else k): float(v)
+        for k, v in result.metrics.items()
+        if isinstance(v, (int, float, np.floating)) and not isinstance(v, bool)
+    }
+    out.update(
+        n_params=int(sum(p.numel() for p in result.model.parameters())),
+        best_epoch=int(result.fit.best_epoch),
+        epochs_run=len(result.history),
+        loss_fn=result.train_config.resolved_loss(kind),
+    )
+    with tempfile.TemporaryDirectory(prefix="ccreco-hpo-") as tmp:
+        path = Path(tmp) / "model.onnx"
+        result.export(path)
+        out["throughput_per_s"] = float(onnx_throughput(path, x))
+        out["_onnx"] = path.read_bytes()
+    out["host"] = f"{socket.gethostname()}:{os.getpid()}"
+    return out
+
+
+def run_peak_trial(
+    params: Mapping[str, Any],
+    data: str | os.PathLike[str] | Mapping[str, Any],
+    *,
+    seed: int = 0,
+    hpo_info: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Train one step-1 model and return its metrics, speed and resource usage.
+
+    Parameters
+    ----------
+    params : mapping
+        Sampled hyperparameters: ``PeakModelConfig`` and ``TrainConfig`` fields (see
+        :func:`split_params`).
+    data : path-like or mapping
+        Prepared sample with ``windows``, ``labels`` and optionally ``sampling_ns`` and ``info``
+        (:func:`ccreco.hpo.data.prepare_peaks`).
+    seed : int
+        Training seed.
+    hpo_info : mapping, optional
+        Study name and trial number, stored in the model's ``train_sample`` metadata.
+
+    Returns
+    -------
+    dict
+        Validation metrics (``auc``, ``f1``, ``precision``, ``recall``, ``efficiency_purity``,
+        ``accuracy``, ``val_loss``, the ``natural_*`` ones, ``threshold``), ``n_params``,
+        ``best_epoch``, ``epochs_run``, ``loss_fn``, ``throughput_per_s`` (windows/s),
+        the resources of :func:`measure_resources`, ``host`` and ``_onnx`` (the model bytes).
+    """
+    with measure_resources() as res:
+        from ccreco.models.train_peaks import train_peak_model
+
+        model_cfg, train_cfg = build_configs("peaks", params, seed)
+        sample = load_sample(data)
+        info = dict(sample.get("info") or {})
+        candidates = info.get("candidates")
+        info["hpo"] = dict(hpo_info or {}, params=dict(params))
+        windows = np.asarray(sample["windows"], dtype=np.float32)
+        kwargs: dict[str, Any] = {"sample": info}
+        if "sampling_ns" in sample:
+            kwargs["sampling_ns"] = float(sample["sampling_ns"])
+        if candidates is not None:
+            kwargs["candidates"] = candidates
+        result = train_peak_model(windows, np.asarray(sample["labels"]), model_cfg, train_cfg, **kwargs)
+        x = windows[:THROUGHPUT_N]
+        out = _finish(result, "peaks", x if x.ndim == 3 else x[:, :, None])
+    out.update(res)
+    return out
+
+
+def run_cluster_trial(
+    params: Mapping[str, Any],
+    data: str | os.PathLike[str] | Mapping[str, Any],
+    *,
+    seed: int = 0,
+    hpo_info: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Train one step-2 CNN on step-1 peak times and return metrics, speed and resources.
+
+    Parameters
+    ----------
+    params : mapping
+        Sampled hyperparameters: ``ClusterModelConfig`` and ``TrainConfig`` fields (see
+        :func:`split_params`).
+    data : path-like or mapping
+        Prepared sample with flat ``times`` (ns), ``offsets`` (``n + 1``), ``n_true`` and
+        optionally ``sampling_ns`` and ``info`` (:func:`ccreco.hpo.data.prepare_clusters`).
+    seed : int
+        Training seed.
+    hpo_info : mapping, optional
+        Study name and trial number, stored in the model's ``train_sample`` metadata.
+
+    Returns
+    -------
+    dict
+        Validation metrics (``mae``, ``bias``, ``rms``, ``std``, ``rms_over_sqrt_n``,
+        ``resolution``, ``val_loss``), ``n_params``, ``best_epoch``, ``epochs_run``, ``loss_fn``,
+        ``throughput_per_s`` (arrays/s), the resources of :func:`measure_resources`, ``host``
+        and ``_onnx`` (the model bytes).
+    """
+    with measure_resources() as res:
+        from ccreco.models.encoding import encode_peak_times
+        from ccreco.models.train_clusters import train_cluster_model
+
+        model_cfg, train_cfg = build_configs("clusters", params, seed)
+        if model_cfg.extra:
+            raise ConfigError("HPO of CNNs with extra inputs is not supported (the prepared sample has none)")
+        sample = load_sample(data)
+        times = np.asarray(sample["times"], dtype=np.float64)
+        offsets = np.asarray(sample["offsets"], dtype=np.int64)
+        peak_times = [times[offsets[i] : offsets[i + 1]] for i in range(offsets.size - 1)]
+        info = dict(sample.get("info") or {})
+        info["hpo"] = dict(hpo_info or {}, params=dict(params))
+        kwargs: dict[str, Any] = {"sample": info}
+        if "sampling_ns" in sample:
+            kwargs["sampling_ns"] = float(sample["sampling_ns"])
+        result = train_cluster_model(peak_times, np.asarray(sample["n_true"]), model_cfg, train_cfg, **kwargs)
+        x = encode_peak_times(peak_times[:THROUGHPUT_N], model_cfg.to_encoding())
+        out = _finish(result, "clusters", x)
+    out.update(res)
+    return out
+
+
+#: Trial function per step.
+TRIAL_FUNCTIONS: dict[str, Any] = {"peaks": run_peak_trial, "clusters": run_cluster_trial}
+
+__all__ = [
+    "THROUGHPUT_N",
+    "TRIAL_FUNCTIONS",
+    "build_configs",
+    "load_sample",
+    "measure_resources",
+    "onnx_throughput",
+    "run_cluster_trial",
+    "run_peak_trial",
+    "split_params",
+]
