@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ccreco.cli.tune",
     "ccreco.cli.pid",
     "ccreco.cli.compare",
+    "ccreco.cli.hpo",
 )
 
 
