@@ -246,3 +246,15 @@ def test_interrupted_cli_run_leaves_no_outdir(sim_file, tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not (tmp_path / "out").exists()
+
+
+def test_compare_reads_a_reco_outdir(iterative_run, tmp_path):
+    """Issue 8 on a real ``ccreco reco`` output: every per-waveform and per-peak variable, no ids."""
+    from ccreco.analysis.compare import compare_samples, load_sample
+
+    sample = load_sample(iterative_run.outdir)
+    assert {"n_peaks", "n_clusters", "dndx", "peak_time_ns", "peak_amplitude_mv", "baseline_rms"} <= set(sample)
+    assert not {"run", "event", "channel", "npeak"} & set(sample)
+    assert sample["n_clusters"].size == N and sample["peak_time_ns"].size == sample["n_peaks"].sum()
+    same = compare_samples(sample, sample)
+    assert all(v.ks == 0.0 and (v.ndf == 0 or v.chi2 == 0.0) for v in same.variables.values())

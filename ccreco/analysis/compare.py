@@ -300,6 +300,10 @@ def compare_samples(
 # loading
 
 
+#: Per-waveform identifiers, never compared as distributions.
+IDENTIFIERS: tuple[str, ...] = ("run", "event", "channel")
+
+
 def _is_tree(classname: str) -> bool:
     return classname.startswith("TTree") or classname == "ROOT::RNTuple"
 
@@ -317,8 +321,16 @@ def _tree_sample(path: Path, max_entries: int | None) -> dict[str, np.ndarray]:
         # per-run tree beside it)
         name = max(trees, key=lambda k: f[k].num_entries)
         tree = f[name]
+        counters = set()
+        for branch in getattr(tree, "branches", ()):  # TTree counters (an RNTuple has none)
+            count = getattr(branch, "count_branch", None)
+            if count is not None:
+                counters.add(count.name)
+        skip = counters | set(IDENTIFIERS)
         arrays = tree.arrays(entry_stop=max_entries, library="ak")
         for field_name in arrays.fields:
+            if field_name in skip:
+                continue
             arr = arrays[field_name]
             try:
                 flat = ak.to_numpy(ak.flatten(arr, axis=None))
