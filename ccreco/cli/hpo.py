@@ -1,0 +1,132 @@
+"""``ccreco hpo peaks|clusters``: hyperparameter optimization with Optuna on dask workers."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register the ``hpo`` subcommand group (``peaks`` and ``clusters``).
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        The top-level subparsers.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The group's parser.
+    """
+    p = subparsers.add_parser(
+        "hpo",
+        help="hyperparameter optimization of the LSTM or CNN (Optuna, dask workers, resumable)",
+        description="Scan the hyperparameters of the step-1 LSTM (peaks) or step-2 CNN (clusters) with "
+        "Optuna. Each trial trains on a dask worker and records validation metrics, parameter count, "
+        "ONNX Runtime throughput, CPU time, mean CPUs used, peak memory and wall time. The study is "
+        "stored in a database: rerun the same command to resume it. See docs/HPO.md.",
+    )
+    sub = p.add_subparsers(dest="hpo_command", metavar="STEP", required=True)
+    for kind, help_ in (("peaks", "step 1: candidate-window classifier (LSTM/GRU)"),
+                        ("clusters", "step 2: cluster-count CNN on step-1 peak times")):
+        q = sub.add_parser(kind, help=help_, description=f"{help_}. Writes OUTDIR/results.csv, results.md, "
+                           "study.json, plots/, models/trial_NNNN.onnx and best.onnx (the best trial, or --pick).")
+        q.add_argument("--space", required=True, metavar="SPACE.toml", help="search space (format: docs/HPO.md)")
+        q.add_argument("--data", nargs="+", required=True, metavar="FILE",
+                       help="simulated ROOT ntuples with MC truth (the sample is prepared once into OUTDIR/sample.npz)")
+        q.add_argument("--schema", default="native", help="schema preset or mapping TOML (default: native)")
+        q.add_argument("--max-waveforms", type=int, default=None, help="read at most this many waveforms")
+        if kind == "clusters":
+            q.add_argument("--peak-model", metavar="M.onnx", default=None,
+                           help="step-1 model giving the peak times (default: the shipped LSTM)")
+        q.add_argument("--trials", type=int, default=10, help="finished trials wanted in total (default 10)")
+        q.add_argument("--sampler", choices=("grid", "random", "tpe"), default="tpe", help="Optuna sampler (default tpe)")
+        q.add_argument("--objective", nargs="+", metavar="NAME", default=None,
+                       help="one objective, or two for a Pareto front (default: auc for peaks, "
+                       "rms_over_sqrt_n for clusters), e.g. --objective auc throughput_per_s")
+        q.add_argument("--storage", default=None, help="Optuna storage URL (default sqlite:///OUTDIR/study.db)")
+        q.add_argument("--study-name", default=None, help=f"study name (default ccreco-hpo-{kind})")
+        q.add_argument("--executor", choices=("iterative", "dask"), default="dask",
+                       help="train on dask workers (default) or in this process")
+        q.add_argument("--workers", type=int, default=2, help="local dask workers = concurrent trials (default 2)")
+        q.add_argument("--scheduler", metavar="ADDR", default=None, help="use an existing dask scheduler")
+        q.add_argument("--pick", type=int, default=None, metavar="N",
+                       help="export trial N (e.g. a Pareto point) instead of the best")
+        q.add_argument("--seed", type=int, default=0, help="sampler and training seed (default 0)")
+        q.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="output folder")
+        q.set_defaults(func=run, hpo_kind=kind)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``ccreco hpo peaks|clusters``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed arguments.
+
+    Returns
+    -------
+    int
+        0 when at least one trial completed and the chosen model was exported, 1 otherwise.
+    """
+    from ccreco.errors import ConfigError
+    from ccreco.hpo.data import prepare_clusters, prepare_peaks
+    from ccreco.hpo.report import export_trial_model, plot_study, write_results, write_text
+    from ccreco.hpo.space import load_space
+    from ccreco.hpo.study import run_study
+
+    kind = args.hpo_kind
+    if args.trials < 1:
+        raise ConfigError(f"--trials must be >= 1; got {args.trials}")
+    if args.objective is not None and len(args.objective) > 2:
+        raise ConfigError(f"--objective takes one or two names; got {args.objective}")
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    space = load_space(args.space)
+    sample = out / "sample.npz"
+    if kind == "peaks":
+        prepare_peaks(args.data, sample, schema=args.schema, max_waveforms=args.max_waveforms)
+    else:
+        prepare_clusters(args.data, sample, peak_model=args.peak_model, schema=args.schema,
+                         max_waveforms=args.max_waveforms)
+    storage = args.storage or f"sqlite:///{(out / 'study.db').resolve()}"
+    study = run_study(
+        space, sample, storage=storage, kind=kind, study_name=args.study_name or f"ccreco-hpo-{kind}",
+        n_trials=args.trials, sampler=args.sampler, seed=args.seed, objectives=args.objective,
+        executor=args.executor, workers=args.workers, scheduler=args.scheduler, models_dir=out / "models",
+    )
+    files = write_results(study, out, kind)
+    files += plot_study(study, out / "plots")
+    states = [t.state.name for t in study.trials]
+    summary: dict[str, Any] = {
+        "study": study.study_name,
+        "kind": kind,
+        "objectives": study.user_attrs.get("objectives"),
+        "trials": len(states),
+        "complete": states.count("COMPLETE"),
+        "failed": states.count("FAIL"),
+    }
+    status = 0
+    try:
+        path, trial = export_trial_model(study, out / "models", out / "best.onnx", pick=args.pick)
+    except ConfigError as exc:
+        if args.pick is not None:
+            raise
+        print(f"ccreco hpo: no model exported: {exc}", file=sys.stderr)
+        status = 1
+    else:
+        files.append(path)
+        summary.update(exported_trial=trial.number, exported=str(path),
+                       values=dict(zip(summary["objectives"], trial.values)), params=trial.params)
+        study_json = json.loads((out / "study.json").read_text())
+        study_json["exported_trial"] = trial.number
+        write_text(out / "study.json", json.dumps(study_json, indent=1, sort_keys=True) + "\n")
+    print(f"wrote {len(files)} files in {out} (table: {out / 'results.md'})", file=sys.stderr)
+    print(json.dumps(summary, sort_keys=True))
+    return status
