@@ -1,47 +1,55 @@
-"""Example HPO study (docs/HPO.md): 6 trials, 2 dask workers, tb2023-untuned windows.
+"""Example HPO study of docs/HPO.md: 8 random trials of the step-1 LSTM on 2 dask workers.
 
-Usage: python examples/hpo_example_study.py OUTDIR
+Simulates 400 tb2023-untuned waveforms (seed 7), then runs
+``ccreco hpo peaks --space examples/hpo_space_peaks.toml --trials 8 --sampler random --seed 1
+--objective auc throughput_per_s --executor dask --workers 2 -o OUTDIR`` and prints the machine
+and the results table. Rerunning resumes the study (nothing is retrained once 8 trials finished).
+
+Usage: python examples/hpo_example_study.py OUTDIR [N_WAVEFORMS]
 """
 
 from __future__ import annotations
 
+import os
+import platform
 import sys
 from pathlib import Path
 
-import numpy as np
-
-from ccreco.hpo import load_space
-from ccreco.hpo.study import run_study, trials_table
-from ccreco.models.config import PeakModelConfig
-from ccreco.models.dataset import peak_sample
+from ccreco.cli import main as ccreco_main
 from ccreco.sim import SimConfig, simulate_to_file
 
 
-def main() -> None:
-    """Simulate, prepare windows, run the study, print the table."""
+def machine() -> str:
+    """CPU model, cores and memory of this machine (Linux), one line."""
+    cpu = platform.processor() or "?"
+    try:
+        with open("/proc/cpuinfo") as fh:
+            cpu = next(line.split(":", 1)[1].strip() for line in fh if line.startswith("model name"))
+        with open("/proc/meminfo") as fh:
+            mem_gb = int(fh.readline().split()[1]) / 2**20
+    except (OSError, StopIteration):  # pragma: no cover - not Linux
+        mem_gb = float("nan")
+    return f"{cpu}, {os.cpu_count()} cores, {mem_gb:.1f} GiB, {platform.system()} {platform.release()}"
+
+
+def main() -> int:
+    """Simulate, run the study, print the machine and the table."""
     out = Path(sys.argv[1])
+    n = int(sys.argv[2]) if len(sys.argv) > 2 else 400
     out.mkdir(parents=True, exist_ok=True)
     root = out / "sim.root"
     if not root.exists():
-        simulate_to_file(root, SimConfig.from_preset("tb2023-untuned"), 60, 7)
-    s = peak_sample(root, PeakModelConfig())
-    np.savez(out / "data.npz", windows=np.asarray(s.windows, np.float32), labels=np.asarray(s.labels))
-    print(f"windows {len(s.labels)} signal {int(np.sum(s.labels))}", file=sys.stderr)
-    study = run_study(load_space(Path(__file__).with_name("hpo_space_peaks.toml")), out / "data.npz",
-                      storage=f"sqlite:///{out / 'study.db'}", n_trials=6, sampler="random", seed=1,
-                      executor="dask", workers=2)
-    cols = ["number", "state", "cell", "hidden", "dense", "activation", "optimizer", "learning_rate",
-            "batch_size", "auc", "f1", "efficiency_purity", "n_params", "throughput_per_s", "cpus_used",
-            "maxrss_mb", "wall_s"]
-    print("| " + " | ".join(cols) + " |")
-    print("|" + "---|" * len(cols))
-    for r in trials_table(study):
-        cells = []
-        for c in cols:
-            v = r.get(c, "")
-            cells.append(f"{v:.3g}" if isinstance(v, float) else str(v))
-        print("| " + " | ".join(cells) + " |")
+        simulate_to_file(root, SimConfig.from_preset("tb2023-untuned"), n, 7)
+    here = Path(__file__).resolve().parent
+    status = ccreco_main([
+        "hpo", "peaks", "--space", str(here / "hpo_space_peaks.toml"), "--data", str(root),
+        "--trials", "8", "--sampler", "random", "--seed", "1", "--objective", "auc", "throughput_per_s",
+        "--executor", "dask", "--workers", "2", "-o", str(out / "study"),
+    ])
+    print(f"machine: {machine()}")
+    print((out / "study" / "results.md").read_text())
+    return status
 
 
 if __name__ == "__main__":  # dask's LocalCluster spawns processes
-    main()
+    sys.exit(main())

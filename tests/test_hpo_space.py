@@ -25,7 +25,7 @@ def test_example_space_samples_in_range() -> None:
         assert 16 <= values["hidden"] <= 64
         assert 1e-4 <= values["learning_rate"] <= 1e-2
         assert values["batch_size"] in (64, 128, 192, 256)
-        assert values["epochs"] == 3
+        assert values["epochs"] == 8 and values["loss"] in ("bce", "focal")
 
 
 def test_grid() -> None:
@@ -45,3 +45,15 @@ def test_bad_space(params: dict) -> None:
 def test_no_params() -> None:
     with pytest.raises(ConfigError):
         parse_space({})
+
+
+@pytest.mark.parametrize("kind", ["peaks", "clusters"])
+def test_example_spaces_give_valid_configs(kind: str) -> None:
+    from ccreco.hpo.trial import build_configs
+
+    space = load_space(EXAMPLE.with_name(f"hpo_space_{kind}.toml"))
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=2))
+    for _ in range(10):
+        model, train = build_configs(kind, space.suggest(study.ask()), seed=1)
+        assert train.seed == 1 and train.resolved_loss(kind) == train.loss

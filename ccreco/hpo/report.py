@@ -345,7 +345,10 @@ def plot_study(study: Any, outdir: str | os.PathLike[str]) -> list[Path]:
             if numeric:
                 x = [float(v) if v is not None else math.nan for v in xs]
                 if all(v > 0 for v in x if math.isfinite(v)) and max(x) / max(min(x), 1e-300) > 20:
+                    from matplotlib.ticker import NullFormatter
+
                     ax.set_xscale("log")
+                    ax.xaxis.set_minor_formatter(NullFormatter())  # no overlapping minor labels
             else:
                 cats = sorted({str(v) for v in xs})
                 x = [cats.index(str(v)) for v in xs]
