@@ -258,3 +258,21 @@ def test_compare_reads_a_reco_outdir(iterative_run, tmp_path):
     assert sample["n_clusters"].size == N and sample["peak_time_ns"].size == sample["n_peaks"].sum()
     same = compare_samples(sample, sample)
     assert all(v.ks == 0.0 and (v.ndf == 0 or v.chi2 == 0.0) for v in same.variables.values())
+
+
+@pytest.mark.slow
+def test_dask_existing_scheduler(sim_file, iterative_run, tmp_path):
+    """``--scheduler ADDR``: connect to a cluster someone else started (here a LocalCluster)."""
+    import logging
+
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0",
+                      silence_logs=logging.ERROR) as cluster:
+        rc = main(["reco", str(sim_file), "-o", str(tmp_path / "out"), "--executor", "dask",
+                   "--scheduler", cluster.scheduler_address, "--chunk-size", "100", "--no-plots"])
+        assert rc == 0
+        assert len(cluster.scheduler.workers) == 1  # the cluster is still up: ccreco did not close it
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["executor"]["scheduler"] == cluster.scheduler_address
+    assert summary["counters"] == iterative_run.counters
