@@ -17,7 +17,6 @@ from ccreco.hpo.trial import build_configs  # noqa: E402
 RESOURCES = ("n_params", "throughput_per_s", "cpu_s", "cpus_used", "wall_s", "peak_rss_mb", "maxrss_mb", "host",
              "model_file", "loss_fn", "epochs_run")
 PEAK_FIELDS = ("auc", "f1", "precision", "recall", "efficiency_purity") + RESOURCES
-CLUSTER_FIELDS = ("mae", "bias", "abs_bias", "rms", "rms_over_sqrt_n") + RESOURCES
 
 
 @pytest.fixture
@@ -28,17 +27,6 @@ def peak_data(tmp_path: Path) -> Path:
     w[y == 1, 5:8] += 3.0
     path = tmp_path / "peaks.npz"
     np.savez(path, windows=w, labels=y)
-    return path
-
-
-@pytest.fixture
-def cluster_data(tmp_path: Path) -> Path:
-    rng = np.random.default_rng(1)
-    n_true = rng.poisson(12, size=400).astype(np.float32)
-    times = [np.sort(rng.uniform(0, 2000, size=int(k) + rng.integers(0, 3))) for k in n_true]
-    offsets = np.concatenate([[0], np.cumsum([t.size for t in times])]).astype(np.int64)
-    path = tmp_path / "clusters.npz"
-    np.savez(path, times=np.concatenate(times), offsets=offsets, n_true=n_true, sampling_ns=np.float64(1.0))
     return path
 
 
@@ -93,31 +81,6 @@ def test_dask_peaks_study_records_fields_failures_and_outputs(tmp_path: Path, pe
     assert model.metrics["auc"] == pytest.approx(trial.user_attrs["auc"])
     with pytest.raises(ConfigError, match="not a complete trial"):
         export_trial_model(study, tmp_path / "models", tmp_path / "x.onnx", pick=failed[0]["number"])
-
-
-def test_iterative_clusters_study(tmp_path: Path, cluster_data: Path) -> None:
-    # conv 64x600 leaves nothing of 1024 bins after two layers: that trial fails with a ConfigError.
-    space = parse_space({"params": {"conv": ["8x4", "64x600,8x300"], "loss": ["mae", "huber"], "dense": 8,
-                                    "epochs": 2, "batch_size": 128, "learning_rate": 1e-3}})
-    study = run_study(space, cluster_data, kind="clusters", storage=f"sqlite:///{tmp_path / 's.db'}", n_trials=4,
-                      sampler="grid", seed=3, models_dir=tmp_path / "m", objectives=["rms", "mae"])
-    rows = trials_table(study)
-    assert len(rows) == 4
-    for r in rows:
-        if r["conv"] == "8x4":
-            assert r["state"] == "COMPLETE"
-            _check_fields(r, CLUSTER_FIELDS)
-            assert r["loss_fn"] == r["loss"] and r["val_loss"] > 0
-            assert r["abs_bias"] == pytest.approx(abs(r["bias"]))
-        else:
-            assert r["state"] == "FAIL" and "reduce 1024 bins to nothing" in r["error"]
-    assert sorted(r["loss"] for r in rows if r["state"] == "COMPLETE") == ["huber", "mae"]
-    from ccreco.models.inference import ClusterModel, load_model
-
-    path, trial = export_trial_model(study, tmp_path / "m", tmp_path / "best.onnx")
-    model = load_model(path)
-    assert isinstance(model, ClusterModel)
-    assert model.metadata["train_config"]["loss"] == trial.params["loss"]
 
 
 def _fake_trial(params: dict, data: str, *, seed: int, hpo_info: dict) -> dict:
