@@ -138,3 +138,27 @@ def test_bad_objectives_and_names(tmp_path: Path) -> None:
 
 def _fake_trial_x(params: dict, data: str, *, seed: int, hpo_info: dict) -> dict:
     return {"auc": float(params["x"]) / 2}
+
+
+@pytest.mark.filterwarnings("ignore:Port .* is already in use")
+def test_existing_scheduler(tmp_path: Path, peak_data: Path) -> None:
+    from distributed import LocalCluster
+
+    space = parse_space({"params": {"x": {"low": 0.0, "high": 1.0}}})
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        study = run_study(space, peak_data, storage=f"sqlite:///{tmp_path / 's.db'}", n_trials=5, sampler="random",
+                          seed=2, executor="dask", scheduler=cluster.scheduler_address, trial_fn=_shipped_trial,
+                          show_progress=False)
+    rows = trials_table(study)
+    assert len(rows) == 5 and {r["state"] for r in rows} <= {"COMPLETE", "FAIL"}
+    for r in rows:
+        if r["x"] > 0.9:
+            assert r["state"] == "FAIL" and "RuntimeError: x too large" in r["error"]
+        else:
+            assert r["state"] == "COMPLETE" and r["n_windows"] == 1500  # the scattered sample arrived
+
+
+def _shipped_trial(params: dict, data: dict, *, seed: int, hpo_info: dict) -> dict:
+    out = _fake_trial(params, "", seed=seed, hpo_info=hpo_info)
+    out["n_windows"] = int(data["windows"].shape[0])
+    return out

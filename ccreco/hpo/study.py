@@ -119,6 +119,8 @@ def recover_interrupted(study: Any) -> int:
     from optuna.trial import TrialState
 
     n = 0
+    # Optuna has no public call to finish a trial that another (dead) process started, so the
+    # storage is written directly, as optuna's own heartbeat-based fail_stale_trials does.
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         study._storage.set_trial_user_attr(t._trial_id, "error", "interrupted")
         study._storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
