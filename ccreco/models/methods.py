@@ -30,7 +30,7 @@ from ccreco.models.shipped import available_models, shipped_model
 #: Shipped model used when no ``model`` / ``peak_model`` option is given.
 DEFAULT_PEAK_MODEL: str = "lstm_compact_tb2023_untuned"
 #: Shipped CNN used when no ``model`` option is given to ``cnn``.
-DEFAULT_CLUSTER_MODEL: str = "cnn_ihep_tb2023_untuned"
+DEFAULT_CLUSTER_MODEL: str = "cnn_ihep_tb2023_mix"
 
 _PEAK_KEYS = {"model", "threshold", "threads", "batch_size"}
 
