@@ -93,6 +93,7 @@ void print_summary(const TH1 *h)
 
 void style_1d(TH1 *h, const char *ytitle, int color)
 {
+   h->UseCurrentStyle(); // read from a file: apply gStyle's axis title/label sizes and offsets
    if (!*h->GetTitle())
       h->SetTitle(h->GetXaxis()->GetTitle());
    h->GetYaxis()->SetTitle(ytitle);
@@ -178,7 +179,7 @@ int draw_hists(const char *file = "hists.root", const char *outdir = ".")
       for (TH1 *o : {truth, deriv})
          if (o)
             ymax = std::max(ymax, o->GetMaximum());
-      h->SetMaximum(1.15 * ymax);
+      h->SetMaximum(1.45 * ymax); // room for the legend
       if (truth)
          style_1d(truth, "waveforms", kBlack);
       if (deriv)
@@ -195,6 +196,7 @@ int draw_hists(const char *file = "hists.root", const char *outdir = ".")
       auto *leg = new TLegend(0.16, 0.68, 0.52, 0.88);
       leg->SetBorderSize(0);
       leg->SetFillStyle(0);
+      leg->SetTextSize(0.04);
       leg->AddEntry(h, "CNN", "l");
       if (truth) {
          truth->SetLineStyle(2);
@@ -230,6 +232,7 @@ int draw_hists(const char *file = "hists.root", const char *outdir = ".")
       const int hi = std::max(px->GetXaxis()->GetLast(), py->GetXaxis()->GetLast());
       vs_true->GetXaxis()->SetRange(lo, hi);
       vs_true->GetYaxis()->SetRange(lo, hi);
+      vs_true->UseCurrentStyle();
       vs_true->SetStats(true);
       vs_true->Draw("COLZ");
       gPad->Update();
