@@ -128,6 +128,10 @@ def test_bad_objectives_and_names(tmp_path: Path) -> None:
         run_study(space, "d.npz", storage=storage, objectives=["f1"], trial_fn=_fake_trial_x)
     with pytest.raises(ConfigError, match="unknown hyperparameter 'hiden'"):
         build_configs("peaks", {"hiden": 3}, 0)
+    with pytest.raises(ConfigError, match="unknown hyperparameter 'cell' for clusters"):
+        run_study(parse_space({"params": {"cell": ["lstm"]}}), "d.npz", storage=storage, kind="clusters")
+    with pytest.raises(ConfigError, match="set by the study"):
+        run_study(parse_space({"params": {"seed": [1, 2]}}), "d.npz", storage=storage)
     with pytest.raises(ConfigError, match="not a peaks loss"):
         build_configs("peaks", {"loss": "mse"}, 0)
     model, train = build_configs("peaks", {"dense": 16, "loss": "focal", "learning_rate": 0.01}, 2)

@@ -80,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
     from ccreco.hpo.report import export_trial_model, plot_study, write_results, write_text
     from ccreco.hpo.space import load_space
     from ccreco.hpo.study import run_study
+    from ccreco.hpo.trial import check_names
 
     kind = args.hpo_kind
     if args.trials < 1:
@@ -89,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     space = load_space(args.space)
+    check_names(kind, (p.name for p in space.params))  # before the (slow) sample preparation
     sample = out / "sample.npz"
     if kind == "peaks":
         prepare_peaks(args.data, sample, schema=args.schema, max_waveforms=args.max_waveforms)

@@ -283,13 +283,13 @@ def run_study(
     Raises
     ------
     ConfigError
-        Unknown sampler, executor, objective or kind, or objectives that differ from those of
-        the stored study.
+        Unknown sampler, executor, objective, kind or hyperparameter name (with the default
+        trial functions), or objectives that differ from those of the stored study.
     """
     import optuna
     from optuna.trial import TrialState
 
-    from ccreco.hpo.trial import TRIAL_FUNCTIONS
+    from ccreco.hpo.trial import TRIAL_FUNCTIONS, check_names
 
     if kind not in TRIAL_FUNCTIONS:
         raise ConfigError(f"kind must be peaks or clusters; got {kind!r}")
@@ -305,6 +305,8 @@ def run_study(
         raise ConfigError(f"n_trials must be >= 1; got {n_trials}")
     if sampler == "grid":
         n_trials = min(n_trials, grid_size(space))
+    if trial_fn is None:
+        check_names(kind, (p.name for p in space.params))
     fn = trial_fn or TRIAL_FUNCTIONS[kind]
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(

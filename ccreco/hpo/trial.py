@@ -28,7 +28,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -175,6 +175,32 @@ def split_params(kind: str, params: Mapping[str, Any]) -> tuple[dict[str, Any], 
             known = sorted(set(model_fields) | set(train_fields) - set(RESERVED))
             raise ConfigError(f"unknown hyperparameter {name!r} for {kind}; known: {', '.join(known)}")
     return model_kw, train_kw
+
+
+def check_names(kind: str, names: Iterable[str]) -> None:
+    """Refuse hyperparameter names that no trial of ``kind`` could use (before any training).
+
+    Parameters
+    ----------
+    kind : {"peaks", "clusters"}
+        The step.
+    names : iterable of str
+        Names of the search space.
+
+    Raises
+    ------
+    ConfigError
+        The first unknown or reserved name, with the known ones.
+    """
+    from ccreco.models.config import ClusterModelConfig, PeakModelConfig, TrainConfig
+
+    model_cls = PeakModelConfig if kind == "peaks" else ClusterModelConfig
+    known = (set(_field_types(model_cls)) | set(_field_types(TrainConfig))) - set(RESERVED)
+    for name in names:
+        if name in RESERVED:
+            raise ConfigError(f"hyperparameter {name!r} is set by the study (--seed), not by the space")
+        if name not in known:
+            raise ConfigError(f"unknown hyperparameter {name!r} for {kind}; known: {', '.join(sorted(known))}")
 
 
 def build_configs(kind: str, params: Mapping[str, Any], seed: int) -> tuple[Any, Any]:
@@ -405,6 +431,7 @@ __all__ = [
     "THROUGHPUT_N",
     "TRIAL_FUNCTIONS",
     "build_configs",
+    "check_names",
     "load_sample",
     "measure_resources",
     "onnx_throughput",
