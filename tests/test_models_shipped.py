@@ -37,3 +37,18 @@ def test_shipped_peak_model_separates_a_pulse_from_noise() -> None:
 def test_unknown_shipped_name_lists_the_shipped_ones() -> None:
     with pytest.raises(ModelError, match="no shipped model 'nope'"):
         shipped_model("nope")
+
+
+def test_default_models_are_shipped_and_the_cnn_takes_the_path_length() -> None:
+    from ccreco.models.inference import ClusterModel
+    from ccreco.models.methods import DEFAULT_CLUSTER_MODEL, DEFAULT_PEAK_MODEL
+
+    assert {DEFAULT_PEAK_MODEL, DEFAULT_CLUSTER_MODEL} <= set(available_models())
+    cnn = ClusterModel(shipped_model(DEFAULT_CLUSTER_MODEL))
+    # the reconstruction supplies this name (truth, else cell length / cos(angle))
+    assert cnn.extra_inputs == ["track_length_cm"]
+    perpendicular = cnn.predict([np.arange(20.0, 300.0, 20.0)], sampling_ns=1.0, window_ns=2000.0,
+                                extra={"track_length_cm": [0.8]})
+    tilted = cnn.predict([np.arange(20.0, 300.0, 20.0)], sampling_ns=1.0, window_ns=2000.0,
+                         extra={"track_length_cm": [1.6]})
+    assert tilted[0] > perpendicular[0] > 0  # same peaks, longer path: more clusters
