@@ -101,7 +101,11 @@ def test_cli_peaks_killed_and_resumed(tmp_path: Path, sim_file: Path) -> None:
     from ccreco.models.inference import PeakModel, load_model
 
     assert isinstance(load_model(out / "best.onnx"), PeakModel)
-    assert json.loads((out / "study.json").read_text())["exported_trial"] == after.best_trial.number
+    study_json = json.loads((out / "study.json").read_text())
+    assert study_json["exported_trial"] == after.best_trial.number
+    assert study_json["space"]["epochs"] == {"name": "epochs", "kind": "fixed", "choices": [1], "low": None,
+                                             "high": None, "log": False, "step": None}
+    assert study_json["sampler"] == "random" and study_json["seed"] == 4
 
 
 def test_cli_clusters_pick_and_sample_check(tmp_path: Path, sim_file: Path, capsys: pytest.CaptureFixture[str]) -> None:

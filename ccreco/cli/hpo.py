@@ -87,10 +87,10 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--trials must be >= 1; got {args.trials}")
     if args.objective is not None and len(args.objective) > 2:
         raise ConfigError(f"--objective takes one or two names; got {args.objective}")
-    out = Path(args.output)
-    out.mkdir(parents=True, exist_ok=True)
     space = load_space(args.space)
     check_names(kind, (p.name for p in space.params))  # before the (slow) sample preparation
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
     sample = out / "sample.npz"
     if kind == "peaks":
         prepare_peaks(args.data, sample, schema=args.schema, max_waveforms=args.max_waveforms)

@@ -186,6 +186,9 @@ def write_results(study: Any, outdir: str | os.PathLike[str], kind: str) -> list
         "n_trials": len(rows),
         "states": {s: sum(1 for r in rows if r["state"] == s) for s in sorted({r["state"] for r in rows})},
         "best": [t.number for t in pareto_trials(study)],
+        "sampler": study.user_attrs.get("sampler"),
+        "seed": study.user_attrs.get("seed"),
+        "space": study.user_attrs.get("space"),
     }
     paths.append(write_text(out / "study.json", json.dumps(summary, indent=1, sort_keys=True) + "\n"))
     return paths

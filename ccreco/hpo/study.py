@@ -19,6 +19,7 @@ result; the workers only train. Hence:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import os
@@ -324,6 +325,10 @@ def run_study(
         raise ConfigError(f"study {study_name!r} is a {stored_kind} study, not {kind}")
     study.set_user_attr("objectives", objectives)
     study.set_user_attr("kind", kind)
+    study.set_user_attr("sampler", sampler)
+    study.set_user_attr("seed", int(seed))
+    # the whole space, fixed values included (Optuna's trials hold only the sampled ones)
+    study.set_user_attr("space", {p.name: dataclasses.asdict(p) for p in space.params})
     recover_interrupted(study)
     study.sampler = make_sampler(sampler, space, seed + len(study.trials))
     models = Path(models_dir) if models_dir is not None else None
