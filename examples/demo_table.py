@@ -25,11 +25,11 @@ def main(outdir: str) -> None:
     if cmp_file.exists():
         rows = json.loads(cmp_file.read_text())
         rows = rows.get("variables", rows) if isinstance(rows, dict) else rows
-        print("\ncompare untuned vs tuned-45deg (chi2/ndf, KS p-value):")
+        print("\ncompare untuned vs tuned-45deg, no truth used (chi2/ndf, Kolmogorov-Smirnov p-value):")
         items = rows.items() if isinstance(rows, dict) else ((r.get("variable"), r) for r in rows)
         for name, r in items:
             if name in ("n_peaks", "n_clusters", "dndx", "peak_amplitude_mv"):
-                print(f"  {name:<18} chi2/ndf {r.get('chi2_ndf', float('nan')):8.1f}   KS p {r.get('ks_p', float('nan')):.2g}")
+                print(f"  {name:<18} chi2/ndf {r.get('chi2_ndf', float('nan')):8.1f}   KS p {r.get('p_ks', float('nan')):.2g}")
 
 
 if __name__ == "__main__":
