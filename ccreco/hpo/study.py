@@ -185,9 +185,14 @@ class _Progress:
         self.bar = progress(total=total, desc="hpo trials", unit="trial", initial=done)
         self.total = total
         self.running = 0
+        self.best = "-"
+
+    def set_running(self, n: int) -> None:
+        self.running = n
+        self.bar.set_postfix_str(f"running {n}, {self.best}")
 
     def update(self, study: Any, trial: Any, state: str, done: int) -> None:
-        best = best_summary(study)
+        best = self.best = best_summary(study)
         self.bar.update(1)
         self.bar.set_postfix_str(f"running {self.running}, {best}")
         if self.bar.disable:
@@ -336,6 +341,8 @@ def run_study(
     done = n_finished(study)
     remaining = max(n_trials - done, 0)
     bar = _Progress(n_trials, done) if show_progress else None
+    if bar is not None:
+        bar.best = best_summary(study)  # a resumed study already has one
 
     def tell(trial: Any, result: Mapping[str, Any] | None, error: str | None) -> None:
         nonlocal done
@@ -385,10 +392,14 @@ def run_study(
             data_arg: Any = str(data)
             for _ in range(remaining):
                 trial, params = ask()
+                if bar is not None:
+                    bar.set_running(1)
                 try:
                     result, error = fn(params, data_arg, seed=seed, hpo_info={"study": study_name, "trial": trial.number}), None
                 except Exception as exc:  # noqa: BLE001 - a failing trial must not stop the study
                     result, error = None, _format_error(exc)
+                if bar is not None:
+                    bar.running = 0
                 tell(trial, result, error)
             return study
         _run_dask(ask, tell, fn, data, seed, study_name, remaining, workers, scheduler, bar)
@@ -432,6 +443,8 @@ def _run_dask(ask: Callable[[], tuple[Any, dict[str, Any]]], tell: Callable[...,
             pending[fut] = trial
             ac.add(fut)
             submitted += 1
+            if bar is not None:
+                bar.set_running(len(pending))
 
         while submitted < min(n_slots, remaining):
             submit()
