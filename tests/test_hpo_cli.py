@@ -151,3 +151,17 @@ def test_cli_clusters_pick_and_sample_check(tmp_path: Path, sim_file: Path, caps
 
 def summary_loss(rows: list[dict[str, str]], number: int) -> str:
     return next(r["loss"] for r in rows if int(r["number"]) == number)
+
+
+def test_cli_refuses_a_second_process_on_the_same_study(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import fcntl
+
+    space = tmp_path / "space.toml"
+    space.write_text(PEAK_SPACE)
+    out = tmp_path / "out"
+    out.mkdir()
+    with open(out / ".hpo.lock", "w") as held:  # what a running `ccreco hpo` holds
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        assert main(["hpo", "peaks", "--space", str(space), "--data", "none.root", "-o", str(out)]) == 2
+    assert "another ccreco hpo is running" in capsys.readouterr().err
+    assert not (out / "sample.npz").exists()

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -76,10 +79,7 @@ def run(args: argparse.Namespace) -> int:
         0 when at least one trial completed and the chosen model was exported, 1 otherwise.
     """
     from ccreco.errors import ConfigError
-    from ccreco.hpo.data import prepare_clusters, prepare_peaks
-    from ccreco.hpo.report import export_trial_model, plot_study, write_results, write_text
     from ccreco.hpo.space import load_space
-    from ccreco.hpo.study import run_study
     from ccreco.hpo.trial import check_names
 
     kind = args.hpo_kind
@@ -91,6 +91,33 @@ def run(args: argparse.Namespace) -> int:
     check_names(kind, (p.name for p in space.params))  # before the (slow) sample preparation
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
+    with _study_lock(out):
+        return _run_locked(args, kind, space, out)
+
+
+@contextlib.contextmanager
+def _study_lock(out: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``OUTDIR/.hpo.lock`` (released by the kernel if killed)."""
+    from ccreco.errors import ConfigError
+
+    with open(out / ".hpo.lock", "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ConfigError(f"another ccreco hpo is running on {out} (one process per study)") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _run_locked(args: argparse.Namespace, kind: str, space: Any, out: Path) -> int:
+    """Prepare the sample, run the study, write the outputs (under the study lock)."""
+    from ccreco.errors import ConfigError
+    from ccreco.hpo.data import prepare_clusters, prepare_peaks
+    from ccreco.hpo.report import export_trial_model, plot_study, write_results, write_text
+    from ccreco.hpo.study import run_study
+
     sample = out / "sample.npz"
     if kind == "peaks":
         prepare_peaks(args.data, sample, schema=args.schema, max_waveforms=args.max_waveforms)
