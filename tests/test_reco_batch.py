@@ -173,6 +173,8 @@ def test_cli_reco(sim_file, tmp_path, capsys):
     assert "deriv_n_clusters" not in _reco_tree(tmp_path / "cli")
     assert main(["reco", str(sim_file), "-o", str(tmp_path / "cli")]) == 2  # exists, no --overwrite
     assert main(["reco", str(tmp_path / "missing.root"), "-o", str(tmp_path / "x")]) == 2
+    assert main(["reco", str(sim_file), str(sim_file), "-o", str(tmp_path / "y")]) == 2  # twice the same file
+    assert "more than once" in capsys.readouterr().err
 
 
 def test_models_dir_option(sim_file, tmp_path):

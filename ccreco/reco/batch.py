@@ -440,6 +440,9 @@ def run_reco(
     paths = [str(Path(p).resolve()) for p in expand_files(files)]
     if not paths:
         raise ConfigError("no input files")
+    dupes = sorted({p for p in paths if paths.count(p) > 1})
+    if dupes:
+        raise ConfigError(f"input file(s) given more than once: {', '.join(dupes)}")
     reconstructor = get_reconstructor(config)
     if Path(outdir).exists() and not overwrite:
         raise ConfigError(f"output directory {Path(outdir).resolve()} exists; pass --overwrite to replace it")
