@@ -44,8 +44,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--on-error", choices=("raise", "skip"), default="raise",
                    help="stop at the first bad file/block (default) or skip it and list it in summary.json")
     p.add_argument("--models", metavar="DIR",
-                   help="directory with the two models (peaks*.onnx / lstm*.onnx and clusters*.onnx / cnn*.onnx); "
-                   "default: the shipped models")
+                   help="directory holding one step-1 and one step-2 ccreco ONNX model (recognised by the "
+                   "'kind' in their metadata, whatever their names); default: the shipped models")
     p.add_argument("--peak-model", metavar="M.onnx", help="step-1 model (overrides --models)")
     p.add_argument("--cluster-model", metavar="M.onnx", help="step-2 model (overrides --models)")
     p.add_argument("--set", dest="set_", action="append", metavar="KEY=VALUE",

@@ -13,11 +13,12 @@ Accumulator (what every block returns; coffea adds them up): ``hists`` (name ->
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import platform
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,7 +96,7 @@ def empty_output() -> dict[str, Any]:
                      "waveforms_skipped": 0, "truth_length": 0, "config_length": 0},
         "skipped": [],
         "parts": [],
-        "timing": {"reco_s": 0.0},
+        "timing": {"reco_s": 0.0, "reco_cpu_s": 0.0},
     }
 
 
@@ -140,7 +141,7 @@ def process_block(chunk: Any, reconstructor: Reconstructor, parts_dir: str | os.
     dict
         One block's accumulator (see the module docstring).
     """
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     result = reconstructor(chunk)
     out = empty_output()
     out["hists"] = fill(book(result.has_truth), result)
@@ -154,6 +155,7 @@ def process_block(chunk: Any, reconstructor: Reconstructor, parts_dir: str | os.
         path = Path(parts_dir) / f"{file_index:05d}_{start:012d}_{stop:012d}.root"
         out["parts"] = [[int(file_index), int(start), write_part(result, path)]]
     out["timing"]["reco_s"] = time.perf_counter() - t0
+    out["timing"]["reco_cpu_s"] = time.process_time() - c0
     return out
 
 
@@ -336,6 +338,32 @@ def validate_inputs(files: Sequence[str], mapping: SchemaMapping, reconstructor:
     return good, skipped, sampling, n_samples
 
 
+@contextlib.contextmanager
+def _coffea_bars(show: bool) -> Iterator[None]:
+    """Silence coffea's rich progress bars when ``show`` is False.
+
+    coffea 2026.9 passes its executors' ``status`` flag to rich's ``add_task``, which ignores
+    it, so the bars print even with ``status=False``; a disabled ``Progress`` does not.
+    """
+    import coffea.processor.executor as executor_module
+
+    if show:
+        yield
+        return
+    original = executor_module.rich_bar
+
+    def silent() -> Any:
+        from rich.progress import Progress
+
+        return Progress(disable=True)
+
+    executor_module.rich_bar = silent
+    try:
+        yield
+    finally:
+        executor_module.rich_bar = original
+
+
 def _executor(name: str, workers: int, scheduler: str | None, status: bool) -> tuple[Any, Any]:
     """coffea executor + the dask client/cluster to close afterwards (or None)."""
     from coffea import processor
@@ -462,7 +490,8 @@ def run_reco(
         fileset = {"ccreco": {"files": {p: mapping.tree for p in good}}}
         t0 = time.perf_counter()
         try:
-            acc, metrics = runner(fileset, proc, treename=mapping.tree)
+            with _coffea_bars(show):
+                acc, metrics = runner(fileset, proc, treename=mapping.tree)
         except Exception as exc:
             inner = _unwrap(exc)
             if inner is not exc:
@@ -501,7 +530,8 @@ def run_reco(
             "throughput": {
                 "wall_s": wall,
                 "waveforms_per_s": n_wf / wall if wall > 0 else None,
-                "reco_cpu_s": out["timing"]["reco_s"],
+                "reco_wall_s": out["timing"]["reco_s"],
+                "reco_cpu_s": out["timing"]["reco_cpu_s"],
                 "waveforms_per_reco_s": n_wf / out["timing"]["reco_s"] if out["timing"]["reco_s"] > 0 else None,
                 "coffea_metrics": {k: v for k, v in metrics.items() if k in ("bytesread", "entries", "processtime", "chunks")},
                 "output_s": time.perf_counter() - t1,

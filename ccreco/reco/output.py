@@ -72,6 +72,16 @@ def _extend(f: Any, tree: Any, arrays: dict[str, Any]) -> Any:
     return tree
 
 
+def _empty_arrays() -> dict[str, Any]:
+    """The branches of :meth:`RecoResult.to_arrays` with zero entries (no optional ones)."""
+    z = np.zeros(0, dtype=np.float32)
+    i = np.zeros(0, dtype=np.int64)
+    empty = RecoResult(run=i, event=i, channel=np.zeros(0, dtype=np.int32), baseline_rms=z, n_candidates=i,
+                       score=z, n_peaks=i, peak_time_ns=z, peak_amplitude_mv=z, peak_offsets=np.zeros(1, np.int64),
+                       n_clusters=z, n_clusters_int=i, track_length_cm=z, dndx=z, length_source="config")
+    return empty.to_arrays()
+
+
 def merge_parts(parts: Iterable[str | os.PathLike[str]], dest: str | os.PathLike[str]) -> int:
     """Concatenate part files, in the order given, into one ``reco`` TTree (streaming).
 
@@ -104,6 +114,8 @@ def merge_parts(parts: Iterable[str | os.PathLike[str]], dest: str | os.PathLike
                 flat["peak"] = ak.zip(peak)
             tree_out = _extend(out, tree_out, flat)
             n += int(tree.num_entries)
+        if tree_out is None:  # nothing reconstructed (every block skipped): an empty tree, not no tree
+            _extend(out, None, _empty_arrays())
     os.replace(tmp, dest)
     return n
 
