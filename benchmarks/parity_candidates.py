@@ -10,8 +10,8 @@ of the 3-sample box sum), the script
    (``auto_threshold``, training seed 1) and exports it;
 2. evaluates it on the independent test sample with
    :func:`ccreco.analysis.evaluate.evaluate_peaks` **on the same candidate definition**
-   (``candidates=CandidateConfig(**model.candidates)``: the evaluator does not read the model's
-   metadata by itself, so without it a ``max`` model would be scored on ``d2`` windows);
+   (``candidates=CandidateConfig(**model.candidates)``, explicit; the evaluator now also takes
+   the model's stored selection by itself);
 3. evaluates DERIV on the same windows at every N1 of :data:`sn_scan.DERIV_N1` (best window F1
    kept, chosen on the test sample: optimistic for DERIV);
 4. counts candidates per waveform, signal candidates and the candidate recall (signal windows /

@@ -49,9 +49,41 @@ def test_rule_is_stored_and_evaluated_on_the_same_windows(max_model: tuple[Path,
     same = evaluate_peaks(str(sim), "lstm", options={"model": str(path)},
                           candidates=CandidateConfig(**model.candidates), keep_scores=True)
     default = evaluate_peaks(str(sim), "lstm", options={"model": str(path)})
+    d2 = evaluate_peaks(str(sim), "lstm", options={"model": str(path)}, candidates=CandidateConfig(smooth=1))
     ref = peak_sample(str(sim), PEAK_PRESETS["compact"], candidates={"rule": "max", "smooth": 1})
     # the evaluator's windows are the training definition's, with the same labels
     assert same["candidates_per_waveform"] * same["n_waveforms"] == ref.labels.size
     np.testing.assert_array_equal(same["labels"], ref.labels)
-    # without candidates= the evaluator uses its default (d2): many more windows
-    assert default["candidates_per_waveform"] > 1.5 * same["candidates_per_waveform"]
+    # without candidates= the evaluator takes the model's stored selection
+    assert default["candidates_per_waveform"] == same["candidates_per_waveform"]
+    assert default["f1"] == same["f1"]
+    # an explicit CandidateConfig wins (here d2, many more windows)
+    assert d2["candidates_per_waveform"] > 1.5 * same["candidates_per_waveform"]
+
+
+def test_cli_trains_and_evaluates_on_local_maxima(max_model: tuple[Path, Path], tmp_path: Path) -> None:
+    import json
+
+    from ccreco.cli import main
+    from ccreco.errors import ConfigError
+    from ccreco.cli.train import candidate_options
+    from ccreco.models.inference import PeakModel
+
+    sim, _ = max_model
+    out = tmp_path / "m.onnx"
+    assert main(["train", "peaks", "--data", str(sim), "--set", "epochs=1", "--set", "hidden=8", "--set", "dense=8,1",
+                 "--candidates", "rule=max", "--candidates", "threshold=3", "-o", str(out)]) == 0
+    cand = PeakModel(out).candidates
+    assert cand["rule"] == "max" and cand["threshold"] == 3.0
+    js = tmp_path / "eval.json"
+    assert main(["evaluate", "peaks", "--method", "lstm", "--set", f"model={out}", "--data", str(sim),
+                 "--json", str(js)]) == 0
+    from ccreco.analysis.evaluate import evaluate_peaks
+    from ccreco.kernels import CandidateConfig
+
+    ref = evaluate_peaks(str(sim), "lstm", options={"model": str(out)}, candidates=CandidateConfig(**cand))
+    assert json.loads(js.read_text())["candidates_per_waveform"] == pytest.approx(ref["candidates_per_waveform"])
+    with pytest.raises(ConfigError, match="closest"):
+        candidate_options({"rulez": "max"})
+    with pytest.raises(ConfigError):
+        candidate_options({"rule": "median"})

@@ -16,6 +16,8 @@ in-memory chunks) and return the metrics of :mod:`ccreco.analysis.metrics`.
 
 from __future__ import annotations
 
+import dataclasses
+
 import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields
@@ -286,7 +288,7 @@ def evaluate_peaks(
     method: str = "deriv",
     *,
     options: Mapping[str, str] | None = None,
-    candidates: CandidateConfig | None = None,
+    candidates: CandidateConfig | Mapping[str, Any] | None = None,
     threshold: float = 0.5,
     schema: str = "native",
     step_size: int = STEP_SIZE,
@@ -303,8 +305,10 @@ def evaluate_peaks(
         Registered method name.
     options : mapping, optional
         The method's string options (``--set``).
-    candidates : CandidateConfig, optional
-        Candidate selection, windows and matching tolerance (default ``CandidateConfig()``).
+    candidates : CandidateConfig or mapping, optional
+        Candidate selection, windows and matching tolerance. ``None``: the method's own (a model's
+        stored selection, e.g. ``rule="max"`` for a model trained on local maxima), else
+        ``CandidateConfig()``; a mapping changes only the fields it names on top of that.
     threshold : float
         Working point on scores (methods with scores).
     schema : str
@@ -327,7 +331,13 @@ def evaluate_peaks(
     if m.peaks is None:
         raise ConfigError(f"method {method!r} has no peak finder")
     finder = m.peaks(dict(options or {}))
-    cfg = CandidateConfig() if candidates is None else candidates
+    if isinstance(candidates, CandidateConfig):
+        cfg = candidates
+    else:
+        own = getattr(finder, "candidates", None)
+        cfg = own if own is not None else CandidateConfig()
+        if candidates:
+            cfg = dataclasses.replace(cfg, **dict(candidates))
     labels, selected, scores = [], [], []
     counts: dict[str, Any] = {"n_true": 0, "n_matched": 0, "n_detected": 0, "n_fakes": 0, "n_waveforms": 0}
     residuals = []

@@ -44,7 +44,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     peaks.add_argument("--threshold", type=float, default=0.5, help="working point on window scores")
     peaks.add_argument("--tolerance", type=int, default=None, help="matching tolerance in samples")
     peaks.add_argument("--cand-threshold", default=None,
-                       help="candidate amplitude cut k (x RMS), or 'none' (default: CandidateConfig)")
+                       help="candidate amplitude cut k (x RMS), or 'none' (default: the method's own candidates, "
+                       "i.e. a model's stored selection, else CandidateConfig)")
     peaks.set_defaults(func=run)
     clusters = sub.add_parser("clusters", help="cluster-count bias / RMS against the true n_clusters",
                               description="Bias, RMS, RMS/sqrt(N) and resolution of N_reco - N_true.")
@@ -72,8 +73,6 @@ def run(args: argparse.Namespace) -> int:
     from ccreco.cli import parse_set
     from ccreco.constants import STEP_SIZE
     from ccreco.errors import ConfigError
-    from ccreco.kernels import CandidateConfig
-
     options = parse_set(args.set_)
     get_method(args.method)
     step = STEP_SIZE if args.step_size is None else args.step_size
@@ -87,7 +86,8 @@ def run(args: argparse.Namespace) -> int:
             except ValueError:
                 raise ConfigError(f"--cand-threshold must be a number or 'none', got {args.cand_threshold!r}") \
                     from None
-        result = evaluate_peaks(args.data, args.method, options=options, candidates=CandidateConfig(**kw),
+        # None / overrides: the method's own candidates (a model's stored selection) with kw on top
+        result = evaluate_peaks(args.data, args.method, options=options, candidates=kw or None,
                                 threshold=args.threshold, schema=args.schema, step_size=step,
                                 max_waveforms=args.max_waveforms)
         keys = ("precision", "recall", "f1", "auc", "efficiency_purity", "electron_efficiency",

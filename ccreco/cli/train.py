@@ -47,6 +47,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                            "model keys: cell, hidden, layers, dense, activation, activation_last, dropout, "
                            "window_left, window_right.")
     peaks.add_argument("--preset", default="compact", help="anwar2024 or compact (default)")
+    peaks.add_argument("--candidates", action="append", metavar="KEY=VALUE",
+                       help="candidate selection the model is trained on and stores (repeatable): rule=d2|max, "
+                       "threshold=K|none, smooth=H, normalize=true|false, tolerance=N, baseline_start_ns, "
+                       "baseline_stop_ns (default: CandidateConfig, rule d2, k 2.5)")
     common(peaks)
     peaks.set_defaults(func=run_peaks)
 
@@ -111,7 +115,8 @@ def run_peaks(args: argparse.Namespace) -> int:
     if args.preset not in PEAK_PRESETS:
         raise ConfigError(f"--preset must be one of {', '.join(PEAK_PRESETS)}; got {args.preset!r}")
     model_cfg, train_cfg = with_overrides((PEAK_PRESETS[args.preset], PEAK_TRAIN), parse_set(args.set_))
-    sample = peak_sample(args.data, model_cfg, schema=args.schema, max_waveforms=args.max_waveforms)
+    sample = peak_sample(args.data, model_cfg, schema=args.schema, max_waveforms=args.max_waveforms,
+                         candidates=candidate_options(parse_set(args.candidates)))
     sample.info["preset"] = args.preset
     result = train_peak_model(
         sample.windows, sample.labels, model_cfg, train_cfg,
@@ -119,6 +124,57 @@ def run_peaks(args: argparse.Namespace) -> int:
         checkpoint=args.checkpoint,
     )
     return _finish(result, args)
+
+
+def candidate_options(values: dict[str, str]) -> dict[str, Any] | None:
+    """Typed :class:`~ccreco.kernels.CandidateConfig` fields from ``--candidates KEY=VALUE`` strings.
+
+    Parameters
+    ----------
+    values : dict of str to str
+        Field name -> text (``none`` for no amplitude cut; ``true``/``false`` for ``normalize``).
+
+    Returns
+    -------
+    dict or None
+        Validated fields (``None`` when empty); the window extent always comes from the model.
+
+    Raises
+    ------
+    ConfigError
+        Unknown field (closest names listed), a window field, or an unparsable value.
+    """
+    import dataclasses
+
+    from ccreco.errors import ConfigError, closest_first
+    from ccreco.kernels import CandidateConfig
+
+    if not values:
+        return None
+    fields = {f.name for f in dataclasses.fields(CandidateConfig)} - {"window_left", "window_right"}
+    out: dict[str, Any] = {}
+    for key, raw in values.items():
+        if key not in fields:
+            raise ConfigError(f"--candidates: unknown field {key!r} (window_left/right are model fields: --set); "
+                              f"closest: {closest_first(key, sorted(fields))[:3]}")
+        text = raw.strip().lower()
+        try:
+            if key == "threshold":
+                out[key] = None if text == "none" else float(text)
+            elif key == "normalize":
+                if text not in ("true", "false"):
+                    raise ValueError(raw)
+                out[key] = text == "true"
+            elif key in ("smooth", "tolerance"):
+                out[key] = int(text)
+            elif key == "rule":
+                out[key] = text
+            else:
+                out[key] = float(text)
+        except ValueError:
+            raise ConfigError(f"--candidates {key}: cannot parse {raw!r}") from None
+    CandidateConfig(**out)  # validates (rule names, ranges) with the field named
+    return out
 
 
 def run_clusters(args: argparse.Namespace) -> int:

@@ -104,6 +104,10 @@ def _lstm_peaks_factory(options: Mapping[str, str]) -> Any:
         index, offsets = peaks_from_selection(cw.sample_index, cw.waveform_index, cw.n_waveforms, sel)
         return PeakResult(index, offsets, sel, scores)
 
+    from ccreco.models.dataset import candidate_config
+
+    # the evaluator scores the windows this model was trained on (its stored candidate selection)
+    finder.candidates = candidate_config(model.window_left, model.window_right, model.candidates)  # type: ignore[attr-defined]
     return finder
 
 
