@@ -258,6 +258,10 @@ def test_interrupted_cli_run_leaves_no_outdir(sim_file, tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not (tmp_path / "out").exists()
+    assert list(tmp_path.glob(".out.partial-*"))  # the killed run's staging directory ...
+    run_reco([sim_file], tmp_path / "out", status=False, plots=False)
+    assert not list(tmp_path.glob(".out.partial-*"))  # ... is removed by the next run
+    assert (tmp_path / "out" / "reco.root").exists()
 
 
 def test_compare_reads_a_reco_outdir(iterative_run, tmp_path):

@@ -168,6 +168,17 @@ def _clean(obj: Any) -> Any:
     return obj
 
 
+def _alive(pid: int) -> bool:
+    """Whether a process with this id runs on this machine."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
 def staging_dir(outdir: str | os.PathLike[str], overwrite: bool) -> Path:
     """Create the hidden staging directory for ``outdir`` (refusing to clobber by default).
 
@@ -177,6 +188,9 @@ def staging_dir(outdir: str | os.PathLike[str], overwrite: bool) -> Path:
         Final output directory.
     overwrite : bool
         Allow replacing an existing ``outdir`` at the end of the run.
+
+    Staging directories of the same ``outdir`` left by runs whose process no longer exists
+    (killed) are removed first.
 
     Returns
     -------
@@ -191,6 +205,10 @@ def staging_dir(outdir: str | os.PathLike[str], overwrite: bool) -> Path:
     out = Path(outdir).resolve()
     if out.exists() and not overwrite:
         raise ConfigError(f"output directory {out} exists; pass --overwrite (overwrite=True) to replace it")
+    for stale in out.parent.glob(f".{out.name}.partial-*"):  # left by a killed run on this machine
+        pid = stale.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True)
     stage = out.with_name(f".{out.name}.partial-{os.getpid()}")
     if stage.exists():
         shutil.rmtree(stage)
