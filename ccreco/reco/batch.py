@@ -17,6 +17,7 @@ import contextlib
 import logging
 import os
 import platform
+import shutil
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -507,7 +508,6 @@ def run_reco(
         t1 = time.perf_counter()
         parts = [p for _, _, p in sorted(out["parts"], key=lambda x: (x[0], x[1]))]
         n_written = merge_parts(parts, stage / "reco.root")
-        import shutil
 
         shutil.rmtree(stage / PARTS_DIR, ignore_errors=True)
         hists = out["hists"] or book(False)
@@ -542,7 +542,6 @@ def run_reco(
         write_json(data, stage / "summary.json")
         final = publish(stage, outdir)
     except BaseException:
-        import shutil
 
         shutil.rmtree(stage, ignore_errors=True)
         raise
