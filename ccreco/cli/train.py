@@ -148,33 +148,17 @@ def candidate_options(values: dict[str, str]) -> dict[str, Any] | None:
 
     from ccreco.errors import ConfigError, closest_first
     from ccreco.kernels import CandidateConfig
+    from ccreco.models.config import with_overrides
 
     if not values:
         return None
-    fields = {f.name for f in dataclasses.fields(CandidateConfig)} - {"window_left", "window_right"}
-    out: dict[str, Any] = {}
-    for key, raw in values.items():
+    fields = sorted({f.name for f in dataclasses.fields(CandidateConfig)} - {"window_left", "window_right"})
+    for key in values:
         if key not in fields:
             raise ConfigError(f"--candidates: unknown field {key!r} (window_left/right are model fields: --set); "
-                              f"closest: {closest_first(key, sorted(fields))[:3]}")
-        text = raw.strip().lower()
-        try:
-            if key == "threshold":
-                out[key] = None if text == "none" else float(text)
-            elif key == "normalize":
-                if text not in ("true", "false"):
-                    raise ValueError(raw)
-                out[key] = text == "true"
-            elif key in ("smooth", "tolerance"):
-                out[key] = int(text)
-            elif key == "rule":
-                out[key] = text
-            else:
-                out[key] = float(text)
-        except ValueError:
-            raise ConfigError(f"--candidates {key}: cannot parse {raw!r}") from None
-    CandidateConfig(**out)  # validates (rule names, ranges) with the field named
-    return out
+                              f"closest: {closest_first(key, fields)[:3]}")
+    cfg = with_overrides((CandidateConfig(),), values)[0]  # converts by field type and validates
+    return {key: getattr(cfg, key) for key in values}
 
 
 def run_clusters(args: argparse.Namespace) -> int:

@@ -98,7 +98,8 @@ class RecoConfig:
         Parameters
         ----------
         values : dict of str to str
-            Field names to values as text (``none`` for ``None``; ``true``/``false`` for bools).
+            Field names to values as text, converted by the field types as ``--set`` does for the
+            models (:func:`ccreco.models.config.with_overrides`; ``none`` for ``None``).
         base : RecoConfig, optional
             Starting point (default ``RecoConfig()``).
 
@@ -107,32 +108,15 @@ class RecoConfig:
         RecoConfig
             The validated config.
         """
-        base = cls() if base is None else base
-        known = {f.name: f for f in dataclasses.fields(cls)}
-        changes: dict[str, Any] = {}
-        for key, raw in values.items():
-            if key not in known:
-                from ccreco.errors import closest_first
+        from ccreco.errors import closest_first
+        from ccreco.models.config import with_overrides
 
-                raise ConfigError(f"unknown reconstruction option {key!r}; closest: {closest_first(key, list(known))[:3]}")
-            current = getattr(base, key)
-            text = raw.strip()
-            try:
-                if text.lower() == "none":
-                    changes[key] = None
-                elif key == "deriv":
-                    if text.lower() not in ("true", "false", "1", "0"):
-                        raise ValueError(text)
-                    changes[key] = text.lower() in ("true", "1")
-                elif key in ("threads", "batch_size", "cnn_batch_size"):
-                    changes[key] = int(text)
-                elif key in ("threshold", "cell_length_cm", "angle_deg"):
-                    changes[key] = float(text)
-                else:
-                    changes[key] = text if current is None or isinstance(current, str) else type(current)(text)
-            except ValueError:
-                raise ConfigError(f"option {key}: cannot parse {raw!r}") from None
-        return dataclasses.replace(base, **changes)
+        base = cls() if base is None else base
+        known = [f.name for f in dataclasses.fields(cls)]
+        for key in values:
+            if key not in known:
+                raise ConfigError(f"unknown reconstruction option {key!r}; closest: {closest_first(key, known)[:3]}")
+        return with_overrides((base,), values)[0]
 
 
 @dataclass
