@@ -228,3 +228,20 @@ def test_rntuple_with_mapping_and_errors(tmp_path):
     with pytest.raises(Exception, match="missing branch") as info:
         read(rn, schema=m.replace(waveforms=("wave",)))
     assert info.value.branch == "wave" and "wf" in str(info.value)
+
+
+def test_inspect_reports_truth_origin_clashes_and_uses(tmp_path):
+    path = tmp_path / "g.root"
+    garfield_file(path, angle=90.0)
+    m = mapping_from_dict({**BASE, "truth": {"electron_peak_ns": "t_arrival + 2.4", "n_clusters": "nclus"}})
+    report = inspect_file(path, m)
+    assert report.ok and "electron_peak_ns" in report.truth_fields
+    notes = "\n".join(report.truth_notes)
+    assert "derived electron_peak_ns = t_arrival + 2.4" in notes
+    assert "auto_truth imported 2 same-named branches: angle_deg, electron_gain" in notes
+    assert "mapped truth field n_clusters not read: branch nclus absent" in notes
+    assert 'angle_deg = "to_wire"' in notes
+    assert report.supports == {"evaluate peaks / train peaks": True, "evaluate clusters / train clusters": False}
+    text = report.to_text()
+    assert "supports:    evaluate peaks / train peaks: yes; evaluate clusters / train clusters: no" in text
+    assert report.to_dict()["supports"]["evaluate peaks / train peaks"] is True

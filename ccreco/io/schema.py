@@ -485,3 +485,28 @@ def resolve_schema(schema: str | Mapping | os.PathLike[str]) -> Mapping:
         f"unknown schema {name!r}; presets: {closest_first(name, list(PRESETS))} "
         "(or give a .toml mapping file)"
     )
+
+
+#: What each truth-dependent command needs: name -> alternatives, each a set of truth fields.
+NEEDS_TRUTH: dict[str, tuple[frozenset[str], ...]] = {
+    "evaluate peaks / train peaks": (frozenset({"electron_peak_ns"}), frozenset({"cand_time_ns", "cand_label"})),
+    "evaluate clusters / train clusters": (frozenset({"n_clusters"}),),
+}
+
+
+def supported_uses(truth_fields: list[str] | set[str]) -> dict[str, bool]:
+    """Which truth-dependent commands a file's truth supports.
+
+    Parameters
+    ----------
+    truth_fields : list or set of str
+        Truth fields the reader delivers for the file.
+
+    Returns
+    -------
+    dict of str to bool
+        Command -> supported. ``reco``, ``compare`` and ``tune`` need no truth and are not listed.
+    """
+    have = set(truth_fields)
+    return {use: any(alt <= have for alt in alts) for use, alts in NEEDS_TRUTH.items()}
+
