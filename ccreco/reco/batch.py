@@ -405,6 +405,7 @@ def run_reco(
     plots: bool = True,
     status: bool | None = None,
     processor_factory: Any = None,
+    progress: Any = None,
 ) -> RunSummary:
     """Reconstruct files with coffea's runner and write ``OUTDIR`` (hists.root, reco.root, plots, summary).
 
@@ -435,6 +436,9 @@ def run_reco(
         Draw ``plots/``.
     status : bool, optional
         coffea's progress bars (default: on a terminal unless ``CCRECO_NO_PROGRESS`` is set).
+    progress : callable, optional
+        Called with a one-line message at each stage (cluster start, run, outputs, plots), so
+        that batch logs show where a run is (``ccreco reco`` prints them on stderr).
     processor_factory : callable, optional
         ``BlockTask -> ProcessorABC``; defaults to ``processors.cluster_counting``'s processor.
 
@@ -476,6 +480,7 @@ def run_reco(
     if Path(outdir).exists() and not overwrite:
         raise ConfigError(f"output directory {Path(outdir).resolve()} exists; pass --overwrite to replace it")
     good, file_skips, sampling, n_samples = validate_inputs(paths, mapping, reconstructor, on_error)
+    say = progress or (lambda message: None)
 
     stage = staging_dir(outdir, overwrite)
     closers: Any = None
@@ -486,7 +491,10 @@ def run_reco(
             from ccreco.reco.processor import ClusterCountingProcessor as processor_factory
         proc = processor_factory(task)
         show = progress_enabled() if status is None else bool(status)
+        say(f"{len(good)} file(s) checked; starting the {executor} executor"
+            + (f" ({workers} workers)" if executor != "iterative" and not scheduler else ""))
         exe, closers = _executor(executor, workers, scheduler, show)
+        say(f"reconstructing in blocks of {chunk_size} entries")
         runner = processor.Runner(exe, schema=BaseSchema, chunksize=int(chunk_size), savemetrics=True)
         fileset = {"ccreco": {"files": {p: mapping.tree for p in good}}}
         t0 = time.perf_counter()
@@ -499,6 +507,7 @@ def run_reco(
                 raise inner from exc
             raise
         wall = time.perf_counter() - t0
+        say(f"reconstruction done in {wall:.1f} s; writing reco.root and hists.root")
         out = empty_output()
         for key in ("hists", "sums", "counters", "skipped", "parts", "timing"):
             if key in acc:
@@ -512,6 +521,8 @@ def run_reco(
         shutil.rmtree(stage / PARTS_DIR, ignore_errors=True)
         hists = out["hists"] or book(False)
         write_hists(hists, stage / "hists.root")
+        if plots:
+            say("drawing plots")
         plot_files = draw(hists, stage / "plots", label=Path(good[0]).name if len(good) == 1 else "") if plots else []
         counters = dict(out["counters"])
         n_wf = counters["waveforms_reconstructed"]
