@@ -71,8 +71,8 @@ def run(args: argparse.Namespace) -> int:
     from ccreco.analysis.evaluate import evaluate_clusters, evaluate_peaks, get_method
     from ccreco.analysis.metrics import jsonable
     from ccreco.cli import parse_set
+    from ccreco.config import convert_value
     from ccreco.constants import STEP_SIZE
-    from ccreco.errors import ConfigError
     options = parse_set(args.set_)
     get_method(args.method)
     step = STEP_SIZE if args.step_size is None else args.step_size
@@ -81,11 +81,7 @@ def run(args: argparse.Namespace) -> int:
         if args.tolerance is not None:
             kw["tolerance"] = args.tolerance
         if args.cand_threshold is not None:
-            try:
-                kw["threshold"] = None if args.cand_threshold.lower() == "none" else float(args.cand_threshold)
-            except ValueError:
-                raise ConfigError(f"--cand-threshold must be a number or 'none', got {args.cand_threshold!r}") \
-                    from None
+            kw["threshold"] = convert_value(args.cand_threshold, float | None, name="--cand-threshold")
         # None / overrides: the method's own candidates (a model's stored selection) with kw on top
         result = evaluate_peaks(args.data, args.method, options=options, candidates=kw or None,
                                 threshold=args.threshold, schema=args.schema, step_size=step,

@@ -56,14 +56,9 @@ def run(args: argparse.Namespace) -> int:
     """
     from ccreco.cli import parse_set
     from ccreco.constants import STEP_SIZE
-    from ccreco.sim import SimConfig, simulate_to_file
+    from ccreco.sim import build_sim_config, simulate_to_file
 
-    config = SimConfig.from_preset(args.preset)
-    if args.config:
-        config = SimConfig.from_toml(args.config, base=config)
-    overrides = parse_set(args.set_)
-    if overrides:
-        config = config.with_strings(overrides)
+    config = build_sim_config(args.preset, args.config, parse_set(args.set_))
     if args.dump_config:
         config.to_toml(args.dump_config)
     n = simulate_to_file(

@@ -67,14 +67,9 @@ def run(args: argparse.Namespace) -> int:
     from ccreco.cli import parse_set
     from ccreco.errors import ConfigError
     from ccreco.io import iterate
-    from ccreco.sim import SimConfig
+    from ccreco.sim import build_sim_config
 
-    config = SimConfig.from_preset(args.preset)
-    if args.config:
-        config = SimConfig.from_toml(args.config, base=config)
-    overrides = parse_set(args.set_)
-    if overrides:
-        config = config.with_strings(overrides)
+    config = build_sim_config(args.preset, args.config, parse_set(args.set_))
     ranges: dict[str, tuple[float, float]] = {}
     for item in args.ranges or ():
         name, _, rng = item.partition("=")
