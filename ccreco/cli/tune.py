@@ -101,3 +101,24 @@ def run(args: argparse.Namespace) -> int:
         for path in plot_tuning(result, data, args.plots, seed=args.seed):
             print(f"plot: {path}", file=sys.stderr)
     return 0
+
+
+def outputs(args: argparse.Namespace) -> tuple[list[Any], list[str | None]]:
+    """What ``ccreco tune`` writes and reads; checked, cleaned and locked by the CLI.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed arguments.
+
+    Returns
+    -------
+    (list of ccreco._outputs.Output, list of str)
+        Outputs and inputs.
+    """
+    from ccreco._outputs import Output
+
+    outs = [Output(args.output, "file")]
+    if args.plots:
+        outs.append(Output(args.plots, "dir"))
+    return outs, [*args.data, args.config]

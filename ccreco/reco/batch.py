@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from ccreco import __version__
+from ccreco._outputs import Output, OutputLock, check_outputs, check_replaceable, clean_stale, duplicate_inputs
 from ccreco.errors import CcrecoError, ConfigError
 from ccreco.io.schema import Mapping as SchemaMapping
 from ccreco.reco.core import RecoConfig, RecoResult, Reconstructor
@@ -472,12 +473,23 @@ def run_reco(
     dupes = sorted({p for p in paths if paths.count(p) > 1})
     if dupes:
         raise ConfigError(f"input file(s) given more than once: {', '.join(dupes)}")
+    for dup, first in duplicate_inputs(paths):
+        raise ConfigError(f"input {dup} is the same file as {first} (a link or a byte-identical copy); "
+                          "it would be counted twice")
+    check_outputs([Output(str(outdir), "replace_dir")], paths)
     reconstructor = get_reconstructor(config)
     if Path(outdir).exists() and not overwrite:
         raise ConfigError(f"output directory {Path(outdir).resolve()} exists; pass --overwrite to replace it")
-    good, file_skips, sampling, n_samples = validate_inputs(paths, mapping, reconstructor, on_error)
-
-    stage = staging_dir(outdir, overwrite)
+    if overwrite:
+        check_replaceable(outdir)
+    lock = OutputLock(outdir).acquire()  # held until the end: a second run on OUTDIR is refused
+    try:
+        clean_stale(outdir)
+        good, file_skips, sampling, n_samples = validate_inputs(paths, mapping, reconstructor, on_error)
+        stage = staging_dir(outdir, overwrite)
+    except BaseException:
+        lock.release()
+        raise
     closers: Any = None
     try:
         task = BlockTask(config=config, mapping=mapping, parts_dir=str(stage / PARTS_DIR), on_error=on_error,
@@ -546,6 +558,7 @@ def run_reco(
         shutil.rmtree(stage, ignore_errors=True)
         raise
     finally:
+        lock.release()
         for c in closers or ():
             try:
                 c.close()
