@@ -388,6 +388,8 @@ class Reconstructor:
         else:
             n_cl = np.zeros(0, dtype=np.float32)
         n_cl = np.asarray(n_cl, dtype=np.float32)
+        # no peak found (flat, all-zero or empty waveform): the CNN never saw such input; no clusters
+        n_cl = np.where(np.diff(peak_offsets)[:n] > 0, n_cl, np.float32(0.0)).astype(np.float32)
         n_int = np.rint(np.maximum(n_cl, 0.0)).astype(np.int64)
         with np.errstate(divide="ignore", invalid="ignore"):
             dndx = np.where(length > 0, n_cl / length, np.nan).astype(np.float32)
