@@ -89,10 +89,18 @@ def run(args: argparse.Namespace) -> int:
     data = features_from_chunks(iterate(args.data, schema=args.schema), TUNE_FEATURES, max_waveforms=args.n_data)
     n_samples = data.peak_offsets.size - 1
     print(f"data: {n_samples} waveforms, sampling {data.sampling_ns} ns", file=sys.stderr)
+    if int(data.peak_offsets[-1]) == 0:
+        raise ConfigError(f"no peak in any of the {n_samples} data waveforms (flat or all-zero data?); nothing to "
+                          "tune against. Check the data with `ccreco inspect`")
     if data.sampling_ns != config.sampling_ns:
         config = config.replace(sampling_ns=data.sampling_ns)
     result = tune(data, config, params, ranges=ranges, n_sim=args.n_sim, seed=args.seed, method=args.method,
                   iterations=args.iterations, log=lambda s: print(s, file=sys.stderr))
+    if not result.chi2_after <= result.chi2_before:  # NaN too: a "tuned" config worse than the start
+        raise ConfigError(f"tuning did not improve the agreement (chi2 {result.chi2_before:.1f} at the start, "
+                          f"{result.chi2_after:.1f} after); nothing written. The data may not be what the simulator "
+                          f"describes (sampling {data.sampling_ns:g} ns, preset {args.preset!r}): check them with "
+                          "`ccreco inspect` and `ccreco compare`")
     paths = write_result(result, args.output)
     print(result.table())
     for kind, path in paths.items():

@@ -45,6 +45,9 @@ SUMMARY_VARIABLES: tuple[str, ...] = ("n_candidates", "n_peaks", "n_clusters", "
                                       "baseline_rms", "deriv_n_peaks", "deriv_n_clusters", "n_clusters_true",
                                       "n_electrons_true", "residual")
 
+#: Seconds to wait for an existing dask scheduler before giving up with a clear error.
+SCHEDULER_TIMEOUT_S: float = 10.0
+
 #: One Reconstructor per process and configuration: ONNX sessions open once per worker.
 _RECONSTRUCTORS: dict[RecoConfig, Reconstructor] = {}
 
@@ -476,9 +479,33 @@ def _coffea_bars(show: bool) -> Iterator[None]:
         executor_module.rich_bar = original
 
 
+def _probe(address: str) -> None:
+    """Open and close a TCP connection to a ``tcp://host:port`` address (other schemes: no probe)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    if parts.scheme != "tcp" or not parts.hostname or not parts.port:
+        return
+    with socket.create_connection((parts.hostname, parts.port), timeout=SCHEDULER_TIMEOUT_S):
+        pass
+
+
+def _utf8_hash(items: Any) -> int:
+    """coffea's ``_hash`` (md5 of the joined items) on UTF-8 bytes, the same for ASCII names."""
+    import hashlib
+
+    x = hashlib.md5(";".join(str(x) for x in items).encode("utf-8", "surrogateescape"))
+    return int(x.hexdigest()[:16], base=16)
+
+
 def _executor(name: str, workers: int, scheduler: str | None, status: bool) -> tuple[Any, Any]:
     """coffea executor + the dask client/cluster to close afterwards (or None)."""
+    import coffea.processor.executor as executor_module
     from coffea import processor
+
+    # coffea 2026.9 hashes file names as ASCII: a non-ASCII input path raised UnicodeEncodeError
+    executor_module._hash = _utf8_hash
 
     if name == "iterative":
         # ccreco's errors are deterministic: retrying a bad block only repeats the error
@@ -489,7 +516,12 @@ def _executor(name: str, workers: int, scheduler: str | None, status: bool) -> t
     from distributed import Client, LocalCluster
 
     if scheduler:
-        client = Client(scheduler)
+        try:
+            _probe(scheduler)  # a refused connection fails at once, not after dask's timeout
+            client = Client(scheduler, timeout=SCHEDULER_TIMEOUT_S)
+        except (OSError, TimeoutError) as exc:
+            raise ConfigError(f"cannot reach the dask scheduler {scheduler} within {SCHEDULER_TIMEOUT_S} s "
+                              f"({type(exc).__name__}); check the address and that the scheduler runs") from exc
         closers: tuple[Any, ...] = (client,)
     else:
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,

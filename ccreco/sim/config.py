@@ -125,6 +125,11 @@ class SimConfig:
                 object.__setattr__(self, name, tuple(value) if isinstance(value, (list, tuple)) else (value,))
             elif kind is float and isinstance(value, int) and not isinstance(value, bool):
                 object.__setattr__(self, name, float(value))
+        for name, kind in _field_types().items():  # every float, from every source, finite (issue 14)
+            values = getattr(self, name) if kind == tuple[float, ...] else (getattr(self, name),)
+            if kind in (float, tuple[float, ...]) and any(
+                    isinstance(v, float) and (v != v or v in (float("inf"), float("-inf"))) for v in values):
+                raise ConfigError(f"SimConfig.{name} = {getattr(self, name)!r}: must be finite")
         self._validate()
 
     # -- validation -------------------------------------------------------------------------
