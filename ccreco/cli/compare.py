@@ -77,3 +77,21 @@ def run(args: argparse.Namespace) -> int:
         files += plot_comparison(result, a, b, args.outdir)
     print(f"wrote {len(files)} files to {args.outdir}", file=sys.stderr)
     return 0
+
+
+def outputs(args: argparse.Namespace) -> tuple[list[Any], list[str | None]]:
+    """What ``ccreco compare`` writes (OUTDIR) and reads (A, B); checked and locked by the CLI.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed arguments.
+
+    Returns
+    -------
+    (list of ccreco._outputs.Output, list of str)
+        Outputs and inputs.
+    """
+    from ccreco._outputs import Output
+
+    return [Output(args.outdir, "dir")], [args.a, args.b]

@@ -104,3 +104,21 @@ def run(args: argparse.Namespace) -> int:
     for path in [*paths.values(), *plot_pid(result, args.outdir)]:
         print(f"wrote {path}", file=sys.stderr)
     return 0
+
+
+def outputs(args: argparse.Namespace) -> tuple[list[Any], list[str | None]]:
+    """What ``ccreco pid`` writes (OUTDIR) and reads (``--config``); checked and locked by the CLI.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed arguments.
+
+    Returns
+    -------
+    (list of ccreco._outputs.Output, list of str)
+        Outputs and inputs.
+    """
+    from ccreco._outputs import Output
+
+    return [Output(args.outdir, "dir")], [args.config]

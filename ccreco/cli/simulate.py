@@ -72,3 +72,26 @@ def run(args: argparse.Namespace) -> int:
         for path in plot_file(args.output, args.plots):
             print(f"plot: {path}", file=sys.stderr)
     return 0
+
+
+def outputs(args: argparse.Namespace) -> tuple[list[Any], list[str | None]]:
+    """What ``ccreco simulate`` writes and reads; checked, cleaned and locked by the CLI.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed arguments.
+
+    Returns
+    -------
+    (list of ccreco._outputs.Output, list of str)
+        Outputs and inputs.
+    """
+    from ccreco._outputs import Output
+
+    outs = [Output(args.output, "file")]
+    if args.plots:
+        outs.append(Output(args.plots, "dir"))
+    if args.dump_config:
+        outs.append(Output(args.dump_config, "file"))
+    return outs, [args.config]

@@ -193,3 +193,26 @@ def run_clusters(args: argparse.Namespace) -> int:
         extra=sample.extra, sampling_ns=sample.sampling_ns, sample=sample.info, checkpoint=args.checkpoint,
     )
     return _finish(result, args)
+
+
+def outputs(args: argparse.Namespace) -> tuple[list[Any], list[str | None]]:
+    """What ``ccreco train`` writes and reads (checked and locked by the CLI before training).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed arguments.
+
+    Returns
+    -------
+    (list of ccreco._outputs.Output, list of str)
+        Outputs and inputs.
+    """
+    from ccreco._outputs import Output
+
+    outs = [Output(args.output, "file")]
+    if args.checkpoint:
+        outs.append(Output(args.checkpoint, "file"))
+    if args.plots:
+        outs.append(Output(args.plots, "dir"))
+    return outs, [*args.data, getattr(args, "peak_model", None)]

@@ -84,10 +84,18 @@ def run(args: argparse.Namespace) -> int:
     data = features_from_chunks(iterate(args.data, schema=args.schema), TUNE_FEATURES, max_waveforms=args.n_data)
     n_samples = data.peak_offsets.size - 1
     print(f"data: {n_samples} waveforms, sampling {data.sampling_ns} ns", file=sys.stderr)
+    if int(data.peak_offsets[-1]) == 0:
+        raise ConfigError(f"no peak in any of the {n_samples} data waveforms (flat or all-zero data?); nothing to "
+                          "tune against. Check the data with `ccreco inspect`")
     if data.sampling_ns != config.sampling_ns:
         config = config.replace(sampling_ns=data.sampling_ns)
     result = tune(data, config, params, ranges=ranges, n_sim=args.n_sim, seed=args.seed, method=args.method,
                   iterations=args.iterations, log=lambda s: print(s, file=sys.stderr))
+    if not result.chi2_after <= result.chi2_before:  # NaN too: a "tuned" config worse than the start
+        raise ConfigError(f"tuning did not improve the agreement (chi2 {result.chi2_before:.1f} at the start, "
+                          f"{result.chi2_after:.1f} after); nothing written. The data may not be what the simulator "
+                          f"describes (sampling {data.sampling_ns:g} ns, preset {args.preset!r}): check them with "
+                          "`ccreco inspect` and `ccreco compare`")
     paths = write_result(result, args.output)
     print(result.table())
     for kind, path in paths.items():
@@ -96,3 +104,24 @@ def run(args: argparse.Namespace) -> int:
         for path in plot_tuning(result, data, args.plots, seed=args.seed):
             print(f"plot: {path}", file=sys.stderr)
     return 0
+
+
+def outputs(args: argparse.Namespace) -> tuple[list[Any], list[str | None]]:
+    """What ``ccreco tune`` writes and reads; checked, cleaned and locked by the CLI.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed arguments.
+
+    Returns
+    -------
+    (list of ccreco._outputs.Output, list of str)
+        Outputs and inputs.
+    """
+    from ccreco._outputs import Output
+
+    outs = [Output(args.output, "file")]
+    if args.plots:
+        outs.append(Output(args.plots, "dir"))
+    return outs, [*args.data, args.config]
