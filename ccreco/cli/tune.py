@@ -35,8 +35,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--set", dest="set_", action="append", metavar="KEY=VALUE", help="override a start field")
     p.add_argument("-o", "--output", required=True, metavar="TUNED.toml", help="tuned simulator config")
     p.add_argument("--params", default=None,
-                   help="comma-separated SimConfig fields to tune (default: noise_mv,single_electron_mv,"
-                   "pulse_rise_ns,pulse_fall_ns,density_scale,trigger_offset_ns)")
+                   help="comma-separated SimConfig float fields to tune (default: noise_mv,single_electron_mv,"
+                   "pulse_rise_ns,pulse_fall_ns,density_scale,trigger_offset_ns); cluster sizes: cluster_p1,"
+                   "cluster_tail_exponent (a 'table' start switches to its closest HEED-like member); ion-tail "
+                   "pulse: pulse_ion_tau_ns,pulse_ion_t0_ns,pulse_shaper_tau_ns,pulse_ac_coupling_ns")
     p.add_argument("--range", dest="ranges", action="append", metavar="NAME=LO:HI",
                    help="absolute search range of a parameter (repeatable)")
     p.add_argument("--n-data", type=int, default=5000, help="data waveforms used (default 5000)")
@@ -100,6 +102,8 @@ def run(args: argparse.Namespace) -> int:
     print(result.table())
     for kind, path in paths.items():
         print(f"{kind}: {path}", file=sys.stderr)
+    for w in result.warnings:
+        print(f"WARNING: {w}", file=sys.stderr)
     if args.plots:
         for path in plot_tuning(result, data, args.plots, seed=args.seed):
             print(f"plot: {path}", file=sys.stderr)
