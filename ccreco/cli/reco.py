@@ -40,7 +40,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     schema = p.add_mutually_exclusive_group()
     schema.add_argument("--schema", default="native", help="schema preset: native (default), cepc, cepc-old")
     schema.add_argument("--mapping", metavar="FILE.toml", help="branch mapping for other layouts (docs/SCHEMA.md)")
-    p.add_argument("--chunk-size", type=int, default=5000, help="entries per block (default 5000)")
+    p.add_argument("--chunk-size", type=int, default=None,
+                   help="entries per block (default: about 4 blocks per worker, 500 to 5000 entries)")
     p.add_argument("--on-error", choices=("raise", "skip"), default="raise",
                    help="stop at the first bad file/block (default) or skip it and list it in summary.json")
     p.add_argument("--models", metavar="DIR",
