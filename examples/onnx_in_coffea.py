@@ -82,8 +82,7 @@ class MaxPulseProcessor(processor.ProcessorABC):
 def default_tagger() -> MaxPulseTagger:
     """The tagger on ccreco's shipped step-1 LSTM (window read from its metadata)."""
     from ccreco.models.inference import read_metadata
-    from ccreco.models.methods import DEFAULT_PEAK_MODEL
-    from ccreco.models.shipped import shipped_model
+    from ccreco.models.shipped import DEFAULT_PEAK_MODEL, shipped_model
 
     path = shipped_model(DEFAULT_PEAK_MODEL)
     meta = read_metadata(path)

@@ -15,7 +15,7 @@ import pytest
 
 from ccreco.errors import ModelError
 from ccreco.models.inference import ClusterModel, PeakModel
-from ccreco.models.methods import DEFAULT_CLUSTER_MODEL, DEFAULT_PEAK_MODEL
+from ccreco.models.shipped import DEFAULT_CLUSTER_MODEL, DEFAULT_PEAK_MODEL
 from ccreco.models.onnx_wrapper import onnx_wrapper, select_providers, session_options
 from ccreco.models.shipped import shipped_model
 
