@@ -5,10 +5,12 @@ The coffea processor (:mod:`ccreco.reco.processor`, public as ``ccreco.processor
 layout, the outputs — lives here so that dask workers import it from ``ccreco`` and the tests
 exercise it directly.
 
-Accumulator (what every block returns; coffea adds them up): ``hists`` (name ->
-``hist.Hist``), ``sums`` (variable -> ``{"n", "sum", "sum2"}`` for exact means and RMS),
-``counters`` (ints), ``skipped`` (list of dicts naming file, tree, entries and reason), and
-``parts`` (list of ``[file_index, entry_start, path]`` of the per-block part files).
+Accumulator (what every block returns; coffea adds them up with ``+``): a typed
+:class:`~ccreco.reco.accumulator.RecoAccumulator` (histograms, exact moments, counters, skip
+records, part files, timing). ``run_reco`` is three steps around it: :func:`plan_run`
+(validate options and inputs, load the models; nothing written), :func:`execute` (coffea's
+runner over the planned files -> one accumulator) and :func:`publish_run` (``reco.root``,
+``hists.root``, plots, ``summary.json``, atomic move to ``OUTDIR``).
 """
 
 from __future__ import annotations
@@ -27,8 +29,10 @@ from typing import Any
 import numpy as np
 
 from ccreco import __version__
+from ccreco.constants import N_SAMPLES, SAMPLING_NS
 from ccreco.errors import CcrecoError, ConfigError
 from ccreco.io.schema import Mapping as SchemaMapping
+from ccreco.reco.accumulator import Moments, RecoAccumulator
 from ccreco.reco.core import RecoConfig, RecoResult, Reconstructor
 from ccreco.reco.hists import book, fill, moments
 from ccreco.reco.output import (
@@ -67,38 +71,27 @@ def get_reconstructor(config: RecoConfig) -> Reconstructor:
     return reco
 
 
-def _sums(result: RecoResult) -> dict[str, dict[str, float]]:
-    out: dict[str, dict[str, float]] = {}
+def _sums(result: RecoResult) -> dict[str, Moments]:
+    out: dict[str, Moments] = {}
     for name in SUMMARY_VARIABLES:
         if name == "residual":
             values = None if result.n_clusters_true is None else result.n_clusters - result.n_clusters_true
         else:
             values = getattr(result, name)
-        if values is None:
-            continue
-        v = np.asarray(values, dtype=np.float64)
-        v = v[np.isfinite(v)]
-        out[name] = {"n": int(v.size), "sum": float(v.sum()), "sum2": float(np.dot(v, v))}
+        if values is not None:
+            out[name] = Moments.of(values)
     return out
 
 
-def empty_output() -> dict[str, Any]:
+def empty_output() -> RecoAccumulator:
     """An accumulator with nothing in it (the identity of the sum).
 
     Returns
     -------
-    dict
-        ``hists``, ``sums``, ``counters``, ``skipped``, ``parts``, ``timing``.
+    RecoAccumulator
+        No histograms, zero counters.
     """
-    return {
-        "hists": {},
-        "sums": {},
-        "counters": {"chunks": 0, "chunks_skipped": 0, "waveforms_read": 0, "waveforms_reconstructed": 0,
-                     "waveforms_skipped": 0, "truth_length": 0, "config_length": 0},
-        "skipped": [],
-        "parts": [],
-        "timing": {"reco_s": 0.0, "reco_cpu_s": 0.0},
-    }
+    return RecoAccumulator()
 
 
 def skip_record(error: CcrecoError, file: str, tree: str | None, start: int | None, stop: int | None) -> dict[str, Any]:
@@ -139,24 +132,24 @@ def process_block(chunk: Any, reconstructor: Reconstructor, parts_dir: str | os.
 
     Returns
     -------
-    dict
-        One block's accumulator (see the module docstring).
+    RecoAccumulator
+        One block's accumulator.
     """
     t0, c0 = time.perf_counter(), time.process_time()
     result = reconstructor(chunk)
     out = empty_output()
-    out["hists"] = fill(book(result.has_truth), result)
-    out["sums"] = _sums(result)
+    out.hists = fill(book(result.has_truth), result)
+    out.sums = _sums(result)
     n = len(result)
-    out["counters"].update(chunks=1, waveforms_read=n, waveforms_reconstructed=n)
-    out["counters"][f"{result.length_source}_length"] = n
+    out.counters.update(chunks=1, waveforms_read=n, waveforms_reconstructed=n)
+    out.counters[f"{result.length_source}_length"] = n
     if parts_dir is not None:
         start = chunk.source.entry_start if chunk.source else 0
         stop = chunk.source.entry_stop if chunk.source else n
         path = Path(parts_dir) / f"{file_index:05d}_{start:012d}_{stop:012d}.root"
-        out["parts"] = [[int(file_index), int(start), write_part(result, path)]]
-    out["timing"]["reco_s"] = time.perf_counter() - t0
-    out["timing"]["reco_cpu_s"] = time.process_time() - c0
+        out.parts = [(int(file_index), int(start), write_part(result, path))]
+    out.reco_s = time.perf_counter() - t0
+    out.reco_cpu_s = time.process_time() - c0
     return out
 
 
@@ -187,11 +180,11 @@ class BlockTask:
     parts_dir: str
     on_error: str
     file_index: dict[str, int] = field(hash=False)
-    sampling_ns: float = 1.0
-    n_samples: int = 2000
+    sampling_ns: float = SAMPLING_NS
+    n_samples: int = N_SAMPLES
 
 
-def process_events(events: Any, task: BlockTask) -> dict[str, Any]:
+def process_events(events: Any, task: BlockTask) -> RecoAccumulator:
     """The coffea processor's body: columns of one block -> validated chunk -> accumulator.
 
     Parameters
@@ -204,7 +197,7 @@ def process_events(events: Any, task: BlockTask) -> dict[str, Any]:
 
     Returns
     -------
-    dict
+    RecoAccumulator
         The block's accumulator; with ``on_error="skip"`` a bad block returns an empty
         accumulator that lists it in ``skipped``.
 
@@ -230,8 +223,8 @@ def process_events(events: Any, task: BlockTask) -> dict[str, Any]:
             raise error
         log.warning("skipping entries [%d, %d) of %s: %s", start, stop, file, error)
         out = empty_output()
-        out["counters"].update(chunks_skipped=1, waveforms_skipped=stop - start)
-        out["skipped"] = [skip_record(error, file, tree, start, stop)]
+        out.counters.update(chunks_skipped=1, waveforms_skipped=stop - start)
+        out.skipped = [skip_record(error, file, tree, start, stop)]
         return out
     return process_block(chunk, get_reconstructor(task.config), task.parts_dir,
                          task.file_index.get(file, 0))
@@ -390,6 +383,272 @@ def _executor(name: str, workers: int, scheduler: str | None, status: bool) -> t
                                   retries=3), closers
 
 
+@dataclass(frozen=True)
+class RunPlan:
+    """A validated batch run, before anything is written (:func:`plan_run`).
+
+    Attributes
+    ----------
+    paths : list of str
+        Every input file, resolved.
+    good : list of str
+        Those that passed validation (to be processed).
+    file_skips : list of dict
+        Skip records of the bad files (``on_error="skip"``).
+    outdir : str
+        Requested output directory.
+    config : RecoConfig
+        Reconstruction configuration.
+    mapping : ccreco.io.schema.Mapping
+        The files' schema.
+    reconstructor : Reconstructor
+        This process's models (also used for provenance).
+    sampling_ns : float
+        Sampling period of the data.
+    n_samples : int
+        Samples per waveform.
+    executor, workers, scheduler, chunk_size, on_error, overwrite
+        As given to :func:`run_reco`.
+    """
+
+    paths: list[str]
+    good: list[str]
+    file_skips: list[dict[str, Any]]
+    outdir: str
+    config: RecoConfig
+    mapping: SchemaMapping
+    reconstructor: Reconstructor
+    sampling_ns: float
+    n_samples: int
+    executor: str
+    workers: int
+    scheduler: str | None
+    chunk_size: int
+    on_error: str
+    overwrite: bool
+
+    def task(self, parts_dir: str | os.PathLike[str]) -> BlockTask:
+        """The picklable per-block task of this plan, writing part files to ``parts_dir``."""
+        return BlockTask(config=self.config, mapping=self.mapping, parts_dir=str(parts_dir), on_error=self.on_error,
+                         file_index={p: i for i, p in enumerate(self.paths)}, sampling_ns=self.sampling_ns,
+                         n_samples=self.n_samples)
+
+
+@dataclass(frozen=True)
+class Execution:
+    """What :func:`execute` returns: the summed accumulator and coffea's metrics.
+
+    Attributes
+    ----------
+    accumulator : RecoAccumulator
+        All blocks, bad files' skip records first.
+    metrics : dict
+        coffea's run metrics.
+    wall_s : float
+        Wall time of the runner.
+    """
+
+    accumulator: RecoAccumulator
+    metrics: dict[str, Any]
+    wall_s: float
+
+
+def plan_run(
+    files: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    outdir: str | os.PathLike[str],
+    *,
+    config: RecoConfig | None = None,
+    schema: str | SchemaMapping | os.PathLike[str] = "native",
+    executor: str = "iterative",
+    workers: int = 2,
+    scheduler: str | None = None,
+    chunk_size: int = 5000,
+    on_error: str = "raise",
+    overwrite: bool = False,
+) -> RunPlan:
+    """Validate the options and every input file, load the models; write nothing.
+
+    Parameters are those of :func:`run_reco`.
+
+    Returns
+    -------
+    RunPlan
+        The validated run.
+
+    Raises
+    ------
+    CcrecoError
+        Bad options, an existing ``outdir`` without ``overwrite``, a bad file (raise mode), no
+        readable file, or a model/data mismatch.
+    """
+    from ccreco.io.reader import expand_files
+    from ccreco.io.schema import resolve_schema
+
+    if executor not in EXECUTORS:
+        raise ConfigError(f"executor must be one of {', '.join(EXECUTORS)}; got {executor!r}")
+    if on_error not in ("raise", "skip"):
+        raise ConfigError(f"on_error must be 'raise' or 'skip'; got {on_error!r}")
+    if chunk_size < 1 or workers < 1:
+        raise ConfigError(f"chunk_size and workers must be >= 1; got {chunk_size}, {workers}")
+    if scheduler and executor != "dask":
+        raise ConfigError("--scheduler needs --executor dask")
+    check_outdir_name(outdir)
+    config = RecoConfig() if config is None else config
+    mapping = resolve_schema(schema)
+    paths = [str(Path(p).resolve()) for p in expand_files(files)]
+    if not paths:
+        raise ConfigError("no input files")
+    dupes = sorted({p for p in paths if paths.count(p) > 1})
+    if dupes:
+        raise ConfigError(f"input file(s) given more than once: {', '.join(dupes)}")
+    reconstructor = get_reconstructor(config)
+    if Path(outdir).exists() and not overwrite:
+        raise ConfigError(f"output directory {Path(outdir).resolve()} exists; pass --overwrite to replace it")
+    good, file_skips, sampling, n_samples = validate_inputs(paths, mapping, reconstructor, on_error)
+    return RunPlan(paths=paths, good=good, file_skips=file_skips, outdir=str(outdir), config=config,
+                   mapping=mapping, reconstructor=reconstructor, sampling_ns=sampling, n_samples=n_samples,
+                   executor=executor, workers=workers, scheduler=scheduler, chunk_size=chunk_size,
+                   on_error=on_error, overwrite=overwrite)
+
+
+def execute(plan: RunPlan, parts_dir: str | os.PathLike[str], *, status: bool | None = None,
+            processor_factory: Any = None) -> Execution:
+    """Run coffea's runner over the planned files; each block writes its part file to ``parts_dir``.
+
+    Parameters
+    ----------
+    plan : RunPlan
+        From :func:`plan_run`.
+    parts_dir : path-like
+        Staging directory for part files (a filesystem the workers share).
+    status : bool, optional
+        coffea's progress bars (default: on a terminal unless ``CCRECO_NO_PROGRESS`` is set).
+    processor_factory : callable, optional
+        ``BlockTask -> ProcessorABC``; default :class:`ccreco.processors.ClusterCountingProcessor`.
+
+    Returns
+    -------
+    Execution
+        The summed accumulator (bad files' skip records included), metrics and wall time.
+    """
+    from coffea import processor
+    from coffea.nanoevents import BaseSchema
+
+    from ccreco._progress import progress_enabled
+
+    if processor_factory is None:
+        from ccreco.reco.processor import ClusterCountingProcessor as processor_factory
+    proc = processor_factory(plan.task(parts_dir))
+    show = progress_enabled() if status is None else bool(status)
+    exe, closers = _executor(plan.executor, plan.workers, plan.scheduler, show)
+    try:
+        runner = processor.Runner(exe, schema=BaseSchema, chunksize=int(plan.chunk_size), savemetrics=True)
+        fileset = {"ccreco": {"files": {p: plan.mapping.tree for p in plan.good}}}
+        t0 = time.perf_counter()
+        try:
+            with _coffea_bars(show):
+                acc, metrics = runner(fileset, proc, treename=plan.mapping.tree)
+        except Exception as exc:
+            inner = _unwrap(exc)
+            if inner is not exc:
+                raise inner from exc
+            raise
+        wall = time.perf_counter() - t0
+    finally:
+        for c in closers or ():
+            try:
+                c.close()
+            except Exception:  # closing a cluster that is already down is not a failure
+                pass
+    total = empty_output() + acc if isinstance(acc, RecoAccumulator) else empty_output()
+    skipped = plan.file_skips + sorted(total.skipped, key=lambda s: (s["file"], s["entry_start"] or 0))
+    return Execution(total.replace(skipped=skipped), dict(metrics), wall)
+
+
+def summary_data(plan: RunPlan, run: Execution, outputs: list[str], n_written: int, output_s: float
+                 ) -> dict[str, Any]:
+    """The content of ``summary.json``.
+
+    Parameters
+    ----------
+    plan : RunPlan
+        The run.
+    run : Execution
+        Its result.
+    outputs : list of str
+        Files written in ``OUTDIR`` (relative).
+    n_written : int
+        Entries in ``reco.root``.
+    output_s : float
+        Seconds spent writing the outputs.
+
+    Returns
+    -------
+    dict
+        JSON-ready summary (inputs, executor, counters, stats, skips, throughput, provenance).
+    """
+    acc, wall = run.accumulator, run.wall_s
+    n_wf = acc.counters["waveforms_reconstructed"]
+    return {
+        "ccreco_version": __version__,
+        "created_unix": time.time(),
+        "host": platform.node(),
+        "inputs": [{"file": p, "size_bytes": os.path.getsize(p)} for p in plan.paths],
+        "schema": plan.mapping.name,
+        "executor": {"name": plan.executor, "workers": 1 if plan.executor == "iterative" else plan.workers,
+                     "scheduler": plan.scheduler, "chunk_size": plan.chunk_size, "on_error": plan.on_error},
+        "counters": dict(acc.counters),
+        "reco_entries_written": n_written,
+        "stats": {k: moments(v.as_dict()) for k, v in sorted(acc.sums.items())},
+        "skipped": acc.skipped,
+        "throughput": {
+            "wall_s": wall,
+            "waveforms_per_s": n_wf / wall if wall > 0 else None,
+            "reco_wall_s": acc.reco_s,
+            "reco_cpu_s": acc.reco_cpu_s,
+            "waveforms_per_reco_s": n_wf / acc.reco_s if acc.reco_s > 0 else None,
+            "coffea_metrics": {k: v for k, v in run.metrics.items() if k in ("bytesread", "entries", "processtime", "chunks")},
+            "output_s": output_s,
+        },
+        "provenance": plan.reconstructor.provenance(),
+        "outputs": outputs,
+    }
+
+
+def publish_run(plan: RunPlan, run: Execution, stage: Path, *, plots: bool = True) -> RunSummary:
+    """Write ``reco.root``, ``hists.root``, plots and ``summary.json`` into ``stage``; publish it.
+
+    Parameters
+    ----------
+    plan : RunPlan
+        The run.
+    run : Execution
+        Its result (part files in ``stage/parts``).
+    stage : pathlib.Path
+        The staging directory (:func:`ccreco.reco.output.staging_dir`).
+    plots : bool
+        Draw ``plots/``.
+
+    Returns
+    -------
+    RunSummary
+        The published directory and the summary.
+    """
+    t1 = time.perf_counter()
+    acc = run.accumulator
+    n_written = merge_parts(acc.sorted_parts(), stage / "reco.root")
+    shutil.rmtree(stage / PARTS_DIR, ignore_errors=True)
+    hists = acc.hists or book(False)
+    write_hists(hists, stage / "hists.root")
+    label = Path(plan.good[0]).name if len(plan.good) == 1 else ""
+    plot_files = draw(hists, stage / "plots", label=label) if plots else []
+    outputs = ["hists.root", "reco.root", "summary.json"] + [str(Path(p).relative_to(stage)) for p in plot_files]
+    data = summary_data(plan, run, outputs, n_written, output_s=0.0)
+    data["throughput"]["output_s"] = time.perf_counter() - t1
+    write_json(data, stage / "summary.json")
+    return RunSummary(publish(stage, plan.outdir), data)
+
+
 def run_reco(
     files: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
     outdir: str | os.PathLike[str],
@@ -407,6 +666,9 @@ def run_reco(
     processor_factory: Any = None,
 ) -> RunSummary:
     """Reconstruct files with coffea's runner and write ``OUTDIR`` (hists.root, reco.root, plots, summary).
+
+    :func:`plan_run` -> :func:`execute` -> :func:`publish_run`; on any failure the staging
+    directory is removed and nothing is published.
 
     Parameters
     ----------
@@ -436,7 +698,7 @@ def run_reco(
     status : bool, optional
         coffea's progress bars (default: on a terminal unless ``CCRECO_NO_PROGRESS`` is set).
     processor_factory : callable, optional
-        ``BlockTask -> ProcessorABC``; defaults to ``processors.cluster_counting``'s processor.
+        ``BlockTask -> ProcessorABC``; default :class:`ccreco.processors.ClusterCountingProcessor`.
 
     Returns
     -------
@@ -448,111 +710,17 @@ def run_reco(
     CcrecoError
         Bad input in raise mode, model/data mismatch (before any work), bad options.
     """
-    from coffea import processor
-    from coffea.nanoevents import BaseSchema
-
-    from ccreco._progress import progress_enabled
-    from ccreco.io.reader import expand_files
-    from ccreco.io.schema import resolve_schema
-
-    if executor not in EXECUTORS:
-        raise ConfigError(f"executor must be one of {', '.join(EXECUTORS)}; got {executor!r}")
-    if on_error not in ("raise", "skip"):
-        raise ConfigError(f"on_error must be 'raise' or 'skip'; got {on_error!r}")
-    if chunk_size < 1 or workers < 1:
-        raise ConfigError(f"chunk_size and workers must be >= 1; got {chunk_size}, {workers}")
-    if scheduler and executor != "dask":
-        raise ConfigError("--scheduler needs --executor dask")
-    check_outdir_name(outdir)
-    config = RecoConfig() if config is None else config
-    mapping = resolve_schema(schema)
-    paths = [str(Path(p).resolve()) for p in expand_files(files)]
-    if not paths:
-        raise ConfigError("no input files")
-    dupes = sorted({p for p in paths if paths.count(p) > 1})
-    if dupes:
-        raise ConfigError(f"input file(s) given more than once: {', '.join(dupes)}")
-    reconstructor = get_reconstructor(config)
-    if Path(outdir).exists() and not overwrite:
-        raise ConfigError(f"output directory {Path(outdir).resolve()} exists; pass --overwrite to replace it")
-    good, file_skips, sampling, n_samples = validate_inputs(paths, mapping, reconstructor, on_error)
-
+    plan = plan_run(files, outdir, config=config, schema=schema, executor=executor, workers=workers,
+                    scheduler=scheduler, chunk_size=chunk_size, on_error=on_error, overwrite=overwrite)
     stage = staging_dir(outdir, overwrite)
-    closers: Any = None
     try:
-        task = BlockTask(config=config, mapping=mapping, parts_dir=str(stage / PARTS_DIR), on_error=on_error,
-                         file_index={p: i for i, p in enumerate(paths)}, sampling_ns=sampling, n_samples=n_samples)
-        if processor_factory is None:
-            from ccreco.reco.processor import ClusterCountingProcessor as processor_factory
-        proc = processor_factory(task)
-        show = progress_enabled() if status is None else bool(status)
-        exe, closers = _executor(executor, workers, scheduler, show)
-        runner = processor.Runner(exe, schema=BaseSchema, chunksize=int(chunk_size), savemetrics=True)
-        fileset = {"ccreco": {"files": {p: mapping.tree for p in good}}}
-        t0 = time.perf_counter()
-        try:
-            with _coffea_bars(show):
-                acc, metrics = runner(fileset, proc, treename=mapping.tree)
-        except Exception as exc:
-            inner = _unwrap(exc)
-            if inner is not exc:
-                raise inner from exc
-            raise
-        wall = time.perf_counter() - t0
-        out = empty_output()
-        for key in ("hists", "sums", "counters", "skipped", "parts", "timing"):
-            if key in acc:
-                out[key] = acc[key] if key not in ("counters", "timing") else {**out[key], **acc[key]}
-        out["skipped"] = file_skips + sorted(out["skipped"], key=lambda s: (s["file"], s["entry_start"] or 0))
-
-        t1 = time.perf_counter()
-        parts = [p for _, _, p in sorted(out["parts"], key=lambda x: (x[0], x[1]))]
-        n_written = merge_parts(parts, stage / "reco.root")
-
-        shutil.rmtree(stage / PARTS_DIR, ignore_errors=True)
-        hists = out["hists"] or book(False)
-        write_hists(hists, stage / "hists.root")
-        plot_files = draw(hists, stage / "plots", label=Path(good[0]).name if len(good) == 1 else "") if plots else []
-        counters = dict(out["counters"])
-        n_wf = counters["waveforms_reconstructed"]
-        data = {
-            "ccreco_version": __version__,
-            "created_unix": time.time(),
-            "host": platform.node(),
-            "inputs": [{"file": p, "size_bytes": os.path.getsize(p)} for p in paths],
-            "schema": mapping.name,
-            "executor": {"name": executor, "workers": 1 if executor == "iterative" else workers,
-                         "scheduler": scheduler, "chunk_size": chunk_size, "on_error": on_error},
-            "counters": counters,
-            "reco_entries_written": n_written,
-            "stats": {k: moments(v) for k, v in sorted(out["sums"].items())},
-            "skipped": out["skipped"],
-            "throughput": {
-                "wall_s": wall,
-                "waveforms_per_s": n_wf / wall if wall > 0 else None,
-                "reco_wall_s": out["timing"]["reco_s"],
-                "reco_cpu_s": out["timing"]["reco_cpu_s"],
-                "waveforms_per_reco_s": n_wf / out["timing"]["reco_s"] if out["timing"]["reco_s"] > 0 else None,
-                "coffea_metrics": {k: v for k, v in metrics.items() if k in ("bytesread", "entries", "processtime", "chunks")},
-                "output_s": time.perf_counter() - t1,
-            },
-            "provenance": reconstructor.provenance(),
-            "outputs": ["hists.root", "reco.root", "summary.json"] + [str(Path(p).relative_to(stage)) for p in plot_files],
-        }
-        write_json(data, stage / "summary.json")
-        final = publish(stage, outdir)
+        run = execute(plan, stage / PARTS_DIR, status=status, processor_factory=processor_factory)
+        return publish_run(plan, run, stage, plots=plots)
     except BaseException:
-
         shutil.rmtree(stage, ignore_errors=True)
         raise
-    finally:
-        for c in closers or ():
-            try:
-                c.close()
-            except Exception:  # closing a cluster that is already down is not a failure
-                pass
-    return RunSummary(final, data)
 
 
-__all__ = ["EXECUTORS", "SUMMARY_VARIABLES", "BlockTask", "RunSummary", "empty_output", "get_reconstructor",
-           "process_block", "process_events", "run_reco", "skip_record", "validate_inputs"]
+__all__ = ["EXECUTORS", "SUMMARY_VARIABLES", "BlockTask", "Execution", "RunPlan", "RunSummary", "empty_output",
+           "execute", "get_reconstructor", "plan_run", "process_block", "process_events", "publish_run", "run_reco",
+           "skip_record", "summary_data", "validate_inputs"]
