@@ -50,9 +50,15 @@ class Moments:
 
 
 def _add_maps(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """Union of two maps; values under the same key are added (nested dicts recursively)."""
     out = dict(a)
     for key, value in b.items():
-        out[key] = out[key] + value if key in out else value
+        if key not in out:
+            out[key] = value
+        elif isinstance(value, dict) and isinstance(out[key], dict):
+            out[key] = _add_maps(out[key], value)
+        else:
+            out[key] = out[key] + value
     return out
 
 
@@ -74,6 +80,11 @@ class RecoAccumulator:
         ``(file_index, entry_start, path)`` of the per-block part files.
     reco_s, reco_cpu_s : float
         Wall and CPU seconds spent reconstructing (summed over blocks).
+    data_checks : dict
+        File -> data-sanity counts (:func:`ccreco.io.validate.sanity_counts`; they add up).
+    integrity : dict
+        File -> ``{"sums", "rows"}`` checksum partial sums per recorded block
+        (:func:`ccreco.io.integrity.partial_sums`; they add up).
     """
 
     hists: dict[str, Any] = field(default_factory=dict)
@@ -83,6 +94,8 @@ class RecoAccumulator:
     parts: list[tuple[int, int, str]] = field(default_factory=list)
     reco_s: float = 0.0
     reco_cpu_s: float = 0.0
+    data_checks: dict[str, dict[str, int]] = field(default_factory=dict)
+    integrity: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
 
     def __add__(self, other: RecoAccumulator) -> RecoAccumulator:
         if not isinstance(other, RecoAccumulator):
@@ -95,6 +108,8 @@ class RecoAccumulator:
             parts=self.parts + other.parts,
             reco_s=self.reco_s + other.reco_s,
             reco_cpu_s=self.reco_cpu_s + other.reco_cpu_s,
+            data_checks=_add_maps(self.data_checks, other.data_checks),
+            integrity=_add_maps(self.integrity, other.integrity),
         )
 
     def sorted_parts(self) -> list[str]:

@@ -16,6 +16,7 @@ runner over the planned files -> one accumulator) and :func:`publish_run` (``rec
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import platform
@@ -29,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from ccreco import __version__
+from ccreco._outputs import Output, OutputLock, check_outputs, check_replaceable, clean_stale, duplicate_inputs
 from ccreco.constants import N_SAMPLES, SAMPLING_NS
 from ccreco.errors import CcrecoError, ConfigError
 from ccreco.io.schema import Mapping as SchemaMapping
@@ -47,6 +49,9 @@ EXECUTORS: tuple[str, ...] = ("iterative", "futures", "dask")
 SUMMARY_VARIABLES: tuple[str, ...] = ("n_candidates", "n_peaks", "n_clusters", "dndx", "track_length_cm",
                                       "baseline_rms", "deriv_n_peaks", "deriv_n_clusters", "n_clusters_true",
                                       "n_electrons_true", "residual")
+
+#: Seconds to wait for an existing dask scheduler before giving up with a clear error.
+SCHEDULER_TIMEOUT_S: float = 10.0
 
 #: One Reconstructor per process and configuration: ONNX sessions open once per worker.
 _RECONSTRUCTORS: dict[RecoConfig, Reconstructor] = {}
@@ -153,6 +158,30 @@ def process_block(chunk: Any, reconstructor: Reconstructor, parts_dir: str | os.
     return out
 
 
+def unreadable_block(exc: BaseException, file: str, tree: str, start: int, stop: int) -> CcrecoError:
+    """The :class:`~ccreco.errors.InputFileError` for a block whose bytes could not be read or decoded.
+
+    Parameters
+    ----------
+    exc : BaseException
+        What uproot/awkward raised (bad compression header, truncated file, ...).
+    file, tree : str
+        Where.
+    start, stop : int
+        The block's entries.
+
+    Returns
+    -------
+    CcrecoError
+        Naming the file, tree, first entry and the cause.
+    """
+    from ccreco.errors import InputFileError
+
+    cause = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return InputFileError(f"cannot read entries [{start}, {stop}) (corrupt or truncated file?): "
+                          f"{type(exc).__name__}: {cause}", file=file, tree=tree, entry=start)
+
+
 @dataclass(frozen=True)
 class BlockTask:
     """Everything a worker needs to turn coffea's events into an accumulator (picklable).
@@ -182,6 +211,8 @@ class BlockTask:
     file_index: dict[str, int] = field(hash=False)
     sampling_ns: float = SAMPLING_NS
     n_samples: int = N_SAMPLES
+    #: file -> recorded block checksums (``ccreco.io.integrity``; empty for files ccreco did not write)
+    checksums: dict[str, list[tuple[int, int, int]]] = field(default_factory=dict, hash=False)
 
 
 def process_events(events: Any, task: BlockTask) -> RecoAccumulator:
@@ -214,9 +245,14 @@ def process_events(events: Any, task: BlockTask) -> RecoAccumulator:
     plan, problems = plan_columns(list(events.fields), stop - start, file, task.mapping)
     chunk = None
     if not problems:
-        arrays = {b: events[b] for b in plan.branches}
-        chunk, problems = chunk_from_arrays(arrays, plan, task.mapping, start, stop, n_samples=task.n_samples,
-                                            expected_sampling_ns=task.sampling_ns)
+        try:  # coffea reads lazily: a corrupt or truncated basket raises here
+            arrays = {b: events[b] for b in plan.branches}
+            chunk, problems = chunk_from_arrays(arrays, plan, task.mapping, start, stop, n_samples=task.n_samples,
+                                                expected_sampling_ns=task.sampling_ns)
+        except CcrecoError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - turned into a named error (or a skip record)
+            problems = [unreadable_block(exc, file, tree, start, stop)]
     if problems or chunk is None:
         error = problems[0]
         if task.on_error == "raise":
@@ -226,8 +262,90 @@ def process_events(events: Any, task: BlockTask) -> RecoAccumulator:
         out.counters.update(chunks_skipped=1, waveforms_skipped=stop - start)
         out.skipped = [skip_record(error, file, tree, start, stop)]
         return out
-    return process_block(chunk, get_reconstructor(task.config), task.parts_dir,
-                         task.file_index.get(file, 0))
+    out = process_block(chunk, get_reconstructor(task.config), task.parts_dir, task.file_index.get(file, 0))
+    checks = block_checks(chunk, file, start, task.checksums.get(file, ()))
+    out.data_checks = checks["data_checks"]
+    out.integrity = checks.get("integrity", {})
+    return out
+
+
+def block_checks(chunk: Any, file: str, start: int, blocks: Sequence[tuple[int, int, int]]) -> dict[str, Any]:
+    """The data-sanity counts and checksum partial sums of one block, keyed by file (they add up).
+
+    Parameters
+    ----------
+    chunk : WaveformChunk
+        The block as read.
+    file : str
+        Its file.
+    start : int
+        Its first entry.
+    blocks : sequence of (int, int, int)
+        The file's recorded block checksums (may be empty).
+
+    Returns
+    -------
+    dict
+        ``data_checks`` (file -> counts) and ``integrity`` (file -> ``sums``/``rows`` per block).
+    """
+    from ccreco.io.integrity import partial_sums
+    from ccreco.io.validate import sanity_counts
+
+    out: dict[str, Any] = {"data_checks": {file: sanity_counts(chunk.waveforms)}}
+    if blocks:
+        sums, rows = partial_sums(chunk.waveforms, start, blocks)
+        out["integrity"] = {file: {"sums": sums, "rows": rows}}
+    return out
+
+
+def check_blocks(acc: RecoAccumulator, checksums: dict[str, list[tuple[int, int, int]]], on_error: str
+                 ) -> dict[str, Any]:
+    """Verify the accumulated checksums and warn once per file about its data-sanity findings.
+
+    Parameters
+    ----------
+    acc : RecoAccumulator
+        The run's accumulator.
+    checksums : dict
+        File -> recorded blocks.
+    on_error : {"raise", "skip"}
+        A corrupt block raises, or is listed in the result.
+
+    Returns
+    -------
+    dict
+        ``data_checks`` (file -> counts, problems, warnings) and ``integrity`` (blocks recorded,
+        verified, failed).
+
+    Raises
+    ------
+    InputFileError
+        A block whose checksum differs (raise mode).
+    """
+    from ccreco.errors import InputFileError
+    from ccreco.io.integrity import mismatches
+    from ccreco.io.validate import sanity_messages
+
+    checks: dict[str, Any] = {}
+    for file, counts in sorted(acc.data_checks.items()):
+        problems, warnings = sanity_messages(dict(counts))
+        for text in problems + warnings:
+            log.warning("%s: %s", file, text)
+        checks[file] = {"counts": dict(counts), "problems": problems, "warnings": warnings}
+    integrity = {"recorded": 0, "verified": 0, "failed": []}
+    for file, blocks in sorted(checksums.items()):
+        part = acc.integrity.get(file, {})
+        n_ok, bad = mismatches(part.get("sums", {}), part.get("rows", {}), blocks)
+        integrity["recorded"] += len(blocks)
+        integrity["verified"] += n_ok
+        for b0, b1 in bad:
+            error = InputFileError(f"checksum mismatch in entries [{b0}, {b1}): the waveform bytes differ from what "
+                                   "ccreco wrote (corrupt copy or storage error)", file=file, entry=b0)
+            if on_error == "raise":
+                raise error
+            log.warning("%s", error)
+            integrity["failed"].append({"file": file, "entry_start": b0, "entry_stop": b1, "reason": str(error)})
+    return {"data_checks": checks, "integrity": integrity}
 
 
 @dataclass
@@ -269,7 +387,8 @@ def _unwrap(exc: BaseException) -> BaseException:
 
 
 def validate_inputs(files: Sequence[str], mapping: SchemaMapping, reconstructor: Reconstructor,
-                    on_error: str) -> tuple[list[str], list[dict[str, Any]], float, int]:
+                    on_error: str, entries: dict[str, int] | None = None,
+                    ) -> tuple[list[str], list[dict[str, Any]], float, int]:
     """Open every file, check its tree, branches, first entry and the models' fit — before any work.
 
     Parameters
@@ -282,6 +401,8 @@ def validate_inputs(files: Sequence[str], mapping: SchemaMapping, reconstructor:
         Models to check against the data.
     on_error : {"raise", "skip"}
         Bad files raise or are skipped (listed).
+    entries : dict, optional
+        Filled with file -> number of entries of every good file.
 
     Returns
     -------
@@ -325,6 +446,8 @@ def validate_inputs(files: Sequence[str], mapping: SchemaMapping, reconstructor:
         reconstructor.check(chunk.sampling_ns, chunk.n_samples, path)
         sampling, n_samples = chunk.sampling_ns, chunk.n_samples
         good.append(path)
+        if entries is not None:
+            entries[path] = int(plan.num_entries)
     if not good:
         raise ConfigError(f"no readable input among {len(files)} file(s): "
                           + "; ".join(f"{s['file']}: {s['reason']}" for s in skipped[:3]))
@@ -358,9 +481,33 @@ def _coffea_bars(show: bool) -> Iterator[None]:
         executor_module.rich_bar = original
 
 
+def _probe(address: str) -> None:
+    """Open and close a TCP connection to a ``tcp://host:port`` address (other schemes: no probe)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    if parts.scheme != "tcp" or not parts.hostname or not parts.port:
+        return
+    with socket.create_connection((parts.hostname, parts.port), timeout=SCHEDULER_TIMEOUT_S):
+        pass
+
+
+def _utf8_hash(items: Any) -> int:
+    """coffea's ``_hash`` (md5 of the joined items) on UTF-8 bytes, the same for ASCII names."""
+    import hashlib
+
+    x = hashlib.md5(";".join(str(x) for x in items).encode("utf-8", "surrogateescape"))
+    return int(x.hexdigest()[:16], base=16)
+
+
 def _executor(name: str, workers: int, scheduler: str | None, status: bool) -> tuple[Any, Any]:
     """coffea executor + the dask client/cluster to close afterwards (or None)."""
+    import coffea.processor.executor as executor_module
     from coffea import processor
+
+    # coffea 2026.9 hashes file names as ASCII: a non-ASCII input path raised UnicodeEncodeError
+    executor_module._hash = _utf8_hash
 
     if name == "iterative":
         # ccreco's errors are deterministic: retrying a bad block only repeats the error
@@ -371,7 +518,12 @@ def _executor(name: str, workers: int, scheduler: str | None, status: bool) -> t
     from distributed import Client, LocalCluster
 
     if scheduler:
-        client = Client(scheduler)
+        try:
+            _probe(scheduler)  # a refused connection fails at once, not after dask's timeout
+            client = Client(scheduler, timeout=SCHEDULER_TIMEOUT_S)
+        except (OSError, TimeoutError) as exc:
+            raise ConfigError(f"cannot reach the dask scheduler {scheduler} within {SCHEDULER_TIMEOUT_S} s "
+                              f"({type(exc).__name__}); check the address and that the scheduler runs") from exc
         closers: tuple[Any, ...] = (client,)
     else:
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
@@ -381,6 +533,32 @@ def _executor(name: str, workers: int, scheduler: str | None, status: bool) -> t
     # dask reschedules the blocks of a worker that died (retries also covers transient failures)
     return processor.DaskExecutor(client=client, status=status, desc="Reconstructing", unit="chunk",
                                   retries=3), closers
+
+
+def auto_chunk_size(n_entries: int, workers: int) -> int:
+    """Entries per block so that every worker has work, even on a single file.
+
+    Aims at :data:`~ccreco.constants.BLOCKS_PER_WORKER` blocks per worker, within
+    [:data:`~ccreco.constants.BLOCK_ENTRIES_MIN`, :data:`~ccreco.constants.BLOCK_ENTRIES_MAX`].
+
+    Parameters
+    ----------
+    n_entries : int
+        Entries in the whole run.
+    workers : int
+        Parallel workers (1 for the iterative executor: blocks of the maximum size).
+
+    Returns
+    -------
+    int
+        The block size.
+    """
+    from ccreco.constants import BLOCK_ENTRIES_MAX, BLOCK_ENTRIES_MIN, BLOCKS_PER_WORKER
+
+    if workers <= 1:
+        return BLOCK_ENTRIES_MAX
+    per_block = -(-max(int(n_entries), 1) // (int(workers) * BLOCKS_PER_WORKER))
+    return int(min(BLOCK_ENTRIES_MAX, max(BLOCK_ENTRIES_MIN, per_block)))
 
 
 @dataclass(frozen=True)
@@ -408,7 +586,11 @@ class RunPlan:
     n_samples : int
         Samples per waveform.
     executor, workers, scheduler, chunk_size, on_error, overwrite
-        As given to :func:`run_reco`.
+        As given to :func:`run_reco` (``chunk_size`` ``None``: :func:`auto_chunk_size`).
+    n_entries : dict of str to int
+        Entries of every good file.
+    checksums : dict
+        File -> recorded block checksums (``ccreco.io.integrity``; files ccreco wrote).
     """
 
     paths: list[str]
@@ -423,15 +605,17 @@ class RunPlan:
     executor: str
     workers: int
     scheduler: str | None
-    chunk_size: int
+    chunk_size: int | None
     on_error: str
     overwrite: bool
+    n_entries: dict[str, int] = field(default_factory=dict)
+    checksums: dict[str, list[tuple[int, int, int]]] = field(default_factory=dict)
 
     def task(self, parts_dir: str | os.PathLike[str]) -> BlockTask:
         """The picklable per-block task of this plan, writing part files to ``parts_dir``."""
         return BlockTask(config=self.config, mapping=self.mapping, parts_dir=str(parts_dir), on_error=self.on_error,
                          file_index={p: i for i, p in enumerate(self.paths)}, sampling_ns=self.sampling_ns,
-                         n_samples=self.n_samples)
+                         n_samples=self.n_samples, checksums=self.checksums)
 
 
 @dataclass(frozen=True)
@@ -446,11 +630,17 @@ class Execution:
         coffea's run metrics.
     wall_s : float
         Wall time of the runner.
+    chunk_size : int
+        Entries per block used.
+    checks : dict
+        :func:`check_blocks`: ``data_checks`` and ``integrity``.
     """
 
     accumulator: RecoAccumulator
     metrics: dict[str, Any]
     wall_s: float
+    chunk_size: int
+    checks: dict[str, Any]
 
 
 def plan_run(
@@ -462,24 +652,25 @@ def plan_run(
     executor: str = "iterative",
     workers: int = 2,
     scheduler: str | None = None,
-    chunk_size: int = 5000,
+    chunk_size: int | None = None,
     on_error: str = "raise",
     overwrite: bool = False,
 ) -> RunPlan:
-    """Validate the options and every input file, load the models; write nothing.
+    """Validate the options, the inputs' identity and the output directory; load the models.
 
+    Nothing is read from the inputs (:func:`check_inputs` does that) and nothing is written.
     Parameters are those of :func:`run_reco`.
 
     Returns
     -------
     RunPlan
-        The validated run.
+        The validated run, before its inputs are opened.
 
     Raises
     ------
     CcrecoError
-        Bad options, an existing ``outdir`` without ``overwrite``, a bad file (raise mode), no
-        readable file, or a model/data mismatch.
+        Bad options, duplicate inputs, an output that would overwrite an input, or an existing
+        ``outdir`` without ``overwrite``.
     """
     from ccreco.io.reader import expand_files
     from ccreco.io.schema import resolve_schema
@@ -488,7 +679,7 @@ def plan_run(
         raise ConfigError(f"executor must be one of {', '.join(EXECUTORS)}; got {executor!r}")
     if on_error not in ("raise", "skip"):
         raise ConfigError(f"on_error must be 'raise' or 'skip'; got {on_error!r}")
-    if chunk_size < 1 or workers < 1:
+    if (chunk_size is not None and chunk_size < 1) or workers < 1:
         raise ConfigError(f"chunk_size and workers must be >= 1; got {chunk_size}, {workers}")
     if scheduler and executor != "dask":
         raise ConfigError("--scheduler needs --executor dask")
@@ -501,14 +692,49 @@ def plan_run(
     dupes = sorted({p for p in paths if paths.count(p) > 1})
     if dupes:
         raise ConfigError(f"input file(s) given more than once: {', '.join(dupes)}")
+    for dup, first in duplicate_inputs(paths):
+        raise ConfigError(f"input {dup} is the same file as {first} (a link or a byte-identical copy); "
+                          "it would be counted twice")
+    check_outputs([Output(str(outdir), "replace_dir")], paths)
     reconstructor = get_reconstructor(config)
     if Path(outdir).exists() and not overwrite:
         raise ConfigError(f"output directory {Path(outdir).resolve()} exists; pass --overwrite to replace it")
-    good, file_skips, sampling, n_samples = validate_inputs(paths, mapping, reconstructor, on_error)
-    return RunPlan(paths=paths, good=good, file_skips=file_skips, outdir=str(outdir), config=config,
-                   mapping=mapping, reconstructor=reconstructor, sampling_ns=sampling, n_samples=n_samples,
+    if overwrite:
+        check_replaceable(outdir)
+    return RunPlan(paths=paths, good=[], file_skips=[], outdir=str(outdir), config=config,
+                   mapping=mapping, reconstructor=reconstructor, sampling_ns=SAMPLING_NS, n_samples=N_SAMPLES,
                    executor=executor, workers=workers, scheduler=scheduler, chunk_size=chunk_size,
                    on_error=on_error, overwrite=overwrite)
+
+
+def check_inputs(plan: RunPlan) -> RunPlan:
+    """Open every input file of a plan (tree, branches, first entry, the models' fit) and read
+    the block checksums of the files ccreco wrote; nothing is written.
+
+    Parameters
+    ----------
+    plan : RunPlan
+        From :func:`plan_run`.
+
+    Returns
+    -------
+    RunPlan
+        The plan with the good files, the skip records of the bad ones, the data's sampling and
+        length, entries and checksums.
+
+    Raises
+    ------
+    CcrecoError
+        A bad file (raise mode), no readable file, or a model/data mismatch.
+    """
+    from ccreco.io.integrity import read_file_blocks
+
+    n_entries: dict[str, int] = {}
+    good, file_skips, sampling, n_samples = validate_inputs(plan.paths, plan.mapping, plan.reconstructor,
+                                                            plan.on_error, n_entries)
+    checksums = {p: read_file_blocks(p) for p in good} if plan.mapping.name == "native" else {}
+    return dataclasses.replace(plan, good=good, file_skips=file_skips, sampling_ns=sampling, n_samples=n_samples,
+                               n_entries=n_entries, checksums={p: b for p, b in checksums.items() if b})
 
 
 def execute(plan: RunPlan, parts_dir: str | os.PathLike[str], *, status: bool | None = None,
@@ -542,7 +768,13 @@ def execute(plan: RunPlan, parts_dir: str | os.PathLike[str], *, status: bool | 
     show = progress_enabled() if status is None else bool(status)
     exe, closers = _executor(plan.executor, plan.workers, plan.scheduler, show)
     try:
-        runner = processor.Runner(exe, schema=BaseSchema, chunksize=int(plan.chunk_size), savemetrics=True)
+        chunk_size = plan.chunk_size
+        if chunk_size is None:
+            n_workers = 1 if plan.executor == "iterative" else plan.workers
+            if plan.executor == "dask" and plan.scheduler:
+                n_workers = max(1, len(exe.client.scheduler_info().get("workers", {})))
+            chunk_size = auto_chunk_size(sum(plan.n_entries.values()), n_workers)
+        runner = processor.Runner(exe, schema=BaseSchema, chunksize=int(chunk_size), savemetrics=True)
         fileset = {"ccreco": {"files": {p: plan.mapping.tree for p in plan.good}}}
         t0 = time.perf_counter()
         try:
@@ -561,8 +793,9 @@ def execute(plan: RunPlan, parts_dir: str | os.PathLike[str], *, status: bool | 
             except Exception:  # closing a cluster that is already down is not a failure
                 pass
     total = empty_output() + acc if isinstance(acc, RecoAccumulator) else empty_output()
+    verified = check_blocks(total, plan.checksums, plan.on_error)
     skipped = plan.file_skips + sorted(total.skipped, key=lambda s: (s["file"], s["entry_start"] or 0))
-    return Execution(total.replace(skipped=skipped), dict(metrics), wall)
+    return Execution(total.replace(skipped=skipped), dict(metrics), wall, int(chunk_size), verified)
 
 
 def summary_data(plan: RunPlan, run: Execution, outputs: list[str], n_written: int, output_s: float
@@ -596,11 +829,13 @@ def summary_data(plan: RunPlan, run: Execution, outputs: list[str], n_written: i
         "inputs": [{"file": p, "size_bytes": os.path.getsize(p)} for p in plan.paths],
         "schema": plan.mapping.name,
         "executor": {"name": plan.executor, "workers": 1 if plan.executor == "iterative" else plan.workers,
-                     "scheduler": plan.scheduler, "chunk_size": plan.chunk_size, "on_error": plan.on_error},
+                     "scheduler": plan.scheduler, "chunk_size": run.chunk_size, "on_error": plan.on_error},
         "counters": dict(acc.counters),
         "reco_entries_written": n_written,
         "stats": {k: moments(v.as_dict()) for k, v in sorted(acc.sums.items())},
         "skipped": acc.skipped,
+        "data_checks": run.checks["data_checks"],
+        "integrity": run.checks["integrity"],
         "throughput": {
             "wall_s": wall,
             "waveforms_per_s": n_wf / wall if wall > 0 else None,
@@ -658,7 +893,7 @@ def run_reco(
     executor: str = "iterative",
     workers: int = 2,
     scheduler: str | None = None,
-    chunk_size: int = 5000,
+    chunk_size: int | None = None,
     on_error: str = "raise",
     overwrite: bool = False,
     plots: bool = True,
@@ -667,8 +902,9 @@ def run_reco(
 ) -> RunSummary:
     """Reconstruct files with coffea's runner and write ``OUTDIR`` (hists.root, reco.root, plots, summary).
 
-    :func:`plan_run` -> :func:`execute` -> :func:`publish_run`; on any failure the staging
-    directory is removed and nothing is published.
+    :func:`plan_run` -> (lock ``OUTDIR``) :func:`check_inputs` -> :func:`execute` ->
+    :func:`publish_run`; on any failure the staging directory is removed and nothing is
+    published.
 
     Parameters
     ----------
@@ -687,8 +923,9 @@ def run_reco(
     scheduler : str, optional
         Address of an existing dask scheduler (``dask`` only; the output directory must be on a
         filesystem the workers share).
-    chunk_size : int
-        Entries per block.
+    chunk_size : int, optional
+        Entries per block; default :func:`auto_chunk_size` of the run's entries and the workers
+        (a dask cluster's actual worker count).
     on_error : {"raise", "skip"}
         Stop at the first bad file or block, or skip and list it in ``summary.json``.
     overwrite : bool
@@ -712,15 +949,22 @@ def run_reco(
     """
     plan = plan_run(files, outdir, config=config, schema=schema, executor=executor, workers=workers,
                     scheduler=scheduler, chunk_size=chunk_size, on_error=on_error, overwrite=overwrite)
-    stage = staging_dir(outdir, overwrite)
+    lock = OutputLock(outdir).acquire()  # held until the end: a second run on OUTDIR is refused
     try:
-        run = execute(plan, stage / PARTS_DIR, status=status, processor_factory=processor_factory)
-        return publish_run(plan, run, stage, plots=plots)
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
+        clean_stale(outdir)
+        plan = check_inputs(plan)
+        stage = staging_dir(outdir, overwrite)
+        try:
+            run = execute(plan, stage / PARTS_DIR, status=status, processor_factory=processor_factory)
+            return publish_run(plan, run, stage, plots=plots)
+        except BaseException:
+            shutil.rmtree(stage, ignore_errors=True)
+            raise
+    finally:
+        lock.release()
 
 
-__all__ = ["EXECUTORS", "SUMMARY_VARIABLES", "BlockTask", "Execution", "RunPlan", "RunSummary", "empty_output",
-           "execute", "get_reconstructor", "plan_run", "process_block", "process_events", "publish_run", "run_reco",
-           "skip_record", "summary_data", "validate_inputs"]
+__all__ = ["EXECUTORS", "SUMMARY_VARIABLES", "BlockTask", "Execution", "RunPlan", "RunSummary", "auto_chunk_size",
+           "block_checks", "check_blocks", "check_inputs", "empty_output", "execute", "get_reconstructor", "plan_run",
+           "process_block", "process_events", "publish_run", "run_reco", "skip_record", "summary_data",
+           "unreadable_block", "validate_inputs"]
