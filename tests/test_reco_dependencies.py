@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from ccreco.sim import SimConfig, simulate_to_file
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Packages the in-memory reconstruction must not import.
@@ -22,10 +21,8 @@ NOT_NEEDED = ("coffea", "dask", "distributed", "torch", "onnx", "onnxscript", "s
 
 
 @pytest.fixture(scope="module")
-def small_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("deps") / "run.root"
-    simulate_to_file(path, SimConfig.from_preset("tb2023-untuned"), 20, 4)
-    return path
+def small_file(simulated_file) -> Path:  # noqa: ANN001
+    return simulated_file(20, 4)
 
 
 def test_reconstruct_imports_no_batch_training_or_analysis_package(small_file: Path) -> None:
