@@ -26,6 +26,7 @@ from ccreco.kernels._jit import jit
 from ccreco.kernels._util import as_waveforms, ns_to_samples
 from ccreco.kernels.baseline import _baseline_rms
 from ccreco.kernels.candidates import _grow
+from ccreco.kernels.clusterize import ClusterizeConfig
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,38 @@ DERIV_PRESETS: dict[str, DerivConfig] = {
     "tb2023-counting": DerivConfig(n1=8.0, n2=0.5, n3=0.1, n4=0.0),
     "analysts": DerivConfig(n1=9.0, n2=1.1, n3=0.1, n4=0.1),
 }
+
+#: The clusterization that goes with each DERIV preset's peaks (same names as
+#: :data:`DERIV_PRESETS`; docs/ALGORITHMS.md, "DERIV baseline"). Reconstruction, evaluation,
+#: PID and the features all take a preset's pair through :func:`deriv_preset`.
+DERIV_CLUSTERIZE: dict[str, ClusterizeConfig] = {
+    "tb2023": ClusterizeConfig(c=0.35),
+    "tb2023-counting": ClusterizeConfig(c=0.40),
+    "analysts": ClusterizeConfig(c=0.35),
+}
+
+
+def deriv_preset(name: str) -> tuple[DerivConfig, ClusterizeConfig]:
+    """A named DERIV setting with the clusterization constant that goes with it.
+
+    Parameters
+    ----------
+    name : str
+        A :data:`DERIV_PRESETS` name.
+
+    Returns
+    -------
+    DerivConfig, ClusterizeConfig
+        The peak finder's thresholds and the clusterization of its peaks.
+
+    Raises
+    ------
+    ConfigError
+        Unknown name (lists the known ones).
+    """
+    if name not in DERIV_PRESETS:
+        raise ConfigError(f"DERIV preset must be one of {', '.join(DERIV_PRESETS)}; got {name!r}")
+    return DERIV_PRESETS[name], DERIV_CLUSTERIZE[name]
 
 
 @jit
@@ -204,4 +237,4 @@ def deriv_peaks(
     return index, offsets, baseline, rms
 
 
-__all__ = ["DERIV_PRESETS", "DerivConfig", "deriv_peaks"]
+__all__ = ["DERIV_CLUSTERIZE", "DERIV_PRESETS", "DerivConfig", "deriv_peaks", "deriv_preset"]

@@ -25,7 +25,7 @@ import onnxruntime as ort
 from ccreco.errors import ModelError
 from ccreco.models import metadata as md
 from ccreco.models.config import Encoding
-from ccreco.models.encoding import encode_peak_times
+from ccreco.models.encoding import encode_flat, encode_peak_times
 
 #: Default inference batch (ENVIRONMENT.md: moderate batches beat one huge batch; see
 #: docs/MODELS.md for the benchmark behind the figure).
@@ -422,19 +422,23 @@ class ClusterModel(OnnxModel):
         sampling_ns: float,
         window_ns: float,
         extra: Mapping[str, Any] | np.ndarray | None = None,
+        offsets: np.ndarray | None = None,
     ) -> np.ndarray:
         """Predicted number of primary clusters per waveform.
 
         Parameters
         ----------
-        peak_times : awkward.Array or sequence of array-like
-            Detected peak times (ns from the waveform start), one list per waveform.
+        peak_times : numpy.ndarray, awkward.Array or sequence of array-like
+            Detected peak times (ns from the waveform start): flat over waveforms when
+            ``offsets`` is given (the reconstruction chain's form), else one list per waveform.
         sampling_ns : float
             Sampling period of the data.
         window_ns : float
             Acquisition window of the data (``n_samples * sampling_ns``).
         extra : mapping or numpy.ndarray, optional
             Extra scalar inputs when the model has them.
+        offsets : numpy.ndarray, optional
+            int64 ``(n_waveforms + 1,)``: waveform ``w`` owns ``peak_times[offsets[w]:offsets[w + 1]]``.
 
         Returns
         -------
@@ -452,7 +456,13 @@ class ClusterModel(OnnxModel):
             raise ModelError(
                 f"model encodes a {enc.window_ns} ns window, data cover {window_ns} ns", file=str(self.path)
             )
-        return self.predict_encoded(encode_peak_times(peak_times, enc), extra)
+        if offsets is None:
+            return self.predict_encoded(encode_peak_times(peak_times, enc), extra)
+        off = np.asarray(offsets, dtype=np.int64).reshape(-1)
+        flat = np.asarray(peak_times, dtype=np.float64).reshape(-1)
+        if off.size < 1 or off[0] != 0 or off[-1] != flat.size or np.any(np.diff(off) < 0):
+            raise ValueError(f"offsets must rise from 0 to len(peak_times)={flat.size}")
+        return self.predict_encoded(encode_flat(flat, np.diff(off), enc), extra)
 
 
 def load_model(path: str | os.PathLike[str], **kwargs: Any) -> PeakModel | ClusterModel:

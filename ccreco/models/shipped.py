@@ -9,6 +9,10 @@ from ccreco.errors import ModelError
 
 #: Directory of the shipped ONNX files and their model cards (``<name>.md``).
 DATA_DIR: Path = Path(__file__).resolve().parent / "data"
+#: Shipped step-1 model used when none is named (reconstruction, evaluation, HPO).
+DEFAULT_PEAK_MODEL: str = "lstm_compact_tb2023_untuned"
+#: Shipped step-2 CNN used when none is named.
+DEFAULT_CLUSTER_MODEL: str = "cnn_ihep_tb2023_mix"
 
 
 def available_models() -> list[str]:
@@ -168,4 +172,5 @@ def model_card(path: str | Path, title: str | None = None, notes: str = "") -> s
         lines += ["", notes.strip()]
     return "\n".join(lines) + "\n"
 
-__all__ = ["DATA_DIR", "available_models", "model_card", "recorded_sha256", "shipped_model", "verify_shipped"]
+__all__ = ["DATA_DIR", "DEFAULT_CLUSTER_MODEL", "DEFAULT_PEAK_MODEL", "available_models", "model_card",
+           "recorded_sha256", "shipped_model", "verify_shipped"]

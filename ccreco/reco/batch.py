@@ -1,6 +1,6 @@
 """Batch reconstruction of ROOT files with coffea's runner (iterative, futures or dask executors).
 
-The coffea processor (``processors/cluster_counting.py``) is a thin shell around
+The coffea processor (:mod:`ccreco.reco.processor`, public as ``ccreco.processors``) is a thin shell around
 :func:`process_events`; everything else — validation, the per-block work, the accumulator
 layout, the outputs — lives here so that dask workers import it from ``ccreco`` and the tests
 exercise it directly.
@@ -641,7 +641,7 @@ def run_reco(
                          file_index={p: i for i, p in enumerate(paths)}, sampling_ns=sampling, n_samples=n_samples,
                          checksums={p: b for p, b in checksums.items() if b})
         if processor_factory is None:
-            from processors.cluster_counting import ClusterCountingProcessor as processor_factory
+            from ccreco.reco.processor import ClusterCountingProcessor as processor_factory
         proc = processor_factory(task)
         show = progress_enabled() if status is None else bool(status)
         exe, closers = _executor(executor, workers, scheduler, show)
