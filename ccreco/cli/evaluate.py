@@ -106,3 +106,20 @@ def run(args: argparse.Namespace) -> int:
             fh.write("\n")
     return 0
 
+
+def outputs(args: argparse.Namespace) -> tuple[list[Any], list[str | None]]:
+    """What ``ccreco evaluate`` writes (``--json``) and reads; checked and locked by the CLI.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed arguments.
+
+    Returns
+    -------
+    (list of ccreco._outputs.Output, list of str)
+        Outputs and inputs.
+    """
+    from ccreco._outputs import Output
+
+    return ([Output(args.json, "file")] if args.json else []), list(args.data)
