@@ -9,8 +9,8 @@ from typing import Any
 from ccreco.constants import STEP_SIZE
 from ccreco.errors import CcrecoError, InputFileError
 from ccreco.io.integrity import mismatches, partial_sums, read_file_blocks
-from ccreco.io.reader import entry_ranges, open_tree, plan_tree, read_chunk
-from ccreco.io.schema import Mapping, resolve_schema
+from ccreco.io.reader import convention_warnings, describe_truth, entry_ranges, open_tree, plan_tree, read_chunk
+from ccreco.io.schema import Mapping, resolve_schema, supported_uses
 from ccreco.io.validate import sanity_counts, sanity_messages
 
 
@@ -40,6 +40,11 @@ class InspectReport:
         Truth fields found (empty for data).
     missing_meta : list of str
         run/event/channel branches named by the schema but absent (filled with defaults).
+    truth_notes : list of str
+        How truth was obtained (auto-imported, derived, mapped but absent) and suspected
+        convention clashes.
+    supports : dict of str to bool
+        Which truth-dependent commands the file supports (``evaluate peaks``, ...).
     problems : list of str
         Every validation problem, one message each (file, tree, branch, entry named).
     warnings : list of str
@@ -60,6 +65,8 @@ class InspectReport:
     sampling_ns: float | None = None
     truth_fields: list[str] = field(default_factory=list)
     missing_meta: list[str] = field(default_factory=list)
+    truth_notes: list[str] = field(default_factory=list)
+    supports: dict[str, bool] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     data_checks: dict[str, int] = field(default_factory=dict)
@@ -114,6 +121,10 @@ class InspectReport:
             lines.append(f"defaults:    {', '.join(self.missing_meta)} (branch absent)")
         for w in self.warnings:
             lines.append(f"warning:     {w}")
+        lines += [f"truth note:  {note}" for note in self.truth_notes]
+        if self.supports:
+            lines.append("supports:    " + "; ".join(f"{use}: {'yes' if ok else 'no'}" for use, ok in self.supports.items())
+                         + "; reco, compare, tune: yes (no truth needed)")
         if self.problems:
             lines.append(f"problems:    {len(self.problems)}")
             lines += [f"  - {p}" for p in self.problems]
@@ -163,9 +174,11 @@ def inspect_file(
         report.add(exc)
     named = {"run": mapping.run, "event": mapping.event, "channel": mapping.channel_branch}
     report.missing_meta = [f"{k} ({b})" for k, b in named.items() if b and k not in plan.meta]
-    report.truth_fields = sorted(plan.truth) + [
+    report.truth_fields = sorted(plan.truth) + sorted(plan.derived) + [
         f for f, b in (("cand_time_ns", plan.cand_time), ("cand_label", plan.cand_tag)) if b
     ]
+    report.truth_notes = describe_truth(plan)
+    report.supports = supported_uses(report.truth_fields)
     if problems:  # without the required branches no chunk can be read
         return report
     n_samples = None
@@ -188,6 +201,8 @@ def inspect_file(
                     sums[k] = sums.get(k, 0) + s_part[k]
                     rows[k] = rows.get(k, 0) + r_part[k]
         if chunk is not None and n_samples is None:
+            if not plan.written_by_ccreco:
+                report.truth_notes += convention_warnings(chunk.truth, plan)
             n_samples = report.n_samples = chunk.n_samples
             report.sampling_ns = chunk.sampling_ns
             expected = expected if expected is not None else chunk.sampling_ns

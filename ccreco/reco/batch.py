@@ -390,7 +390,8 @@ def _unwrap(exc: BaseException) -> BaseException:
 
 
 def validate_inputs(files: Sequence[str], mapping: SchemaMapping, reconstructor: Reconstructor,
-                    on_error: str) -> tuple[list[str], list[dict[str, Any]], float, int]:
+                    on_error: str, entries: dict[str, int] | None = None,
+                    ) -> tuple[list[str], list[dict[str, Any]], float, int]:
     """Open every file, check its tree, branches, first entry and the models' fit — before any work.
 
     Parameters
@@ -403,6 +404,8 @@ def validate_inputs(files: Sequence[str], mapping: SchemaMapping, reconstructor:
         Models to check against the data.
     on_error : {"raise", "skip"}
         Bad files raise or are skipped (listed).
+    entries : dict, optional
+        Filled with file -> number of entries of every good file.
 
     Returns
     -------
@@ -446,6 +449,8 @@ def validate_inputs(files: Sequence[str], mapping: SchemaMapping, reconstructor:
         reconstructor.check(chunk.sampling_ns, chunk.n_samples, path)
         sampling, n_samples = chunk.sampling_ns, chunk.n_samples
         good.append(path)
+        if entries is not None:
+            entries[path] = int(plan.num_entries)
     if not good:
         raise ConfigError(f"no readable input among {len(files)} file(s): "
                           + "; ".join(f"{s['file']}: {s['reason']}" for s in skipped[:3]))
@@ -533,6 +538,32 @@ def _executor(name: str, workers: int, scheduler: str | None, status: bool) -> t
                                   retries=3), closers
 
 
+def auto_chunk_size(n_entries: int, workers: int) -> int:
+    """Entries per block so that every worker has work, even on a single file.
+
+    Aims at :data:`~ccreco.constants.BLOCKS_PER_WORKER` blocks per worker, within
+    [:data:`~ccreco.constants.BLOCK_ENTRIES_MIN`, :data:`~ccreco.constants.BLOCK_ENTRIES_MAX`].
+
+    Parameters
+    ----------
+    n_entries : int
+        Entries in the whole run.
+    workers : int
+        Parallel workers (1 for the iterative executor: blocks of the maximum size).
+
+    Returns
+    -------
+    int
+        The block size.
+    """
+    from ccreco.constants import BLOCK_ENTRIES_MAX, BLOCK_ENTRIES_MIN, BLOCKS_PER_WORKER
+
+    if workers <= 1:
+        return BLOCK_ENTRIES_MAX
+    per_block = -(-max(int(n_entries), 1) // (int(workers) * BLOCKS_PER_WORKER))
+    return int(min(BLOCK_ENTRIES_MAX, max(BLOCK_ENTRIES_MIN, per_block)))
+
+
 def run_reco(
     files: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
     outdir: str | os.PathLike[str],
@@ -542,7 +573,7 @@ def run_reco(
     executor: str = "iterative",
     workers: int = 2,
     scheduler: str | None = None,
-    chunk_size: int = 5000,
+    chunk_size: int | None = None,
     on_error: str = "raise",
     overwrite: bool = False,
     plots: bool = True,
@@ -568,8 +599,9 @@ def run_reco(
     scheduler : str, optional
         Address of an existing dask scheduler (``dask`` only; the output directory must be on a
         filesystem the workers share).
-    chunk_size : int
-        Entries per block.
+    chunk_size : int, optional
+        Entries per block; default :func:`auto_chunk_size` of the run's entries and the workers
+        (a dask cluster's actual worker count).
     on_error : {"raise", "skip"}
         Stop at the first bad file or block, or skip and list it in ``summary.json``.
     overwrite : bool
@@ -602,7 +634,7 @@ def run_reco(
         raise ConfigError(f"executor must be one of {', '.join(EXECUTORS)}; got {executor!r}")
     if on_error not in ("raise", "skip"):
         raise ConfigError(f"on_error must be 'raise' or 'skip'; got {on_error!r}")
-    if chunk_size < 1 or workers < 1:
+    if (chunk_size is not None and chunk_size < 1) or workers < 1:
         raise ConfigError(f"chunk_size and workers must be >= 1; got {chunk_size}, {workers}")
     if scheduler and executor != "dask":
         raise ConfigError("--scheduler needs --executor dask")
@@ -627,7 +659,8 @@ def run_reco(
     lock = OutputLock(outdir).acquire()  # held until the end: a second run on OUTDIR is refused
     try:
         clean_stale(outdir)
-        good, file_skips, sampling, n_samples = validate_inputs(paths, mapping, reconstructor, on_error)
+        n_entries: dict[str, int] = {}
+        good, file_skips, sampling, n_samples = validate_inputs(paths, mapping, reconstructor, on_error, n_entries)
         stage = staging_dir(outdir, overwrite)
     except BaseException:
         lock.release()
@@ -645,6 +678,11 @@ def run_reco(
         proc = processor_factory(task)
         show = progress_enabled() if status is None else bool(status)
         exe, closers = _executor(executor, workers, scheduler, show)
+        if chunk_size is None:
+            n_workers = 1 if executor == "iterative" else workers
+            if executor == "dask" and scheduler:
+                n_workers = max(1, len(exe.client.scheduler_info().get("workers", {})))
+            chunk_size = auto_chunk_size(sum(n_entries.values()), n_workers)
         runner = processor.Runner(exe, schema=BaseSchema, chunksize=int(chunk_size), savemetrics=True)
         fileset = {"ccreco": {"files": {p: mapping.tree for p in good}}}
         t0 = time.perf_counter()
@@ -716,5 +754,5 @@ def run_reco(
     return RunSummary(final, data)
 
 
-__all__ = ["EXECUTORS", "SUMMARY_VARIABLES", "BlockTask", "RunSummary", "empty_output", "get_reconstructor",
+__all__ = ["EXECUTORS", "SUMMARY_VARIABLES", "BlockTask", "RunSummary", "auto_chunk_size", "empty_output", "get_reconstructor",
            "process_block", "process_events", "run_reco", "skip_record", "validate_inputs"]
