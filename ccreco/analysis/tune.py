@@ -65,6 +65,7 @@ DEFAULT_RANGES: dict[str, tuple[str, float, float]] = {
     "trigger_offset_ns": ("add", -40.0, 40.0),
     "cluster_p1": ("abs", 0.5, 0.99),
     "cluster_tail_exponent": ("abs", 1.2, 4.5),
+    "cluster_low_exponent": ("abs", 1.2, 6.0),
     "pulse_ion_tau_ns": ("mul", 0.3, 3.0),
     "pulse_ion_t0_ns": ("mul", 0.3, 3.0),
     "pulse_shaper_tau_ns": ("mul", 0.4, 2.5),
@@ -75,7 +76,7 @@ DEFAULT_RANGES: dict[str, tuple[str, float, float]] = {
 }
 
 #: Cluster-size parameters (need ``cluster_size_model = "heed"``; see :func:`tune`).
-CLUSTER_PARAMETERS: tuple[str, ...] = ("cluster_p1", "cluster_tail_exponent")
+CLUSTER_PARAMETERS: tuple[str, ...] = ("cluster_p1", "cluster_tail_exponent", "cluster_low_exponent")
 #: A parameter within this fraction of its range from a bound is reported as "at the bound".
 BOUND_TOLERANCE: float = 0.01
 
@@ -391,7 +392,14 @@ class _Objective:
         self.last_features: Features | None = None
 
     def config(self, theta: Sequence[float]) -> Any:
-        return self.base.replace(**{n: float(v) for n, v in zip(self.names, theta)})
+        values = {n: float(v) for n, v in zip(self.names, theta)}
+        b = self.base
+        # a single power law (low-k exponent = tail exponent) stays one unless the low-k
+        # exponent is tuned itself
+        if ("cluster_tail_exponent" in values and "cluster_low_exponent" not in values
+                and b.cluster_low_exponent == b.cluster_tail_exponent):
+            values["cluster_low_exponent"] = values["cluster_tail_exponent"]
+        return b.replace(**values)
 
     def __call__(self, theta: Sequence[float]) -> Statistics:
         key = tuple(float(v) for v in theta)
@@ -437,6 +445,7 @@ def prepare_base(base: Any, names: Sequence[str], log: Callable[[str], None] | N
         mean = base.mean_cluster_size
         expo = heed_exponent_for_mean(p1, mean, base.cluster_tail_kmax)
         base = base.replace(cluster_size_model="heed", cluster_p1=round(p1, 5), cluster_tail_exponent=round(expo, 4),
+                            cluster_low_exponent=round(expo, 4),
                             delta_electron_spread=True)
         notes.append(f"cluster-size parameters need the HEED-like model: starting from its member closest to "
                      f"the {pmf.size}-entry '{old_model}' table (P(1) {p1:.4f}, exponent {expo:.3f}, "

@@ -37,7 +37,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--params", default=None,
                    help="comma-separated SimConfig float fields to tune (default: noise_mv,single_electron_mv,"
                    "pulse_rise_ns,pulse_fall_ns,density_scale,trigger_offset_ns); cluster sizes: cluster_p1,"
-                   "cluster_tail_exponent (a 'table' start switches to its closest HEED-like member); ion-tail "
+                   "cluster_tail_exponent[,cluster_low_exponent] (a 'table' start switches to its closest HEED-like member); ion-tail "
                    "pulse: pulse_ion_tau_ns,pulse_ion_t0_ns,pulse_shaper_tau_ns,pulse_ac_coupling_ns")
     p.add_argument("--range", dest="ranges", action="append", metavar="NAME=LO:HI",
                    help="absolute search range of a parameter (repeatable)")
