@@ -7,7 +7,6 @@ import json
 import math
 import os
 import tomllib
-import typing
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ccreco.config import coerce_fields
 from ccreco.constants import SAMPLING_NS, WINDOW_NS
 from ccreco.errors import ConfigError
 from ccreco.sim.clusters import HEED_DEFAULT_EXPONENT, HEED_DEFAULT_KMAX, HEED_DEFAULT_P1, size_pmf
@@ -175,12 +175,10 @@ class SimConfig:
     run: int = 1
 
     def __post_init__(self) -> None:
-        for name, kind in _field_types().items():  # coerce lists (TOML) and ints given as floats
-            value = getattr(self, name)
-            if kind in (tuple[str, ...], tuple[float, ...]) and not isinstance(value, tuple):
-                object.__setattr__(self, name, tuple(value) if isinstance(value, (list, tuple)) else (value,))
-            elif kind is float and isinstance(value, int) and not isinstance(value, bool):
-                object.__setattr__(self, name, float(value))
+        # one converter for --set strings, TOML values and keyword arguments (ccreco.config):
+        # lists -> tuples, ints -> floats, "1,2" -> (1.0, 2.0); 12.5 for an int, "loud" for a
+        # float, inf/nan are refused naming the field
+        coerce_fields(self)
         self._validate()
 
     # -- validation -------------------------------------------------------------------------
@@ -363,8 +361,9 @@ class SimConfig:
     def with_strings(self, values: dict[str, str]) -> SimConfig:
         """Return a copy with fields set from strings (``--set key=value``).
 
-        Each value is converted by the field's type: numbers, ``true``/``false``, and
-        comma-separated lists for tuple fields (``species=pi,K,p``).
+        Each value is converted by the field's type (:mod:`ccreco.config`, the same rules as
+        TOML values and keyword arguments): numbers, ``true``/``false``, and comma-separated
+        lists for tuple fields (``species=pi,K,p``).
 
         Parameters
         ----------
@@ -376,11 +375,7 @@ class SimConfig:
         SimConfig
             The validated configuration.
         """
-        types = _field_types()
-        out: dict[str, Any] = {}
-        for key, raw in _check_keys(values).items():
-            out[key] = _convert(key, raw, types[key])
-        return self.replace(**out)
+        return self.replace(**values)
 
     def to_dict(self) -> dict[str, Any]:
         """All fields as JSON-serializable values (tuples become lists)."""
@@ -440,11 +435,6 @@ class SimConfig:
             raise ConfigError(exc.message, file=str(path)) from exc
 
 
-def _field_types() -> dict[str, Any]:
-    hints = typing.get_type_hints(SimConfig)
-    return {f.name: hints[f.name] for f in dataclasses.fields(SimConfig)}
-
-
 def _check_keys(values: dict[str, Any]) -> dict[str, Any]:
     known = {f.name for f in dataclasses.fields(SimConfig)}
     for key in values:
@@ -453,25 +443,6 @@ def _check_keys(values: dict[str, Any]) -> dict[str, Any]:
 
             raise ConfigError(f"unknown simulation parameter {key!r}; closest: {closest_first(key, sorted(known))[:3]}")
     return dict(values)
-
-
-def _convert(key: str, raw: str, kind: Any) -> Any:
-    try:
-        if kind is bool:
-            if raw.lower() not in ("true", "false", "1", "0", "yes", "no"):
-                raise ValueError(raw)
-            return raw.lower() in ("true", "1", "yes")
-        if kind is int:
-            return int(raw)
-        if kind is float:
-            return float(raw)
-        if kind == tuple[float, ...]:
-            return tuple(float(v) for v in raw.split(",") if v.strip())
-        if kind == tuple[str, ...]:
-            return tuple(v.strip() for v in raw.split(",") if v.strip())
-        return raw
-    except ValueError as exc:
-        raise ConfigError(f"SimConfig.{key}: cannot convert {raw!r} to {kind}") from exc
 
 
 #: Named configurations (docs/SIMULATION.md explains each choice).
@@ -495,3 +466,33 @@ PRESETS: dict[str, SimConfig] = {
         name="pid", species=("pi", "K", "p", "mu"), momenta_gev=(2.0, 5.0, 10.0, 20.0)
     ),
 }
+
+
+def build_sim_config(preset: str = "tb2023-untuned", config_file: str | os.PathLike[str] | None = None,
+                     overrides: dict[str, str] | None = None) -> SimConfig:
+    """A SimConfig from a preset, then a TOML file, then ``--set`` strings (later wins).
+
+    The one way the command line builds a simulator configuration (``ccreco simulate``,
+    ``ccreco tune``, ``ccreco pid``); every source goes through the same converter
+    (:mod:`ccreco.config`).
+
+    Parameters
+    ----------
+    preset : str
+        A :data:`PRESETS` name.
+    config_file : path-like, optional
+        TOML file (:meth:`SimConfig.from_toml`; its own ``preset = ...`` key wins over ``preset``).
+    overrides : dict of str to str, optional
+        ``--set key=value`` strings.
+
+    Returns
+    -------
+    SimConfig
+        The validated configuration.
+    """
+    config = SimConfig.from_preset(preset)
+    if config_file:
+        config = SimConfig.from_toml(config_file, base=config)
+    if overrides:
+        config = config.with_strings(dict(overrides))
+    return config
