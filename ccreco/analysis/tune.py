@@ -411,6 +411,75 @@ class _Objective:
         return self.cache[key]
 
 
+#: Parameters that only act in one pulse or cluster-size model: field -> (config field, models).
+_MODEL_ONLY: dict[str, tuple[str, tuple[str, ...]]] = {
+    "pulse_rise_ns": ("pulse_model", ("biexp",)),
+    "pulse_fall_ns": ("pulse_model", ("biexp",)),
+    "ion_tail_fraction": ("pulse_model", ("biexp",)),
+    "ion_tail_t0_ns": ("pulse_model", ("biexp",)),
+    "pulse_ion_tau_ns": ("pulse_model", ("iontail",)),
+    "pulse_ion_t0_ns": ("pulse_model", ("iontail",)),
+    "pulse_shaper_tau_ns": ("pulse_model", ("iontail",)),
+    "pulse_ac_coupling_ns": ("pulse_model", ("iontail",)),
+    "bandwidth_mhz": ("pulse_model", ("biexp", "iontail")),
+    "cluster_p1": ("cluster_size_model", ("heed", "table")),
+    "cluster_tail_exponent": ("cluster_size_model", ("heed", "table")),
+    "cluster_low_exponent": ("cluster_size_model", ("heed", "table")),
+}
+
+
+def default_parameters(config: Any) -> list[str]:
+    """The parameters tuned by default for a start configuration.
+
+    :data:`DEFAULT_PARAMETERS` for the ``biexp`` pulse and ``table`` cluster sizes (the tb2023
+    presets). Otherwise noise, gain, density and time offset, plus the pulse's main shape
+    parameter (``pulse_rise_ns`` / ``pulse_fall_ns`` for ``biexp``, ``pulse_shaper_tau_ns`` for
+    ``iontail``, none for a measured ``template``) and, with the HEED-like cluster sizes,
+    ``cluster_p1`` and ``cluster_tail_exponent``.
+
+    Parameters
+    ----------
+    config : SimConfig
+        Start configuration.
+
+    Returns
+    -------
+    list of str
+        SimConfig fields.
+    """
+    if config.pulse_model == "biexp" and config.cluster_size_model == "table":
+        return list(DEFAULT_PARAMETERS)
+    out = ["noise_mv", "single_electron_mv", "density_scale", "trigger_offset_ns"]
+    out += {"biexp": ["pulse_rise_ns", "pulse_fall_ns"], "iontail": ["pulse_shaper_tau_ns"]}.get(config.pulse_model, [])
+    if config.cluster_size_model == "heed":
+        out += ["cluster_p1", "cluster_tail_exponent"]
+    return out
+
+
+def check_active(config: Any, names: Sequence[str]) -> None:
+    """Refuse parameters that have no effect in the start configuration's models.
+
+    Parameters
+    ----------
+    config : SimConfig
+        Start configuration.
+    names : sequence of str
+        Parameters to tune.
+
+    Raises
+    ------
+    ConfigError
+        E.g. ``pulse_rise_ns`` with ``pulse_model = "iontail"`` (its statistics would not move,
+        and the parameter would wander to a bound), or ``cluster_p1`` with a ``file`` table.
+    """
+    for name in names:
+        if name in _MODEL_ONLY:
+            field_name, models = _MODEL_ONLY[name]
+            if getattr(config, field_name) not in models:
+                raise ConfigError(f"cannot tune {name!r}: it has no effect with {field_name} = "
+                                  f"{getattr(config, field_name)!r} (it acts with {', '.join(models)})")
+
+
 def prepare_base(base: Any, names: Sequence[str], log: Callable[[str], None] | None = None) -> tuple[Any, list[str]]:
     """Make the start configuration able to move the requested parameters.
 
@@ -582,7 +651,9 @@ def tune(
         ``cluster_p1`` / ``cluster_tail_exponent`` from the ``table`` cluster-size model starts
         from the closest HEED-like member (:func:`prepare_base`).
     parameters : sequence of str
-        SimConfig float fields to tune (default :data:`DEFAULT_PARAMETERS`).
+        SimConfig float fields to tune (default :data:`DEFAULT_PARAMETERS`; see
+        :func:`default_parameters` for the other models). Parameters without effect in the
+        start's models are refused (:func:`check_active`).
     ranges : dict, optional
         Absolute ``(lo, hi)`` search bounds per parameter (default :data:`DEFAULT_RANGES`).
     n_sim : int
@@ -622,6 +693,7 @@ def tune(
     if not names:
         raise ConfigError("nothing to tune")
     say = log or (lambda s: None)
+    check_active(base, names)
     base, notes = prepare_base(base, names, say)
     bounds = parameter_bounds(base, names, ranges)
     dstats = data if isinstance(data, Statistics) else summary_statistics(data)
@@ -743,6 +815,8 @@ __all__ = [
     "PAIR_WINDOWS_NS",
     "TAIL_FACTORS",
     "bound_warnings",
+    "check_active",
+    "default_parameters",
     "geometry_check",
     "peak_time_endpoint",
     "prepare_base",
