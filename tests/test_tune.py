@@ -97,6 +97,7 @@ def test_cli_tune(tmp_path) -> None:
     assert info["parameters"]["noise_mv"] == pytest.approx(cfg.noise_mv)
     assert (tmp_path / "plots" / "tune_shape.png").exists()
     assert (tmp_path / "plots" / "tune_peak_amplitude_mv.png").exists()
+    assert (tmp_path / "plots" / "tune_peak_amplitude_mv_tail.png").exists()
 
 
 def _template_file(path) -> str:  # type: ignore[no-untyped-def]

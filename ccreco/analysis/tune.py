@@ -516,7 +516,16 @@ def write_result(result: TuneResult, toml_path: str | os.PathLike[str]) -> dict[
 
 def plot_tuning(result: TuneResult, data: Features, outdir: str | os.PathLike[str], n_sim: int | None = None,
                 seed: int = 1, features: FeatureConfig = TUNE_FEATURES) -> list[Path]:
-    """Before/after plots (see :func:`ccreco.analysis.tune_plots.plot_tuning`)."""
+    """Before/after plots (see :func:`ccreco.analysis.tune_plots.plot_tuning`).
+
+    Normalized distributions of data, start and tuned simulation with ratio panels, the
+    amplitude and charge tails on a log scale, and the mean isolated pulse / autocorrelation.
+
+    Returns
+    -------
+    list of pathlib.Path
+        PNG files written.
+    """
     from ccreco.analysis.tune_plots import plot_tuning as _plot
 
     return _plot(result, data, outdir, n_sim=n_sim, seed=seed, features=features)

@@ -118,9 +118,10 @@ def summary_statistics(features: Features) -> Statistics:
     # cluster sizes: the amplitude and charge tails relative to their medians (gain-free) and
     # the share of peaks with a neighbour within a short window (electrons of one cluster)
     nan = (float("nan"), float("inf"))
+    peak_row = np.repeat(np.arange(features.peak_offsets.size - 1), np.diff(features.peak_offsets))
     med = float(np.median(amp)) if amp.size >= 10 else 0.0
     for f in TAIL_FACTORS:
-        add(f"amp_frac_above_{f:g}med", _frac_err(amp > f * med) if med > 0 else nan)
+        add(f"amp_frac_above_{f:g}med", _frac_err(amp > f * med, peak_row) if med > 0 else nan)
     charge = pw["charge_mv_ns"][np.isfinite(pw["charge_mv_ns"])]
     charge = charge[charge > 0]
     med_q = float(np.median(charge)) if charge.size >= 10 else 0.0
@@ -144,16 +145,24 @@ def summary_statistics(features: Features) -> Statistics:
         has_near = np.zeros(times.size, dtype=bool)
         has_near[1:] |= near
         has_near[:-1] |= near
-        add(f"peak_pair_frac_{w:g}ns", _frac_err(has_near))
+        add(f"peak_pair_frac_{w:g}ns", _frac_err(has_near, row))
     return Statistics(tuple(names), np.array(vals), np.array(errs), len(features))
 
 
-def _frac_err(flags: np.ndarray) -> tuple[float, float]:
+def _frac_err(flags: np.ndarray, group: np.ndarray | None = None) -> tuple[float, float]:
+    """Fraction of True and its error; with ``group`` (the waveform of each peak) the error of
+    the ratio estimator over waveforms, since peaks of one waveform are correlated (a large
+    delta cluster gives several large peaks)."""
     n = flags.size
     if n < 10:
         return float("nan"), float("inf")
     f = float(flags.mean())
-    return f, float(max(np.sqrt(f * (1 - f) / n), 1.0 / n))
+    err = np.sqrt(f * (1 - f) / n)
+    if group is not None:
+        a = np.bincount(group, weights=flags.astype(np.float64))
+        m = np.bincount(group).astype(np.float64)
+        err = max(err, float(np.sqrt(np.sum((a - f * m) ** 2)) / n))
+    return f, float(max(err, 1.0 / n))
 
 
 def simulate_features(config: Any, n: int, seed: int, features: FeatureConfig = TUNE_FEATURES) -> Features:
