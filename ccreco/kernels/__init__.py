@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from ccreco.kernels.baseline import baseline_rms
 from ccreco.kernels.clusterize import ClusterizeConfig, clusterize
-from ccreco.kernels.deriv import DERIV_PRESETS, DerivConfig, deriv_peaks
+from ccreco.kernels.deriv import DERIV_CLUSTERIZE, DERIV_PRESETS, DerivConfig, deriv_peaks, deriv_preset
 from ccreco.kernels.candidates import MATCH_TOLERANCE, RULES, CandidateConfig, find_candidates, unflatten
 from ccreco.kernels.labels import (
     candidate_labels,
@@ -46,11 +46,13 @@ from ccreco.kernels.labels import (
 from ccreco.kernels.windows import CandidateWindows, candidate_windows, extract_windows
 
 __all__ = [
+    "DERIV_CLUSTERIZE",
     "DERIV_PRESETS",
     "ClusterizeConfig",
     "DerivConfig",
     "clusterize",
     "deriv_peaks",
+    "deriv_preset",
     "MATCH_TOLERANCE",
     "RULES",
     "CandidateConfig",
