@@ -243,6 +243,52 @@ CLUSTER_PRESETS: dict[str, ClusterModelConfig] = {
 
 
 @dataclass(frozen=True)
+class PeakClusterConfig:
+    """Step-2 per-peak model (formulation (b)): expected clusters opened by each candidate.
+
+    Each step-1 candidate is seen with ``context`` neighbours on either side
+    (:func:`ccreco.models.encoding.peak_context`); the channels are standardised inside the
+    graph, flattened and passed through dense layers to ``log(lambda)``; the model returns
+    ``lambda >= 0`` and the waveform's count is the sum over its candidates (linear in the
+    number of candidates by construction: a candidate's output depends only on its neighbours).
+
+    Attributes
+    ----------
+    context : int
+        Neighbours on each side.
+    dense : tuple of int
+        Hidden widths.
+    activation : {"relu", "selu", "sigmoid", "tanh"}
+        Hidden activation.
+    dropout : float
+        Dropout after each hidden layer.
+    """
+
+    context: int = 6
+    dense: tuple[int, ...] = (64, 32)
+    activation: str = "relu"
+    dropout: float = 0.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "dense", tuple(int(d) for d in self.dense))
+        if int(self.context) < 0:
+            raise ConfigError(f"context must be >= 0; got {self.context!r}")
+        object.__setattr__(self, "context", int(self.context))
+        for d in self.dense:
+            _check_positive("dense (each width)", d)
+        _check_choice("activation", self.activation, ACTIVATIONS)
+        if not 0.0 <= self.dropout < 1.0:
+            raise ConfigError(f"dropout must be in [0, 1); got {self.dropout!r}")
+
+    @property
+    def input_shape(self) -> tuple[int, int]:
+        """Shape of one example: ``(2 * context + 1, channels)``."""
+        from ccreco.models.encoding import CONTEXT_CHANNELS
+
+        return (2 * self.context + 1, len(CONTEXT_CHANNELS))
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     """Training options shared by both steps (defaults: step 1; see :data:`CLUSTER_TRAIN`).
 
@@ -494,6 +540,7 @@ __all__ = [
     "Encoding",
     "OPTIMIZERS",
     "PEAK_LOSSES",
+    "PeakClusterConfig",
     "PEAK_PRESETS",
     "PEAK_TRAIN",
     "PeakModelConfig",

@@ -13,6 +13,10 @@ Imported by the evaluation registry on first lookup (``METHOD_MODULES``); onnxru
   ``track_length_cm``) are taken from the chunk's truth, unless an option of the same name fixes
   them for every waveform (``track_length_cm=1.131``: data without truth, or a wrong-geometry
   study on simulation).
+- ``perpeak`` clusters: every step-1 candidate (scored by the step-1 model, accepted or not) is
+  given to the per-peak model, which returns the clusters it opens; the count is their sum,
+  through the model's stored calibration line unless ``calibrate=0``. Options: ``model``,
+  ``peak_model``, ``calibrate``, ``threads``, ``batch_size``.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ from ccreco.models.shipped import available_models, shipped_model
 DEFAULT_PEAK_MODEL: str = "lstm_compact_tb2023_untuned"
 #: Shipped CNN used when no ``model`` option is given to ``cnn``.
 DEFAULT_CLUSTER_MODEL: str = "cnn_ihep_tb2023_mix"
+#: Shipped per-peak model used when no ``model`` option is given to ``perpeak``.
+DEFAULT_PERPEAK_MODEL: str = "perpeak_tb2023_random"
 
 _PEAK_KEYS = {"model", "threshold", "threads", "batch_size"}
 
@@ -172,9 +178,33 @@ def _cnn_clusters_factory(options: Mapping[str, str]) -> Any:
     return counter
 
 
+def _perpeak_clusters_factory(options: Mapping[str, str]) -> Any:
+    from ccreco.models.dataset import candidate_config, chunk_windows
+    from ccreco.models.inference import PeakClusterModel
+
+    opts = dict(options)
+    path = _model_path(opts, "model", DEFAULT_PERPEAK_MODEL)
+    peak_model, _ = _peak_model(opts, "peak_model")
+    calibrate = _pop(opts, "calibrate", int, 1)
+    model = PeakClusterModel(path, intra_op_num_threads=peak_model._options["intra_op_num_threads"],
+                             batch_size=max(peak_model.batch_size, 1024))
+    _reject_unknown(opts, "perpeak")
+    cfg = candidate_config(peak_model.window_left, peak_model.window_right, peak_model.candidates)
+
+    def counter(chunk: Any) -> np.ndarray:
+        cw, _ = chunk_windows(chunk, cfg, with_labels=False)
+        scores = peak_model.predict(cw.windows, sampling_ns=chunk.sampling_ns)
+        n = model.count(cw, scores, sampling_ns=chunk.sampling_ns, calibrate=bool(calibrate))
+        return np.rint(np.maximum(n, 0)).astype(np.int64)
+
+    return counter
+
+
 register_method("lstm", peaks=_lstm_peaks_factory, clusters=_lstm_clusters_factory,
                 description="step-1 LSTM (ONNX) peaks; clusters by time proximity")
 register_method("cnn", clusters=_cnn_clusters_factory,
                 description="step-1 LSTM peaks + step-2 CNN cluster count (ONNX)")
+register_method("perpeak", clusters=_perpeak_clusters_factory,
+                description="step-1 LSTM scores + per-peak model: sum of clusters opened per candidate (ONNX)")
 
-__all__ = ["DEFAULT_CLUSTER_MODEL", "DEFAULT_PEAK_MODEL", "peaks_from_selection"]
+__all__ = ["DEFAULT_CLUSTER_MODEL", "DEFAULT_PEAK_MODEL", "DEFAULT_PERPEAK_MODEL", "peaks_from_selection"]

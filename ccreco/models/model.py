@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ccreco.models.config import ClusterModelConfig, PeakModelConfig
+from ccreco.models.config import ClusterModelConfig, PeakClusterConfig, PeakModelConfig
 
 _ACTIVATIONS: dict[str, type[nn.Module]] = {
     "relu": nn.ReLU,
@@ -36,7 +36,7 @@ class ModelInfo:
 
     Attributes
     ----------
-    kind : {"peaks", "clusters"}
+    kind : {"peaks", "clusters", "peak_clusters"}
         Which step the model serves.
     input_names : tuple of str
         ONNX input names, in ``forward`` argument order.
@@ -245,6 +245,81 @@ class ClusterCNN(nn.Module):
         }
 
 
+class PeakClusterNet(nn.Module):
+    """Per-peak cluster model: ``forward`` returns the expected clusters each candidate opens.
+
+    Input ``(batch, 2 * context + 1, channels)`` from :func:`ccreco.models.encoding.peak_context`;
+    output ``lambda`` of shape (batch, 1). Training maximises the Poisson likelihood of the
+    per-candidate target (:func:`ccreco.models.dataset.peak_cluster_targets`), whose sum over a
+    waveform is its number of clusters; the count of a waveform is the sum of ``lambda``.
+
+    Parameters
+    ----------
+    cfg : PeakClusterConfig
+        Context and topology.
+    """
+
+    def __init__(self, cfg: PeakClusterConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        slots, channels = cfg.input_shape
+        self.register_buffer("channel_offset", torch.zeros(channels))
+        self.register_buffer("channel_scale", torch.ones(channels))
+        layers: list[nn.Module] = [nn.Flatten()]
+        width = slots * channels
+        for d in cfg.dense:
+            layers += [nn.Linear(width, d), _ACTIVATIONS[cfg.activation](), nn.Dropout(cfg.dropout)]
+            width = d
+        layers.append(nn.Linear(width, 1))
+        self.net = nn.Sequential(*layers)
+
+    def fit_forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``log(lambda)`` for context inputs ``x`` (empty slots stay zero after scaling)."""
+        present = x[:, :, :1]
+        z = (x - self.channel_offset) * self.channel_scale * present
+        return self.net(z)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Expected number of clusters opened by each candidate, shape (batch, 1)."""
+        return torch.exp(self.fit_forward(x))
+
+    def fit_target(self, y: torch.Tensor) -> torch.Tensor:
+        """The per-candidate cluster count as float."""
+        return y.float().reshape(-1, 1)
+
+    def from_fit_output(self, out: torch.Tensor) -> torch.Tensor:
+        """``exp`` of the training-space output."""
+        return torch.exp(out)
+
+    def set_normalization(self, x: torch.Tensor, y: torch.Tensor | None = None) -> dict[str, list[float]]:
+        """Fit per-channel standardisation on the occupied slots of the training inputs.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Training inputs (batch, slots, channels).
+        y : torch.Tensor, optional
+            Training targets: the output bias starts at ``log(mean y)``.
+
+        Returns
+        -------
+        dict
+            ``channel_offset`` and ``channel_scale``.
+        """
+        flat = x.reshape(-1, x.shape[-1])
+        occupied = flat[flat[:, 0] > 0]
+        if occupied.shape[0] > 1:
+            mean, sd = occupied.mean(dim=0), occupied.std(dim=0)
+            mean[0], sd[0] = 0.0, 1.0  # the presence flag stays 0/1
+            self.channel_offset.copy_(mean)
+            self.channel_scale.copy_(torch.where(sd > 1e-6, 1.0 / sd, torch.ones_like(sd)))
+        if y is not None and y.numel():
+            rate = float(y.float().mean())
+            with torch.no_grad():
+                self.net[-1].bias.fill_(float(torch.log(torch.tensor(max(rate, 1e-3)))))
+        return {"channel_offset": self.channel_offset.tolist(), "channel_scale": self.channel_scale.tolist()}
+
+
 def build_peak_model(cfg: PeakModelConfig) -> tuple[PeakClassifier, ModelInfo]:
     """Build the step-1 classifier and its I/O description from one config.
 
@@ -282,6 +357,23 @@ def build_cluster_model(cfg: ClusterModelConfig) -> tuple[ClusterCNN, ModelInfo]
     return ClusterCNN(cfg), ModelInfo("clusters", names, shapes, ("n_clusters",))
 
 
+def build_peak_cluster_model(cfg: PeakClusterConfig) -> tuple[PeakClusterNet, ModelInfo]:
+    """Build the per-peak cluster model and its I/O description.
+
+    Parameters
+    ----------
+    cfg : PeakClusterConfig
+        Context and topology; input ``context`` of shape ``cfg.input_shape``.
+
+    Returns
+    -------
+    (PeakClusterNet, ModelInfo)
+        The module and its I/O description (kind ``peak_clusters``, output ``clusters_opened``).
+    """
+    info = ModelInfo("peak_clusters", ("context",), (cfg.input_shape,), ("clusters_opened",))
+    return PeakClusterNet(cfg), info
+
+
 def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
     """Number of (trainable) parameters of ``model``.
 
@@ -304,6 +396,8 @@ __all__ = [
     "ClusterCNN",
     "ModelInfo",
     "PeakClassifier",
+    "PeakClusterNet",
+    "build_peak_cluster_model",
     "build_cluster_model",
     "build_peak_model",
     "count_parameters",
