@@ -30,7 +30,10 @@ ENCODINGS: tuple[str, ...] = ("binary", "counts")
 #: Step-1 (classification) losses: binary cross-entropy (default) and binary focal loss.
 PEAK_LOSSES: tuple[str, ...] = ("bce", "focal")
 #: Step-2 (regression) losses on the standardised target: MSE (default), MAE and Huber.
-CLUSTER_LOSSES: tuple[str, ...] = ("mse", "mae", "huber")
+CLUSTER_LOSSES: tuple[str, ...] = ("mse", "mae", "huber", "poisson")
+#: Output transforms of the step-2 CNN: ``linear`` (standardised regression, the MSE/MAE/Huber
+#: losses) or ``exp`` (a Poisson rate, with the ``poisson`` loss on the raw count).
+CLUSTER_OUTPUTS: tuple[str, ...] = ("linear", "exp")
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
@@ -181,6 +184,9 @@ class ClusterModelConfig:
     extra : tuple of str
         Names of optional per-waveform scalar inputs (e.g. ``("track_length_cm",)``), fed
         next to the flattened convolution output through a second ONNX input ``extra``.
+    output : {"linear", "exp"}
+        ``linear``: the network regresses the standardised count (MSE, MAE, Huber); ``exp``:
+        it returns ``exp(.)``, a Poisson rate trained with the ``poisson`` loss on the count.
     """
 
     conv: tuple[tuple[int, int], ...] = ((32, 4), (16, 4))
@@ -192,8 +198,10 @@ class ClusterModelConfig:
     bins: int = CNN_BINS
     window_ns: float = WINDOW_NS
     extra: tuple[str, ...] = ()
+    output: str = "linear"
 
     def __post_init__(self) -> None:
+        _check_choice("output", self.output, CLUSTER_OUTPUTS)
         conv = tuple((int(f), int(k)) for f, k in self.conv)
         object.__setattr__(self, "conv", conv)
         object.__setattr__(self, "dense", tuple(int(d) for d in self.dense))
@@ -533,6 +541,7 @@ __all__ = [
     "BALANCING",
     "CELLS",
     "CLUSTER_LOSSES",
+    "CLUSTER_OUTPUTS",
     "CLUSTER_PRESETS",
     "CLUSTER_TRAIN",
     "ClusterModelConfig",

@@ -419,6 +419,7 @@ class ClusterModel(OnnxModel):
         sampling_ns: float,
         window_ns: float,
         extra: Mapping[str, Any] | np.ndarray | None = None,
+        calibrate: bool = True,
     ) -> np.ndarray:
         """Predicted number of primary clusters per waveform.
 
@@ -432,6 +433,9 @@ class ClusterModel(OnnxModel):
             Acquisition window of the data (``n_samples * sampling_ns``).
         extra : mapping or numpy.ndarray, optional
             Extra scalar inputs when the model has them.
+        calibrate : bool
+            Invert the calibration line stored at training time (``calibration`` metadata:
+            ``N = (output - intercept) / slope``), when the model has one.
 
         Returns
         -------
@@ -449,7 +453,11 @@ class ClusterModel(OnnxModel):
             raise ModelError(
                 f"model encodes a {enc.window_ns} ns window, data cover {window_ns} ns", file=str(self.path)
             )
-        return self.predict_encoded(encode_peak_times(peak_times, enc), extra)
+        n = self.predict_encoded(encode_peak_times(peak_times, enc), extra)
+        cal = self.metadata.get("calibration")
+        if calibrate and cal is not None:
+            n = ((n - float(cal["intercept"])) / float(cal["slope"])).astype(np.float32)
+        return n
 
 
 class PeakClusterModel(OnnxModel):

@@ -201,14 +201,18 @@ class ClusterCNN(nn.Module):
 
     def forward(self, x: torch.Tensor, extra: torch.Tensor | None = None) -> torch.Tensor:
         """Predicted number of clusters, shape (batch, 1)."""
-        return self.fit_forward(x, extra) * self.target_scale + self.target_offset
+        return self.from_fit_output(self.fit_forward(x, extra))
 
     def fit_target(self, y: torch.Tensor) -> torch.Tensor:
-        """Standardised target ``(n - target_offset) / target_scale``."""
+        """Standardised target ``(n - target_offset) / target_scale`` (the count for ``exp``)."""
+        if self.cfg.output == "exp":
+            return y.float().reshape(-1, 1)
         return (y.float().reshape(-1, 1) - self.target_offset) / self.target_scale
 
     def from_fit_output(self, out: torch.Tensor) -> torch.Tensor:
-        """Map the standardised output back to a number of clusters."""
+        """Map the training-space output to a number of clusters."""
+        if self.cfg.output == "exp":
+            return torch.exp(out)
         return out * self.target_scale + self.target_offset
 
     def set_normalization(self, y: torch.Tensor, extra: torch.Tensor | None = None) -> dict[str, list[float] | float]:
@@ -228,8 +232,12 @@ class ClusterCNN(nn.Module):
         """
         y = y.float()
         std = float(y.std()) if y.numel() > 1 else 0.0
-        self.target_offset.fill_(float(y.mean()))
-        self.target_scale.fill_(std if std > 0 else 1.0)
+        if self.cfg.output == "exp":  # a rate: no standardisation, the output starts at the mean
+            with torch.no_grad():
+                self.head[-1].bias.fill_(float(torch.log(torch.clamp(y.mean(), min=1e-3))))
+        else:
+            self.target_offset.fill_(float(y.mean()))
+            self.target_scale.fill_(std if std > 0 else 1.0)
         if self.cfg.extra and extra is not None:
             mean, sd = extra.float().mean(dim=0), extra.float().std(dim=0)
             self.extra_offset.copy_(mean)

@@ -26,7 +26,7 @@ from ccreco.models.config import (
     TrainConfig,
 )
 from ccreco.models.encoding import encode_peak_times
-from ccreco.models.metrics import cluster_metrics
+from ccreco.models.metrics import cluster_metrics, waveform_cluster_metrics
 from ccreco.models.model import build_cluster_model, build_peak_cluster_model
 from ccreco.models.training import TrainResult, fit, predict, split_indices
 
@@ -60,6 +60,7 @@ def train_cluster_model(
     sampling_ns: float = SAMPLING_NS,
     sample: Mapping[str, Any] | None = None,
     checkpoint: str | os.PathLike[str] | None = None,
+    calibrate: bool = False,
 ) -> TrainResult:
     """Train the step-2 CNN on in-memory peak times.
 
@@ -82,6 +83,10 @@ def train_cluster_model(
         Description of the training sample (files, step-1 model), stored in the metadata.
     checkpoint : path-like, optional
         Keep the best weights in this file instead of in memory.
+    calibrate : bool
+        Fit the line mean N_pred = intercept + slope * N_true on the validation waveforms
+        (:func:`ccreco.analysis.metrics.profile_fit`) and store it as ``calibration`` in the
+        metadata; :class:`~ccreco.models.inference.ClusterModel` then inverts it.
 
     Returns
     -------
@@ -96,6 +101,9 @@ def train_cluster_model(
         raise ConfigError(f"{y.shape[0]} targets for {x.shape[0]} waveforms")
     ex = _extra_matrix(cfg, extra, x.shape[0])
     loss = train_config.resolved_loss("clusters")
+    if (loss == "poisson") != (cfg.output == "exp"):
+        raise ConfigError(f"loss {loss!r} with output {cfg.output!r}: the poisson loss goes with output='exp' "
+                          "and the other losses with output='linear'")
     train_config = dataclasses.replace(train_config, loss=loss)  # recorded resolved
     rng = np.random.default_rng(train_config.seed)
     keep = rng.permutation(x.shape[0])
@@ -119,6 +127,13 @@ def train_cluster_model(
     )
     best = result.history[result.best_epoch - 1]
     metrics = {k.removeprefix("val_"): v for k, v in best.items() if k.startswith("val_")}
+    p_val = predict(model, inputs_va)
+    calibration = None
+    if calibrate:
+        line = waveform_cluster_metrics(y[va], p_val)
+        if np.isfinite(line["slope"]) and line["slope"] > 0:
+            calibration = {"slope": line["slope"], "intercept": line["intercept"],
+                           "slope_range": line["slope_range"], "n_waveforms": int(va.size)}
     info_sample = dict(sample or {})
     info_sample.update(
         n_waveforms_in=int(x.shape[0]),
@@ -136,7 +151,7 @@ def train_cluster_model(
         fit=result,
         metrics=metrics,
         y_val=y[va],
-        p_val=predict(model, inputs_va),
+        p_val=p_val,
         sample=info_sample,
         metadata={
             "sampling_ns": float(sampling_ns),
@@ -150,6 +165,7 @@ def train_cluster_model(
             "extra_inputs": list(cfg.extra),
             "target": "n_clusters (MC truth, primary clusters)",
             "normalization": dict(norm, in_graph=True),
+            **({"calibration": calibration} if calibration is not None else {}),
         },
     )
 
@@ -216,7 +232,6 @@ def train_peak_cluster_model(
         of the summed outputs on the validation waveforms: bias, rms, slope, calibrated rms, ...);
         ``y_val`` / ``p_val`` are validation N_true and summed predictions.
     """
-    from ccreco.analysis.metrics import cluster_metrics as _waveform_metrics
     from ccreco.models.encoding import CONTEXT_CHANNELS
 
     x = np.asarray(sample["x"], dtype=np.float32)
@@ -250,7 +265,7 @@ def train_peak_cluster_model(
                  metrics=_per_peak_metrics, checkpoint=checkpoint, desc="train clusters (per-peak)")
     lam = predict(model, [x[va]])
     n_pred = waveform_sums(lam, va_off)
-    wm = _waveform_metrics(n_true[va_wf], n_pred)
+    wm = waveform_cluster_metrics(n_true[va_wf], n_pred)
     metrics = {k: v for k, v in wm.items() if k != "profile" and not isinstance(v, list)}
     metrics["mae"] = float(np.mean(np.abs(n_pred - n_true[va_wf]))) if va_wf.size else float("nan")
     calibration = None
