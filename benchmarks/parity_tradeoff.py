@@ -49,7 +49,7 @@ def scan(model_path: str, test_file: str, threads: int = 1) -> list[dict[str, fl
     from ccreco.kernels import truth_peak_samples
     from ccreco.models.dataset import candidate_config, chunk_windows
     from ccreco.models.inference import PeakModel
-    from ccreco.models.methods import peaks_from_selection
+    from ccreco.reco.stages import select_peaks
 
     model = PeakModel(model_path, intra_op_num_threads=threads)
     cfg = candidate_config(model.window_left, model.window_right, model.candidates)
@@ -59,7 +59,8 @@ def scan(model_path: str, test_file: str, threads: int = 1) -> list[dict[str, fl
         p = model.predict(cw.windows, sampling_ns=chunk.sampling_ns)
         ti, to, tt = truth_peak_samples(chunk.truth, chunk.sampling_ns, chunk.n_samples)
         for t in THRESHOLDS:
-            idx, off = peaks_from_selection(cw.sample_index, cw.waveform_index, cw.n_waveforms, p >= t)
+            sel = select_peaks(p >= t, cw.sample_index, cw.waveform_index, cw.n_waveforms)
+            idx, off = sel.index, sel.offsets
             c = electron_matching(ti, to, idx, off, cfg.tolerance, sampling_ns=chunk.sampling_ns, true_times_ns=tt)
             for k in tot[t]:
                 tot[t][k] += c[k]

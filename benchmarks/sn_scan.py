@@ -36,6 +36,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+# the S/N definition lives in the library (one copy); re-exported for parity_candidates.py
+from ccreco.sim.snr import config_at_snr, total_noise_mv
+
 #: DERIV N1 values scanned (units of the noise RMS; n2..n4 from the ``tb2023`` preset).
 DERIV_N1: tuple[float, ...] = (3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 11.0, 14.0, 18.0, 24.0, 32.0, 40.0, 48.0)
 #: Clusterization constants scanned for DERIV + clusterize.
@@ -44,49 +47,6 @@ CLUSTER_C: tuple[float, ...] = (0.2, 0.3, 0.4, 0.5)
 PEAK_KEYS: tuple[str, ...] = ("precision", "recall", "f1", "auc", "electron_efficiency", "fakes_per_waveform")
 #: Keys copied from the cluster evaluation.
 CLUSTER_KEYS: tuple[str, ...] = ("bias", "rms", "rms_over_sqrt_n", "mean_true", "mean_reco")
-
-
-def total_noise_mv(cfg: Any) -> float:
-    """Total noise RMS of a :class:`~ccreco.sim.SimConfig` (white and coloured in quadrature).
-
-    Parameters
-    ----------
-    cfg : SimConfig
-        Simulator configuration.
-
-    Returns
-    -------
-    float
-        ``sqrt(noise_mv**2 + coloured_noise_mv**2)`` in mV.
-    """
-    return math.hypot(cfg.noise_mv, cfg.coloured_noise_mv)
-
-
-def config_at_snr(snr: float, preset: str = "tb2023-untuned", overrides: dict[str, str] | None = None) -> Any:
-    """The preset with both noise terms scaled so that the single-electron S/N is ``snr``.
-
-    Parameters
-    ----------
-    snr : float
-        ``single_electron_mv / total_noise_mv`` wanted.
-    preset : str
-        Simulator preset.
-    overrides : dict of str to str, optional
-        Other ``--set`` values applied first (e.g. ``density_scale`` for a low-overlap control).
-
-    Returns
-    -------
-    SimConfig
-        The scaled configuration (through ``with_strings``, i.e. ``--set noise_mv=...``).
-    """
-    from ccreco.sim import SimConfig
-
-    base = SimConfig.from_preset(preset)
-    if overrides:
-        base = base.with_strings(dict(overrides))
-    k = base.single_electron_mv / total_noise_mv(base) / snr
-    return base.with_strings({"noise_mv": repr(base.noise_mv * k),
-                              "coloured_noise_mv": repr(base.coloured_noise_mv * k)})
 
 
 def _peak_metrics(res: dict[str, Any]) -> dict[str, float]:

@@ -106,7 +106,7 @@ def test_cnn_extra_input_fixed_by_option_or_required_without_truth(lstm_file: Pa
     from ccreco.analysis import evaluate
     from ccreco.errors import ConfigError
     from ccreco.io import read
-    from ccreco.models.methods import _cnn_clusters_factory
+    from ccreco.analysis.methods import cnn_clusters_factory as _cnn_clusters_factory
 
     cnn = tmp_path / "cnn_len.onnx"
     assert main(["train", "clusters", "--data", str(sim_file), "--peak-model", str(lstm_file), "--set", "epochs=1",

@@ -41,7 +41,7 @@ def test_unknown_shipped_name_lists_the_shipped_ones() -> None:
 
 def test_default_models_are_shipped_and_the_cnn_takes_the_path_length() -> None:
     from ccreco.models.inference import ClusterModel
-    from ccreco.models.methods import DEFAULT_CLUSTER_MODEL, DEFAULT_PEAK_MODEL
+    from ccreco.models.shipped import DEFAULT_CLUSTER_MODEL, DEFAULT_PEAK_MODEL
 
     assert {DEFAULT_PEAK_MODEL, DEFAULT_CLUSTER_MODEL} <= set(available_models())
     cnn = ClusterModel(shipped_model(DEFAULT_CLUSTER_MODEL))

@@ -1,4 +1,4 @@
-"""benchmarks/sn_scan.py: the S/N definition and the report (no training here)."""
+"""The S/N definition (ccreco.sim.snr) and benchmarks/sn_scan.py's report (no training here)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ def _module():  # noqa: ANN202
 def test_noise_is_scaled_to_the_requested_snr(snr: float) -> None:
     from ccreco.sim import SimConfig
 
-    sn = _module()
+    from ccreco.sim import snr as sn
+
     base = SimConfig.from_preset("tb2023-untuned")
     cfg = sn.config_at_snr(snr)
     assert cfg.single_electron_mv / sn.total_noise_mv(cfg) == pytest.approx(snr)

@@ -130,7 +130,7 @@ def test_model_mismatch_stops_before_any_work(sim_file, tmp_path):
 
 
 def test_failure_mid_run_publishes_nothing(sim_file, tmp_path):
-    from processors.cluster_counting import ClusterCountingProcessor
+    from ccreco.processors.cluster_counting import ClusterCountingProcessor
 
     class Failing(ClusterCountingProcessor):
         def process(self, events):
@@ -189,7 +189,7 @@ def test_cli_reco(sim_file, tmp_path, capsys):
 
 def test_models_dir_option(sim_file, tmp_path):
     from ccreco.cli.reco import models_from_dir
-    from ccreco.models.methods import DEFAULT_CLUSTER_MODEL, DEFAULT_PEAK_MODEL
+    from ccreco.models.shipped import DEFAULT_CLUSTER_MODEL, DEFAULT_PEAK_MODEL
     from ccreco.models.shipped import shipped_model
 
     d = tmp_path / "models"
@@ -206,7 +206,7 @@ def test_models_dir_option(sim_file, tmp_path):
 DYING = '''
 import os
 from pathlib import Path
-from processors.cluster_counting import ClusterCountingProcessor
+from ccreco.processors.cluster_counting import ClusterCountingProcessor
 
 
 class DyingProcessor(ClusterCountingProcessor):

@@ -20,7 +20,7 @@ import dataclasses
 
 import os
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -29,50 +29,20 @@ from ccreco.constants import STEP_SIZE
 from ccreco.errors import ConfigError, MissingBranchError
 from ccreco.io import WaveformChunk, iterate
 from ccreco.kernels import (
-    DERIV_PRESETS,
     CandidateConfig,
-    CandidateWindows,
-    ClusterizeConfig,
-    DerivConfig,
     candidate_labels,
+    candidate_recall,
     candidate_windows,
-    clusterize,
-    deriv_peaks,
     truth_peak_samples,
 )
+from ccreco.analysis import methods as _builtin
+from ccreco.analysis.methods import ClusterCounter, PeakFinder, PeakResult, deriv_configs
 from ccreco.analysis.metrics import (
     cluster_metrics,
     electron_matching,
     electron_metrics,
-    selected_candidates,
     window_metrics,
 )
-
-
-@dataclass(frozen=True)
-class PeakResult:
-    """What a peak finder returns for one chunk.
-
-    Attributes
-    ----------
-    peak_index : numpy.ndarray
-        int64 sample indices of the detected peaks, sorted within each waveform.
-    peak_offsets : numpy.ndarray
-        int64 ``(n + 1,)``.
-    selected : numpy.ndarray
-        bool ``(m,)``: which candidate windows the method selected.
-    scores : numpy.ndarray or None
-        float ``(m,)`` window scores (``None`` for methods without scores).
-    """
-
-    peak_index: np.ndarray
-    peak_offsets: np.ndarray
-    selected: np.ndarray
-    scores: np.ndarray | None = None
-
-
-PeakFinder = Callable[[WaveformChunk, CandidateWindows], PeakResult]
-ClusterCounter = Callable[[WaveformChunk], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -97,28 +67,9 @@ class Method:
     description: str = ""
 
 
-#: Registered methods by name (``deriv`` built in; the models layer adds ``lstm``, ``cnn``).
+#: Registered methods by name: the built-in ``deriv``, ``lstm`` and ``cnn``
+#: (:mod:`ccreco.analysis.methods`, registered below), and any added by :func:`register_method`.
 METHODS: dict[str, Method] = {}
-
-#: Modules imported on the first registry lookup so that they can call :func:`register_method`
-#: (a missing module is skipped): the models layer registers its methods there.
-METHOD_MODULES: list[str] = ["ccreco.models.methods"]
-_loaded = False
-
-
-def _load_method_modules() -> None:
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    import importlib
-
-    for name in METHOD_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
 
 
 def register_method(
@@ -173,71 +124,19 @@ def get_method(name: str) -> Method:
     ConfigError
         Unknown name (lists the known ones).
     """
-    _load_method_modules()
     if name not in METHODS:
         raise ConfigError(f"unknown method {name!r}; registered: {', '.join(sorted(METHODS))}")
     return METHODS[name]
 
 
-# ---------------------------------------------------------------------------------------------
-# DERIV
-_CLUSTER_KEYS = {f.name for f in fields(ClusterizeConfig)}
-#: Clusterization constant that goes with each DERIV preset (docs/ALGORITHMS.md, DERIV baseline).
-PRESET_C: dict[str, float] = {"tb2023": 0.35, "tb2023-counting": 0.40, "analysts": 0.35}
-
-
-def deriv_configs(options: Mapping[str, str]) -> tuple[DerivConfig, ClusterizeConfig]:
-    """DERIV and clusterization configs from string options.
-
-    Parameters
-    ----------
-    options : mapping
-        ``preset`` (a :data:`~ccreco.kernels.DERIV_PRESETS` name), DERIV fields (``N1``..``N4``,
-        case-insensitive, baseline region) and clusterization fields (``c``, ``t0_ns``).
-
-    Returns
-    -------
-    DerivConfig, ClusterizeConfig
-        Validated configs.
-    """
-    opts = {k.lower(): v for k, v in options.items()}
-    preset = opts.pop("preset", "tb2023")
-    if preset not in DERIV_PRESETS:
-        raise ConfigError(f"preset must be one of {', '.join(DERIV_PRESETS)}; got {preset!r}")
-    cl: dict[str, Any] = {"c": PRESET_C.get(preset, ClusterizeConfig().c)}
-    for key in list(opts):
-        if key in _CLUSTER_KEYS:
-            value = opts.pop(key)
-            try:
-                cl[key] = None if key == "t0_ns" and value.lower() == "none" else float(value)
-            except ValueError:
-                raise ConfigError(f"{key} must be a number, got {value!r}") from None
-    return DerivConfig.from_strings(opts, DERIV_PRESETS[preset]), ClusterizeConfig(**cl)
-
-
-def _deriv_peaks_factory(options: Mapping[str, str]) -> PeakFinder:
-    cfg, _ = deriv_configs(options)
-
-    def finder(chunk: WaveformChunk, cw: CandidateWindows) -> PeakResult:
-        index, offsets, _, _ = deriv_peaks(chunk.waveforms, cfg, sampling_ns=chunk.sampling_ns)
-        sel = selected_candidates(cw.sample_index, cw.offsets, index, offsets, cw.config.tolerance)
-        return PeakResult(index, offsets, sel, None)
-
-    return finder
-
-
-def _deriv_clusters_factory(options: Mapping[str, str]) -> ClusterCounter:
-    cfg, ccfg = deriv_configs(options)
-
-    def counter(chunk: WaveformChunk) -> np.ndarray:
-        index, offsets, _, _ = deriv_peaks(chunk.waveforms, cfg, sampling_ns=chunk.sampling_ns)
-        return clusterize(index * float(chunk.sampling_ns), offsets, ccfg)[1]
-
-    return counter
-
-
-register_method("deriv", peaks=_deriv_peaks_factory, clusters=_deriv_clusters_factory,
+register_method("deriv", peaks=_builtin.deriv_peaks_factory, clusters=_builtin.deriv_clusters_factory,
                 description="classical derivative peak finder + time-proximity clusterization")
+register_method("lstm", peaks=_builtin.lstm_peaks_factory, clusters=_builtin.lstm_clusters_factory,
+                description="step-1 LSTM (ONNX) peaks; clusters by time proximity")
+register_method("cnn", clusters=_builtin.cnn_clusters_factory,
+                description="step-1 LSTM peaks + step-2 CNN cluster count (ONNX)")
+register_method("perpeak", clusters=_builtin.perpeak_clusters_factory,
+                description="step-1 LSTM scores + per-peak model: sum of clusters opened per candidate (ONNX)")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -325,7 +224,9 @@ def evaluate_peaks(
     dict
         Window metrics (``precision``, ``recall``, ``f1``, ``efficiency_purity``, ``auc``, ...),
         electron metrics (``electron_efficiency``, ``fakes_per_waveform``, ...),
-        ``n_waveforms``, ``candidates_per_waveform``, ``method``, ``options``, ``tolerance``.
+        ``n_waveforms``, ``candidates_per_waveform``, ``candidate_recall`` (true peaks with a
+        candidate window / all: the most a method could find on these windows), ``method``,
+        ``options``, ``tolerance``.
     """
     m = get_method(method)
     if m.peaks is None:
@@ -341,6 +242,7 @@ def evaluate_peaks(
     labels, selected, scores = [], [], []
     counts: dict[str, Any] = {"n_true": 0, "n_matched": 0, "n_detected": 0, "n_fakes": 0, "n_waveforms": 0}
     residuals = []
+    n_offered = 0  # true peaks with a candidate window (candidate recall)
     has_scores = True
     for chunk in _chunks(data, schema, step_size, max_waveforms):
         truth_fields = [] if chunk.truth is None else list(chunk.truth.fields)
@@ -351,6 +253,7 @@ def evaluate_peaks(
         cw = candidate_windows(chunk.waveforms, cfg, sampling_ns=chunk.sampling_ns)
         res = finder(chunk, cw)
         labels.append(candidate_labels(cw, chunk.truth))
+        n_offered += candidate_recall(cw, chunk.truth)[0]
         selected.append(np.asarray(res.selected, dtype=bool))
         if res.scores is None:
             has_scores = False
@@ -371,6 +274,7 @@ def evaluate_peaks(
     out.update(electron_metrics(counts))
     out["n_waveforms"] = counts["n_waveforms"]
     out["candidates_per_waveform"] = y.size / counts["n_waveforms"] if counts["n_waveforms"] else float("nan")
+    out["candidate_recall"] = n_offered / counts["n_true"] if counts["n_true"] else float("nan")
     if keep_scores:
         out["labels"], out["scores"], out["selected"] = y, sc, sel
     return out
@@ -423,22 +327,22 @@ def evaluate_clusters(
 
 
 def method_names() -> list[str]:
-    """Names of all registered methods (after loading :data:`METHOD_MODULES`).
+    """Names of all registered methods.
 
     Returns
     -------
     list of str
         Sorted names.
     """
-    _load_method_modules()
     return sorted(METHODS)
 
 
 __all__ = [
     "METHODS",
-    "METHOD_MODULES",
     "method_names",
     "Method",
+    "ClusterCounter",
+    "PeakFinder",
     "PeakResult",
     "deriv_configs",
     "evaluate_clusters",

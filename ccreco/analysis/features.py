@@ -9,7 +9,7 @@ dE/dx estimator of :mod:`ccreco.analysis.pid`. Everything comes from the wavefor
 - ``n_candidates``: IHEP candidates above ``threshold`` x RMS (:func:`ccreco.kernels.find_candidates`);
 - ``n_peaks``, ``peak_time_ns``, ``peak_amplitude_mv``: DERIV peaks
   (:func:`ccreco.kernels.deriv_peaks`), amplitude above the baseline;
-- ``n_clusters``: DERIV peaks clusterized by time proximity (:func:`ccreco.kernels.clusterize`);
+- ``n_clusters``: DERIV peaks clusterized by time proximity (:func:`ccreco.reco.stages.deriv_clusters`);
 - ``first_peak_ns``: time of the first DERIV peak (NaN without peaks);
 - ``charge_mv_ns``: integral above the baseline from ``charge_before_ns`` before the first peak to
   ``charge_after_ns`` after the last one (0 without peaks);
@@ -33,10 +33,9 @@ from ccreco.kernels import (
     CandidateConfig,
     ClusterizeConfig,
     DerivConfig,
-    clusterize,
-    deriv_peaks,
     find_candidates,
 )
+from ccreco.reco.stages import deriv_clusters
 
 
 @dataclass(frozen=True)
@@ -213,7 +212,8 @@ def waveform_features(waveforms: np.ndarray, sampling_ns: float, cfg: FeatureCon
     dt = float(sampling_ns)
     dcfg = dataclasses.replace(cfg.deriv, baseline_start_ns=cfg.baseline_start_ns,
                                baseline_stop_ns=cfg.baseline_stop_ns)
-    index, offsets, baseline, rms = deriv_peaks(waveforms, dcfg, sampling_ns=dt)
+    d = deriv_clusters(waveforms, dcfg, cfg.cluster, sampling_ns=dt)
+    index, offsets, baseline, rms = d.index, d.offsets, d.baseline, d.rms
     ccfg = CandidateConfig(threshold=cfg.threshold, baseline_start_ns=cfg.baseline_start_ns,
                            baseline_stop_ns=cfg.baseline_stop_ns)
     _, c_off, _, _ = find_candidates(waveforms, ccfg, sampling_ns=dt, baseline=baseline, rms=rms)
@@ -223,8 +223,8 @@ def waveform_features(waveforms: np.ndarray, sampling_ns: float, cfg: FeatureCon
     row = np.repeat(np.arange(n), counts)
     y = wf.astype(np.float64) - baseline[:, None]
     amp = y[row, index] if index.size else np.zeros(0)
-    times = index * dt
-    _, n_cl = clusterize(times, offsets, cfg.cluster)
+    times = d.times_ns
+    n_cl = d.n_clusters
     n_cl = np.where(counts > 0, n_cl, 0)
     first = np.full(n, np.nan)
     has = counts > 0

@@ -169,8 +169,7 @@ def cell_charge(waveforms: np.ndarray, sampling_ns: float, start_ns: float, stop
 
 def _counters(cfg: PidConfig) -> dict[str, Callable[[Any], np.ndarray]]:
     """Per-cell cluster counters of the requested methods (``dedx`` handled separately)."""
-    from ccreco.analysis.evaluate import deriv_configs, get_method
-    from ccreco.kernels import clusterize, deriv_peaks
+    from ccreco.analysis.evaluate import get_method
 
     out: dict[str, Callable[[Any], np.ndarray]] = {}
     for m in cfg.methods:
@@ -179,15 +178,7 @@ def _counters(cfg: PidConfig) -> dict[str, Callable[[Any], np.ndarray]]:
             continue
         if m == "truth":
             out[m] = lambda chunk: np.asarray(chunk.truth["n_clusters"], dtype=np.float64)
-        elif m == "deriv":
-            dcfg, ccfg = deriv_configs(opts)
-
-            def deriv(chunk: Any, dcfg: Any = dcfg, ccfg: Any = ccfg) -> np.ndarray:
-                idx, off, _, _ = deriv_peaks(chunk.waveforms, dcfg, sampling_ns=chunk.sampling_ns)
-                return clusterize(idx * float(chunk.sampling_ns), off, ccfg)[1].astype(np.float64)
-
-            out[m] = deriv
-        else:
+        else:  # ``deriv`` included: the registered counter runs the chain's DERIV stage
             method = get_method(m)
             if method.clusters is None:
                 raise ConfigError(f"method {m!r} cannot count clusters")

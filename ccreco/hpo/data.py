@@ -9,7 +9,7 @@ a resumed study checks that it is asked for the same sample.
 - clusters: the step-1 model's accepted candidate times per waveform from
   :func:`ccreco.models.dataset.cluster_sample` (flat ``times`` + ``offsets``) and the truth
   ``n_true``; the step-1 model defaults to the shipped
-  :data:`ccreco.models.methods.DEFAULT_PEAK_MODEL`.
+  :data:`ccreco.models.shipped.DEFAULT_PEAK_MODEL`.
 """
 
 from __future__ import annotations
@@ -120,7 +120,7 @@ def prepare_clusters(
     path : path-like
         Destination ``.npz``; an existing file made from the same request is kept.
     peak_model : path-like, optional
-        Step-1 ONNX model; default the shipped :data:`ccreco.models.methods.DEFAULT_PEAK_MODEL`.
+        Step-1 ONNX model; default the shipped :data:`ccreco.models.shipped.DEFAULT_PEAK_MODEL`.
     schema : str
         Ntuple schema preset or mapping file.
     max_waveforms : int, optional
@@ -142,7 +142,7 @@ def prepare_clusters(
     from ccreco.models.inference import PeakModel
 
     if peak_model is None:
-        from ccreco.models.methods import DEFAULT_PEAK_MODEL
+        from ccreco.models.shipped import DEFAULT_PEAK_MODEL
         from ccreco.models.shipped import shipped_model
 
         peak_model = shipped_model(DEFAULT_PEAK_MODEL)

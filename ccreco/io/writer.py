@@ -16,6 +16,7 @@ from ccreco import __version__
 from ccreco.constants import META_KEY, SCHEMA_VERSION, TREE
 from ccreco.errors import ConfigError
 from ccreco.io.chunk import WaveformChunk
+from ccreco.io.integrity import ALGORITHM, block_record
 
 #: Jagged truth groups: field-name prefix -> counter branch name.
 JAGGED_GROUPS: dict[str, str] = {
@@ -115,6 +116,7 @@ class NtupleWriter:
         self._tree: Any = None
         self._keys: list[str] | None = None
         self.n_entries = 0
+        self._blocks: list[list[Any]] = []
         self._closed = False
 
     def write(self, chunk: WaveformChunk) -> None:
@@ -143,6 +145,7 @@ class NtupleWriter:
                 tree=self.tree,
             )
         self._tree.extend(branches)
+        self._blocks.append(block_record(branches["waveform"], self.n_entries))
         self.n_entries += len(chunk)
 
     def close(self) -> None:
@@ -154,6 +157,8 @@ class NtupleWriter:
             "schema_version": SCHEMA_VERSION,
             "n_entries": self.n_entries,
             **self.metadata,
+            # one checksum per written block of waveforms (ccreco.io.integrity; ROOT has none)
+            "checksums": {"algorithm": ALGORITHM, "branch": "waveform", "blocks": self._blocks},
         }
         self._file[META_KEY] = json.dumps(meta, sort_keys=True, default=str)
         self._file.close()

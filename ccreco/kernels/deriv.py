@@ -16,7 +16,7 @@ tie). ``D1[i +- 1]`` need samples ``i +- 2``, so samples 0, 1, n-2 and n-1 never
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -26,6 +26,7 @@ from ccreco.kernels._jit import jit
 from ccreco.kernels._util import as_waveforms, ns_to_samples
 from ccreco.kernels.baseline import _baseline_rms
 from ccreco.kernels.candidates import _grow
+from ccreco.kernels.clusterize import ClusterizeConfig
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,9 @@ class DerivConfig:
     baseline_stop_ns: float = BASELINE_NS
 
     def __post_init__(self) -> None:
+        from ccreco.config import coerce_fields
+
+        coerce_fields(self)  # one converter for keyword arguments and ``--set`` strings
         for name in ("n1", "n2", "n3", "n4"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) \
@@ -92,18 +96,9 @@ class DerivConfig:
         ConfigError
             Unknown field or a value that is not a number.
         """
-        names = {f.name for f in fields(cls)}
-        kwargs = {}
-        for key, value in values.items():
-            name = key.lower()
-            if name not in names:
-                raise ConfigError(f"unknown DERIV parameter {key!r}; known: {', '.join(sorted(names))}")
-            try:
-                kwargs[name] = float(value)
-            except ValueError:
-                raise ConfigError(f"{name} must be a number, got {value!r}") from None
-        base = cls() if base is None else base
-        return cls(**{**{f.name: getattr(base, f.name) for f in fields(cls)}, **kwargs})
+        from ccreco.config import replace_fields
+
+        return replace_fields(cls() if base is None else base, values, what="DERIV", lower_keys=True)
 
 
 #: Named DERIV settings: ``tb2023`` (best window F1 on tb2023-untuned simulation, the default;
@@ -114,6 +109,38 @@ DERIV_PRESETS: dict[str, DerivConfig] = {
     "tb2023-counting": DerivConfig(n1=8.0, n2=0.5, n3=0.1, n4=0.0),
     "analysts": DerivConfig(n1=9.0, n2=1.1, n3=0.1, n4=0.1),
 }
+
+#: The clusterization that goes with each DERIV preset's peaks (same names as
+#: :data:`DERIV_PRESETS`; docs/ALGORITHMS.md, "DERIV baseline"). Reconstruction, evaluation,
+#: PID and the features all take a preset's pair through :func:`deriv_preset`.
+DERIV_CLUSTERIZE: dict[str, ClusterizeConfig] = {
+    "tb2023": ClusterizeConfig(c=0.35),
+    "tb2023-counting": ClusterizeConfig(c=0.40),
+    "analysts": ClusterizeConfig(c=0.35),
+}
+
+
+def deriv_preset(name: str) -> tuple[DerivConfig, ClusterizeConfig]:
+    """A named DERIV setting with the clusterization constant that goes with it.
+
+    Parameters
+    ----------
+    name : str
+        A :data:`DERIV_PRESETS` name.
+
+    Returns
+    -------
+    DerivConfig, ClusterizeConfig
+        The peak finder's thresholds and the clusterization of its peaks.
+
+    Raises
+    ------
+    ConfigError
+        Unknown name (lists the known ones).
+    """
+    if name not in DERIV_PRESETS:
+        raise ConfigError(f"DERIV preset must be one of {', '.join(DERIV_PRESETS)}; got {name!r}")
+    return DERIV_PRESETS[name], DERIV_CLUSTERIZE[name]
 
 
 @jit
@@ -204,4 +231,4 @@ def deriv_peaks(
     return index, offsets, baseline, rms
 
 
-__all__ = ["DERIV_PRESETS", "DerivConfig", "deriv_peaks"]
+__all__ = ["DERIV_CLUSTERIZE", "DERIV_PRESETS", "DerivConfig", "deriv_peaks", "deriv_preset"]

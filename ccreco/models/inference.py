@@ -25,7 +25,7 @@ import onnxruntime as ort
 from ccreco.errors import ModelError
 from ccreco.models import metadata as md
 from ccreco.models.config import Encoding
-from ccreco.models.encoding import encode_peak_times
+from ccreco.models.encoding import encode_flat, encode_peak_times
 
 #: Default inference batch (ENVIRONMENT.md: moderate batches beat one huge batch; see
 #: docs/MODELS.md for the benchmark behind the figure).
@@ -172,6 +172,9 @@ class OnnxModel:
             )
         if missing:
             raise ModelError(f"ccreco metadata lacks {missing}", file=str(self.path))
+        invalid = md.invalid_values(self.metadata)  # each value validated like the matching --set
+        if invalid:
+            raise ModelError(f"invalid ccreco metadata: {'; '.join(invalid)}", file=str(self.path))
         self.input_names = [i.name for i in session.get_inputs()]
         self.input_shapes = [list(i.shape) for i in session.get_inputs()]
         if self.input_names != list(self.metadata["inputs"]):
@@ -419,20 +422,24 @@ class ClusterModel(OnnxModel):
         sampling_ns: float,
         window_ns: float,
         extra: Mapping[str, Any] | np.ndarray | None = None,
+        offsets: np.ndarray | None = None,
         calibrate: bool = True,
     ) -> np.ndarray:
         """Predicted number of primary clusters per waveform.
 
         Parameters
         ----------
-        peak_times : awkward.Array or sequence of array-like
-            Detected peak times (ns from the waveform start), one list per waveform.
+        peak_times : numpy.ndarray, awkward.Array or sequence of array-like
+            Detected peak times (ns from the waveform start): flat over waveforms when
+            ``offsets`` is given (the reconstruction chain's form), else one list per waveform.
         sampling_ns : float
             Sampling period of the data.
         window_ns : float
             Acquisition window of the data (``n_samples * sampling_ns``).
         extra : mapping or numpy.ndarray, optional
             Extra scalar inputs when the model has them.
+        offsets : numpy.ndarray, optional
+            int64 ``(n_waveforms + 1,)``: waveform ``w`` owns ``peak_times[offsets[w]:offsets[w + 1]]``.
         calibrate : bool
             Invert the calibration line stored at training time (``calibration`` metadata:
             ``N = (output - intercept) / slope``), when the model has one.
@@ -453,7 +460,14 @@ class ClusterModel(OnnxModel):
             raise ModelError(
                 f"model encodes a {enc.window_ns} ns window, data cover {window_ns} ns", file=str(self.path)
             )
-        n = self.predict_encoded(encode_peak_times(peak_times, enc), extra)
+        if offsets is None:
+            n = self.predict_encoded(encode_peak_times(peak_times, enc), extra)
+        else:
+            off = np.asarray(offsets, dtype=np.int64).reshape(-1)
+            flat = np.asarray(peak_times, dtype=np.float64).reshape(-1)
+            if off.size < 1 or off[0] != 0 or off[-1] != flat.size or np.any(np.diff(off) < 0):
+                raise ValueError(f"offsets must rise from 0 to len(peak_times)={flat.size}")
+            n = self.predict_encoded(encode_flat(flat, np.diff(off), enc), extra)
         cal = self.metadata.get("calibration")
         if calibrate and cal is not None:
             n = ((n - float(cal["intercept"])) / float(cal["slope"])).astype(np.float32)
@@ -545,7 +559,8 @@ class PeakClusterModel(OnnxModel):
         cal = self.calibration
         if calibrate and cal is not None:
             n = (n - cal["intercept"]) / cal["slope"]
-        return n
+        # no candidate at all (flat or empty waveform): no clusters, whatever the calibration says
+        return np.where(np.diff(off) > 0, n, 0.0)
 
 
 def load_model(path: str | os.PathLike[str], **kwargs: Any) -> PeakModel | ClusterModel | PeakClusterModel:

@@ -34,10 +34,10 @@ class RecoConfig:
     ----------
     peak_model : str or None
         Step-1 ONNX file; ``None`` takes the shipped default
-        (:data:`ccreco.models.methods.DEFAULT_PEAK_MODEL`).
+        (:data:`ccreco.models.shipped.DEFAULT_PEAK_MODEL`).
     cluster_model : str or None
         Step-2 ONNX file; ``None`` takes the shipped default
-        (:data:`ccreco.models.methods.DEFAULT_CLUSTER_MODEL`).
+        (:data:`ccreco.models.shipped.DEFAULT_CLUSTER_MODEL`).
     threshold : float or None
         Step-1 working point; ``None`` uses the threshold stored in the model.
     deriv : bool
@@ -70,6 +70,9 @@ class RecoConfig:
     cnn_batch_size: int = 64
 
     def __post_init__(self) -> None:
+        from ccreco.config import coerce_fields
+
+        coerce_fields(self)  # the same conversion for keyword arguments and ``--set`` strings
         if self.threshold is not None and not 0.0 <= self.threshold <= 1.0:
             raise ConfigError(f"threshold must be in [0, 1] or None, got {self.threshold!r}")
         if not (math.isfinite(self.cell_length_cm) and self.cell_length_cm > 0):
@@ -87,7 +90,7 @@ class RecoConfig:
     @property
     def config_track_length_cm(self) -> float:
         """Track length used without truth: ``cell_length_cm / cos(angle_deg)``."""
-        from ccreco.sim.particles import path_length_cm
+        from ccreco.geometry import path_length_cm
 
         return float(path_length_cm(np.asarray(self.cell_length_cm), self.angle_deg))
 
@@ -98,8 +101,8 @@ class RecoConfig:
         Parameters
         ----------
         values : dict of str to str
-            Field names to values as text, converted by the field types as ``--set`` does for the
-            models (:func:`ccreco.models.config.with_overrides`; ``none`` for ``None``).
+            Field names to values as text, converted by the field types (:mod:`ccreco.config`,
+            the same rules as keyword arguments; ``none`` for ``None``).
         base : RecoConfig, optional
             Starting point (default ``RecoConfig()``).
 
@@ -108,15 +111,9 @@ class RecoConfig:
         RecoConfig
             The validated config.
         """
-        from ccreco.errors import closest_first
-        from ccreco.models.config import with_overrides
+        from ccreco.config import replace_fields
 
-        base = cls() if base is None else base
-        known = [f.name for f in dataclasses.fields(cls)]
-        for key in values:
-            if key not in known:
-                raise ConfigError(f"unknown reconstruction option {key!r}; closest: {closest_first(key, known)[:3]}")
-        return with_overrides((base,), values)[0]
+        return replace_fields(cls() if base is None else base, values, what="reconstruction option")
 
 
 @dataclass
@@ -251,11 +248,10 @@ class Reconstructor:
     """
 
     def __init__(self, config: RecoConfig | None = None) -> None:
-        from ccreco.kernels import DERIV_PRESETS
+        from ccreco.kernels import deriv_preset
         from ccreco.models.dataset import candidate_config
         from ccreco.models.inference import ClusterModel, PeakModel
-        from ccreco.models.methods import DEFAULT_CLUSTER_MODEL, DEFAULT_PEAK_MODEL
-        from ccreco.models.shipped import shipped_model
+        from ccreco.models.shipped import DEFAULT_CLUSTER_MODEL, DEFAULT_PEAK_MODEL, shipped_model
 
         self.config = RecoConfig() if config is None else config
         c = self.config
@@ -266,7 +262,8 @@ class Reconstructor:
         self.candidates = candidate_config(self.peak_model.window_left, self.peak_model.window_right,
                                            self.peak_model.candidates)
         self.threshold = self.peak_model.threshold if c.threshold is None else float(c.threshold)
-        self.deriv_config = DERIV_PRESETS[c.deriv_preset]
+        # the preset's clusterization constant goes with its peaks (as in ``ccreco evaluate``)
+        self.deriv_config, self.deriv_cluster_config = deriv_preset(c.deriv_preset)
 
     def check(self, sampling_ns: float, n_samples: int, where: str | None = None) -> None:
         """Refuse data whose sampling or acquisition window the models were not made for.
@@ -314,22 +311,13 @@ class Reconstructor:
         return {"config": dataclasses.asdict(self.config), "threshold": self.threshold,
                 "candidates": dataclasses.asdict(self.candidates), "models": models}
 
-    def _extra_inputs(self, chunk: WaveformChunk, length: np.ndarray) -> dict[str, np.ndarray] | None:
-        names = self.cluster_model.extra_inputs
-        if not names:
-            return None
-        out: dict[str, np.ndarray] = {}
-        for name in names:
-            if name == "track_length_cm":
-                out[name] = length
-            elif chunk.truth is not None and name in chunk.truth.fields:
-                out[name] = np.asarray(chunk.truth[name], dtype=np.float32)
-            elif name == "angle_deg":
-                out[name] = np.full(len(chunk), self.config.angle_deg, dtype=np.float32)
-            else:
-                raise ModelError(f"the CNN needs the extra input {name!r}, which neither the data nor the "
-                                 "configuration provide", file=str(self.cluster_model.path))
-        return out
+    def _extra_inputs(self, chunk: WaveformChunk) -> dict[str, np.ndarray] | None:
+        from ccreco.reco.stages import resolve_extra_inputs
+
+        return resolve_extra_inputs(
+            self.cluster_model.extra_inputs, len(chunk), truth=chunk.truth,
+            fallback={"track_length_cm": self.config.config_track_length_cm, "angle_deg": self.config.angle_deg},
+            hint=f"the model is {self.cluster_model.path}")
 
     def track_length(self, chunk: WaveformChunk) -> tuple[np.ndarray, str]:
         """Track length per waveform: truth ``track_length_cm`` when present, else the config's.
@@ -363,32 +351,24 @@ class Reconstructor:
         RecoResult
             Per-waveform outputs.
         """
-        from ccreco.kernels import ClusterizeConfig, clusterize, deriv_peaks
         from ccreco.kernels.windows import candidate_windows
+        from ccreco.reco.stages import count_clusters, deriv_clusters, round_counts, score_windows, select_peaks
 
         n = len(chunk)
         dt = float(chunk.sampling_ns)
         cw = candidate_windows(chunk.waveforms, self.candidates, sampling_ns=dt)
-        scores = (self.peak_model.predict(cw.windows, sampling_ns=dt) if len(cw)
-                  else np.zeros(0, dtype=np.float32))
-        sel = scores >= self.threshold
-        peak_index = cw.sample_index[sel]
-        wf_index = cw.waveform_index[sel]
-        n_peaks = np.bincount(wf_index, minlength=n).astype(np.int64)
-        peak_offsets = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(n_peaks, out=peak_offsets[1:])
-        peak_time = (peak_index * dt).astype(np.float32)
-        amplitude = (chunk.waveforms[wf_index, peak_index] - cw.baseline[wf_index]).astype(np.float32)
+        scores = score_windows(self.peak_model, cw.windows, dt)
+        peaks = select_peaks(scores >= self.threshold, cw.sample_index, cw.waveform_index, n)
+        peak_offsets = peaks.offsets
+        n_peaks = np.diff(peak_offsets).astype(np.int64)
+        peak_time = peaks.times_ns(dt).astype(np.float32)
+        wf_index = np.repeat(np.arange(n), n_peaks)
+        amplitude = (chunk.waveforms[wf_index, peaks.index] - cw.baseline[wf_index]).astype(np.float32)
 
         length, source = self.track_length(chunk)
-        per_wf = [peak_time[peak_offsets[i]:peak_offsets[i + 1]] for i in range(n)]
-        if n:
-            n_cl = self.cluster_model.predict(per_wf, sampling_ns=dt, window_ns=chunk.n_samples * dt,
-                                              extra=self._extra_inputs(chunk, length))
-        else:
-            n_cl = np.zeros(0, dtype=np.float32)
-        n_cl = np.asarray(n_cl, dtype=np.float32)
-        n_int = np.rint(np.maximum(n_cl, 0.0)).astype(np.int64)
+        n_cl = count_clusters(self.cluster_model, peaks.times_ns(dt), peak_offsets, sampling_ns=dt,
+                              window_ns=chunk.n_samples * dt, extra=self._extra_inputs(chunk) if n else None)
+        n_int = round_counts(n_cl)
         with np.errstate(divide="ignore", invalid="ignore"):
             dndx = np.where(length > 0, n_cl / length, np.nan).astype(np.float32)
 
@@ -411,9 +391,9 @@ class Reconstructor:
             length_source=source,
         )
         if self.config.deriv:
-            d_index, d_off, _, _ = deriv_peaks(chunk.waveforms, self.deriv_config, sampling_ns=dt)
-            result.deriv_n_peaks = np.diff(d_off).astype(np.int64)
-            result.deriv_n_clusters = clusterize(d_index * dt, d_off, ClusterizeConfig())[1].astype(np.int64)
+            d = deriv_clusters(chunk.waveforms, self.deriv_config, self.deriv_cluster_config, sampling_ns=dt)
+            result.deriv_n_peaks = d.n_peaks
+            result.deriv_n_clusters = d.n_clusters
         if chunk.truth is not None:
             fields = chunk.truth.fields
             if "n_clusters" in fields:

@@ -78,4 +78,6 @@ def path_length_cm(chord: np.ndarray, angle_deg: float) -> np.ndarray:
     numpy.ndarray
         Path lengths in cm.
     """
-    return np.asarray(chord) / np.cos(np.deg2rad(angle_deg))
+    from ccreco.geometry import path_length_cm as _path_length_cm  # the one definition
+
+    return _path_length_cm(chord, angle_deg)

@@ -1,0 +1,293 @@
+"""The built-in evaluation methods ``deriv``, ``lstm`` and ``cnn``: option parsing over the chain.
+
+Each factory turns ``--set``-style string options into a callable, once, before any file is
+read; the callables run the stages of :mod:`ccreco.reco.stages` (the same functions the
+reconstruction runs). :mod:`ccreco.analysis.evaluate` registers these factories explicitly;
+importing this module registers nothing.
+
+- ``deriv`` peaks / clusters: DERIV (:func:`ccreco.kernels.deriv_peaks`) and time-proximity
+  clusterization; options ``preset`` (its clusterization constant comes with it, see
+  :func:`ccreco.kernels.deriv_preset`), ``N1``..``N4``, baseline region, ``c``, ``t0_ns``.
+- ``lstm`` peaks: the step-1 ONNX model scores the evaluator's candidate windows; a window is
+  selected when its probability reaches the model's threshold. Options: ``model`` (ONNX path;
+  default the shipped :data:`ccreco.models.shipped.DEFAULT_PEAK_MODEL`), ``threshold``,
+  ``threads``, ``batch_size``.
+- ``lstm`` clusters: the same peaks, clusterized by time proximity; extra options ``c`` and
+  ``t0_ns``.
+- ``cnn`` clusters: step-1 peaks (candidates made as the step-1 model's metadata says) fed to
+  the step-2 CNN. Options: ``model`` (CNN ONNX path; default the shipped
+  :data:`ccreco.models.shipped.DEFAULT_CLUSTER_MODEL`), ``peak_model``, ``threshold``,
+  ``threads``, ``batch_size``. Extra CNN inputs (e.g. ``track_length_cm``) are taken from the
+  chunk's truth, unless an option of the same name fixes them for every waveform
+  (``track_length_cm=1.131``: data without truth, or a wrong-geometry study on simulation).
+- ``perpeak`` clusters: every step-1 candidate (scored by the step-1 model, accepted or not)
+  goes to the per-peak model (:class:`ccreco.models.inference.PeakClusterModel`), which returns
+  the clusters it opens; the count is their sum, through the model's stored calibration line
+  unless ``calibrate=0``. Options: ``model``, ``peak_model``, ``calibrate``, ``threads``,
+  ``batch_size``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+import numpy as np
+
+from ccreco.config import convert_value, replace_fields
+from ccreco.errors import ConfigError
+from ccreco.io import WaveformChunk
+from ccreco.kernels import (
+    DERIV_PRESETS,
+    CandidateWindows,
+    ClusterizeConfig,
+    DerivConfig,
+    deriv_peaks,
+    deriv_preset,
+)
+from ccreco.analysis.metrics import selected_candidates
+from ccreco.reco.stages import (
+    count_clusters,
+    deriv_clusters,
+    resolve_extra_inputs,
+    round_counts,
+    score_windows,
+    select_peaks,
+)
+
+
+@dataclass(frozen=True)
+class PeakResult:
+    """What a peak finder returns for one chunk.
+
+    Attributes
+    ----------
+    peak_index : numpy.ndarray
+        int64 sample indices of the detected peaks, sorted within each waveform.
+    peak_offsets : numpy.ndarray
+        int64 ``(n + 1,)``.
+    selected : numpy.ndarray
+        bool ``(m,)``: which candidate windows the method selected.
+    scores : numpy.ndarray or None
+        float ``(m,)`` window scores (``None`` for methods without scores).
+    """
+
+    peak_index: np.ndarray
+    peak_offsets: np.ndarray
+    selected: np.ndarray
+    scores: np.ndarray | None = None
+
+
+PeakFinder = Callable[[WaveformChunk, CandidateWindows], PeakResult]
+ClusterCounter = Callable[[WaveformChunk], np.ndarray]
+
+
+def _pop(opts: dict[str, str], key: str, kind: Any, default: Any) -> Any:
+    if key not in opts:
+        return default
+    return convert_value(opts.pop(key), kind, name=key)
+
+
+def _cluster_options(opts: dict[str, str], base: ClusterizeConfig) -> ClusterizeConfig:
+    """Pop ``c`` / ``t0_ns`` (case-insensitive) and apply them to ``base``."""
+    found = {k: opts.pop(k) for k in list(opts) if k.lower() in _CLUSTER_KEYS}
+    return replace_fields(base, found, what="clusterization", lower_keys=True)
+
+
+def _reject_unknown(opts: Mapping[str, str], method: str) -> None:
+    if opts:
+        raise ConfigError(f"method {method!r}: unknown options {sorted(opts)}")
+
+
+# ---------------------------------------------------------------------------------------------
+# DERIV
+_CLUSTER_KEYS = {f.name for f in fields(ClusterizeConfig)}
+
+
+def deriv_configs(options: Mapping[str, str]) -> tuple[DerivConfig, ClusterizeConfig]:
+    """DERIV and clusterization configs from string options.
+
+    Parameters
+    ----------
+    options : mapping
+        ``preset`` (a :data:`~ccreco.kernels.DERIV_PRESETS` name, default ``tb2023``; its
+        clusterization constant comes with it), DERIV fields (``N1``..``N4``, case-insensitive,
+        baseline region) and clusterization fields (``c``, ``t0_ns``) that override the preset.
+
+    Returns
+    -------
+    DerivConfig, ClusterizeConfig
+        Validated configs.
+    """
+    opts = {k.lower(): v for k, v in options.items()}
+    preset = opts.pop("preset", "tb2023")
+    if preset not in DERIV_PRESETS:
+        raise ConfigError(f"preset must be one of {', '.join(DERIV_PRESETS)}; got {preset!r}")
+    dcfg, ccfg = deriv_preset(preset)
+    ccfg = _cluster_options(opts, ccfg)
+    return DerivConfig.from_strings(opts, dcfg), ccfg
+
+
+def deriv_peaks_factory(options: Mapping[str, str]) -> PeakFinder:
+    """``deriv`` peak finder: DERIV peaks, and the candidate windows they match."""
+    cfg, _ = deriv_configs(options)
+
+    def finder(chunk: WaveformChunk, cw: CandidateWindows) -> PeakResult:
+        index, offsets, _, _ = deriv_peaks(chunk.waveforms, cfg, sampling_ns=chunk.sampling_ns)
+        sel = selected_candidates(cw.sample_index, cw.offsets, index, offsets, cw.config.tolerance)
+        return PeakResult(index, offsets, sel, None)
+
+    return finder
+
+
+def deriv_clusters_factory(options: Mapping[str, str]) -> ClusterCounter:
+    """``deriv`` cluster counter: :func:`ccreco.reco.stages.deriv_clusters`."""
+    cfg, ccfg = deriv_configs(options)
+
+    def counter(chunk: WaveformChunk) -> np.ndarray:
+        return deriv_clusters(chunk.waveforms, cfg, ccfg, sampling_ns=chunk.sampling_ns).n_clusters
+
+    return counter
+
+
+# ---------------------------------------------------------------------------------------------
+# ONNX models
+def _model_path(opts: dict[str, str], key: str, default: str) -> str:
+    from ccreco.models.shipped import available_models, shipped_model
+
+    if key in opts:
+        return opts.pop(key)
+    if default not in available_models():
+        raise ConfigError(f"option {key}=PATH.onnx is required (no shipped model {default!r})")
+    return str(shipped_model(default))
+
+
+def _peak_model(opts: dict[str, str], key: str = "model") -> tuple[Any, float | None]:
+    from ccreco.models.inference import PeakModel
+    from ccreco.models.shipped import DEFAULT_PEAK_MODEL
+
+    path = _model_path(opts, key, DEFAULT_PEAK_MODEL)
+    threads = _pop(opts, "threads", int, 1)
+    batch = _pop(opts, "batch_size", int, 256)
+    threshold = _pop(opts, "threshold", float | None, None)
+    return PeakModel(path, intra_op_num_threads=threads, batch_size=batch), threshold
+
+
+def _model_candidates(model: Any) -> Any:
+    from ccreco.models.dataset import candidate_config
+
+    return candidate_config(model.window_left, model.window_right, model.candidates)
+
+
+def _step1(model: Any, chunk: WaveformChunk, cw: CandidateWindows, threshold: float | None
+           ) -> tuple[np.ndarray, Any]:
+    scores = score_windows(model, cw.windows, chunk.sampling_ns)
+    cut = model.threshold if threshold is None else float(threshold)
+    return scores, select_peaks(scores >= cut, cw.sample_index, cw.waveform_index, cw.n_waveforms)
+
+
+def _step1_times(model: Any, chunk: WaveformChunk, threshold: float | None) -> tuple[np.ndarray, np.ndarray]:
+    from ccreco.kernels.windows import candidate_windows
+
+    cw = candidate_windows(chunk.waveforms, _model_candidates(model), sampling_ns=chunk.sampling_ns)
+    _, peaks = _step1(model, chunk, cw, threshold)
+    return peaks.times_ns(chunk.sampling_ns), peaks.offsets
+
+
+def lstm_peaks_factory(options: Mapping[str, str]) -> PeakFinder:
+    """``lstm`` peak finder: the step-1 model's selection of the evaluator's windows."""
+    opts = dict(options)
+    model, threshold = _peak_model(opts)
+    _reject_unknown(opts, "lstm")
+
+    def finder(chunk: WaveformChunk, cw: CandidateWindows) -> PeakResult:
+        scores, peaks = _step1(model, chunk, cw, threshold)
+        return PeakResult(peaks.index, peaks.offsets, peaks.selected, scores)
+
+    # the evaluator scores the windows this model was trained on (its stored candidate selection)
+    finder.candidates = _model_candidates(model)  # type: ignore[attr-defined]
+    return finder
+
+
+def lstm_clusters_factory(options: Mapping[str, str]) -> ClusterCounter:
+    """``lstm`` cluster counter: step-1 peaks clusterized by time proximity."""
+    from ccreco.kernels import clusterize
+
+    opts = dict(options)
+    model, threshold = _peak_model(opts)
+    cluster_cfg = _cluster_options(opts, ClusterizeConfig())
+    _reject_unknown(opts, "lstm")
+
+    def counter(chunk: WaveformChunk) -> np.ndarray:
+        times, offsets = _step1_times(model, chunk, threshold)
+        return clusterize(times, offsets, cluster_cfg)[1]
+
+    return counter
+
+
+def cnn_clusters_factory(options: Mapping[str, str]) -> ClusterCounter:
+    """``cnn`` cluster counter: step-1 peaks -> the step-2 CNN (rounded, >= 0)."""
+    from ccreco.models.inference import ClusterModel
+    from ccreco.models.shipped import DEFAULT_CLUSTER_MODEL
+
+    opts = dict(options)
+    cnn_path = _model_path(opts, "model", DEFAULT_CLUSTER_MODEL)
+    peak_model, threshold = _peak_model(opts, "peak_model")
+    cnn = ClusterModel(cnn_path, intra_op_num_threads=peak_model._options["intra_op_num_threads"],
+                       batch_size=peak_model.batch_size)
+    # an option named like an extra input (e.g. track_length_cm=1.131) fixes it for every
+    # waveform: data without truth, or a study of a wrong geometry on simulation
+    fixed = {k: _pop(opts, k, float, None) for k in cnn.extra_inputs if k in opts}
+    _reject_unknown(opts, "cnn")
+
+    def counter(chunk: WaveformChunk) -> np.ndarray:
+        times, offsets = _step1_times(peak_model, chunk, threshold)
+        extra = resolve_extra_inputs(
+            cnn.extra_inputs, len(chunk), truth=chunk.truth, fixed=fixed,
+            hint="give them as options (" + ", ".join(f"{k}=VALUE" for k in cnn.extra_inputs) + ")")
+        n = count_clusters(cnn, times, offsets, sampling_ns=chunk.sampling_ns,
+                           window_ns=chunk.n_samples * chunk.sampling_ns, extra=extra)
+        return round_counts(n)
+
+    return counter
+
+
+def perpeak_clusters_factory(options: Mapping[str, str]) -> ClusterCounter:
+    """``perpeak`` cluster counter: step-1 candidates and scores -> the per-peak model (rounded)."""
+    from ccreco.kernels.windows import candidate_windows
+    from ccreco.models.inference import PeakClusterModel
+    from ccreco.models.shipped import DEFAULT_PERPEAK_MODEL
+
+    opts = dict(options)
+    path = _model_path(opts, "model", DEFAULT_PERPEAK_MODEL)
+    peak_model, _ = _peak_model(opts, "peak_model")
+    calibrate = _pop(opts, "calibrate", bool, True)
+    model = PeakClusterModel(path, intra_op_num_threads=peak_model._options["intra_op_num_threads"],
+                             batch_size=max(peak_model.batch_size, 1024))
+    _reject_unknown(opts, "perpeak")
+    cands = _model_candidates(peak_model)
+
+    def counter(chunk: WaveformChunk) -> np.ndarray:
+        cw = candidate_windows(chunk.waveforms, cands, sampling_ns=chunk.sampling_ns)
+        scores = score_windows(peak_model, cw.windows, chunk.sampling_ns)
+        return round_counts(model.count(cw, scores, sampling_ns=chunk.sampling_ns, calibrate=calibrate))
+
+    return counter
+
+
+# kept for the earlier private names (tests, benchmarks)
+_cnn_clusters_factory = cnn_clusters_factory
+
+__all__ = [
+    "ClusterCounter",
+    "PeakFinder",
+    "PeakResult",
+    "cnn_clusters_factory",
+    "deriv_clusters_factory",
+    "deriv_configs",
+    "deriv_peaks_factory",
+    "lstm_clusters_factory",
+    "lstm_peaks_factory",
+    "perpeak_clusters_factory",
+]
