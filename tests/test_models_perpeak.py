@@ -109,3 +109,10 @@ def test_train_export_infer_evaluate(sim_file: Path, tmp_path: Path) -> None:
     assert cal["mean_reco"] != raw["mean_reco"]
     with pytest.raises(ConfigError, match="unknown options"):
         evaluate_clusters(sim_file, "perpeak", options={"model": str(path), "bogus": "1"})
+    # the reconstruction takes a per-peak model as its step-2 model
+    from ccreco.io import read
+    from ccreco.reco import RecoConfig, Reconstructor
+
+    reco = Reconstructor(RecoConfig(cluster_model=str(path)))
+    out = reco(read(sim_file))
+    assert np.rint(np.maximum(out.n_clusters, 0)).mean() == pytest.approx(cal["mean_reco"], abs=1e-9)
