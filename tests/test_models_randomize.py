@@ -41,9 +41,17 @@ def test_sample_spans_lengths_and_densities(tmp_path: Path) -> None:
 
 
 def test_ionization_hook_and_validation() -> None:
-    cfg = RandomizeConfig(ionization={"default": {}, "short": {"cluster_size_kmax": 3}})
+    cfg = RandomizeConfig(ionization={"default": {}, "short": {"cluster_size_kmax": 3}}, ionization_ranges={})
     names = {c.name for c, _ in randomized_configs(cfg, 30, seed=0)}
     assert names == {"randomized:default", "randomized:short"}
+    blocks = [c for c, _ in randomized_configs(RandomizeConfig(), 40, seed=0)]
+    assert {c.cluster_size_model for c in blocks} == {"table", "heed"}
+    assert {c.pulse_model for c in blocks} == {"biexp", "iontail"}
+    heed = [c for c in blocks if c.cluster_size_model == "heed"]
+    assert all(c.delta_electron_spread and 1.8 <= c.cluster_tail_exponent <= 2.4 for c in heed)
+    assert len({c.cluster_p1 for c in heed}) == len(heed)
+    with pytest.raises(ConfigError, match="unknown ionization"):
+        RandomizeConfig(ionization={"table": {}})
     with pytest.raises(ConfigError, match="ionization"):
         RandomizeConfig(ionization={"bad": {"no_such_field": 1}})
     with pytest.raises(ConfigError, match="angle_deg"):

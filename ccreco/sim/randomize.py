@@ -8,11 +8,13 @@ The sample is made of blocks of :attr:`RandomizeConfig.block` waveforms; each bl
 - geometry: a square cell (path length ``size / cos(angle)``) or, with probability
   ``tube_fraction``, a round tube with the impact parameter uniform up to ``tube_impact_max``
   of the radius (chords from almost 0 to the diameter); the angle uniform in ``angle_deg``;
-- ionization: one of ``ionization`` (named sets of SimConfig overrides: the place where an
-  alternative cluster-size model plugs in, e.g. ``{"heed": {"cluster_model": "heed"}}`` once
-  the simulator has such a field), ``cluster_size_kmax`` and ``density_scale`` uniform;
+- ionization: one of ``ionization`` (named sets of SimConfig overrides; by default the
+  ``table`` cluster-size model and the HEED-like ``heed`` model with delta-electron spread),
+  with that model's parameters drawn from ``ionization_ranges``; ``cluster_size_kmax`` and
+  ``density_scale`` uniform;
 - electronics: single-electron amplitude scaled by ``gain_scale`` (+-15 %), white noise
-  ``noise_mv``, pulse rise/fall times and ion-tail fraction uniform in their ranges.
+  ``noise_mv``, one of ``pulse_models``, pulse rise/fall times and ion-tail fraction uniform in
+  their ranges.
 
 Everything is drawn from ``numpy.random.SeedSequence(seed)``: block ``b`` uses the stream
 ``spawn_key=(b,)`` for its configuration and simulator seed, so the file depends only on
@@ -32,6 +34,7 @@ import numpy as np
 
 from ccreco.errors import ConfigError
 from ccreco.io import NtupleWriter, WaveformChunk
+from ccreco.sim.clusters import HEED_DEFAULT_P1
 from ccreco.sim.config import SimConfig
 from ccreco.sim.generate import simulate
 
@@ -76,8 +79,15 @@ class RandomizeConfig:
     density_scale : (float, float)
         Factor on the cluster density.
     ionization : dict of str to dict
-        Named SimConfig overrides, one picked uniformly per block (``{"default": {}}``: the
-        simulator's own model only).
+        Named SimConfig overrides, one picked uniformly per block: by default the simulator's
+        ``table`` cluster-size model and the HEED-like model (``cluster_size_model="heed"`` with
+        delta-electron spread).
+    ionization_ranges : dict of str to dict
+        Per ionization name, SimConfig fields drawn uniformly in ``(low, high)`` for that model
+        (default: the HEED-like one-electron probability within +-10 % of its default and the
+        tail exponent in 1.8-2.4).
+    pulse_models : tuple of str
+        Simulator pulse models, one picked uniformly per block.
     """
 
     base: str = "tb2023-untuned"
@@ -95,7 +105,12 @@ class RandomizeConfig:
     ion_tail_fraction: tuple[float, float] = (0.05, 0.15)
     cluster_size_kmax: tuple[int, int] = (10, 20)
     density_scale: tuple[float, float] = (0.9, 1.1)
-    ionization: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: {"default": {}})
+    ionization: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: {
+        "table": {}, "heed": {"cluster_size_model": "heed", "delta_electron_spread": True}})
+    ionization_ranges: Mapping[str, Mapping[str, tuple[float, float]]] = field(default_factory=lambda: {
+        "heed": {"cluster_p1": (0.9 * HEED_DEFAULT_P1, min(1.0, 1.1 * HEED_DEFAULT_P1)),
+                 "cluster_tail_exponent": (1.8, 2.4)}})
+    pulse_models: tuple[str, ...] = ("biexp", "iontail")
 
     def __post_init__(self) -> None:
         if self.block < 1 or self.momenta_per_block < 1:
@@ -116,6 +131,15 @@ class RandomizeConfig:
         if not self.ionization:
             raise ConfigError("RandomizeConfig.ionization needs at least one entry ({'default': {}})")
         object.__setattr__(self, "ionization", {str(k): dict(v) for k, v in self.ionization.items()})
+        unknown = sorted(set(self.ionization_ranges) - set(self.ionization))
+        if unknown:
+            raise ConfigError(f"RandomizeConfig.ionization_ranges names unknown ionization models {unknown}")
+        object.__setattr__(self, "ionization_ranges", {
+            str(k): {f: _pair(f"ionization_ranges[{k!r}].{f}", r) for f, r in v.items()}
+            for k, v in self.ionization_ranges.items()})
+        object.__setattr__(self, "pulse_models", tuple(self.pulse_models))
+        if not self.pulse_models:
+            raise ConfigError("RandomizeConfig.pulse_models needs at least one model")
         # every combination must make a valid SimConfig: check the extremes once, now
         for name in self.ionization:
             for corner in (0.0, 1.0):
@@ -158,6 +182,11 @@ class RandomizeConfig:
             **geometry,
         )
         overrides.update(self.ionization[ionization])
+        for name, lo_hi in self.ionization_ranges.get(ionization, {}).items():
+            overrides[name] = u(lo_hi)
+        pulse = self.pulse_models[int(rng.integers(len(self.pulse_models)))] if corner is None \
+            else self.pulse_models[-1 if corner else 0]
+        overrides["pulse_model"] = pulse
         try:
             return base.replace(**overrides)
         except (ConfigError, TypeError) as exc:
