@@ -738,7 +738,7 @@ def check_inputs(plan: RunPlan) -> RunPlan:
 
 
 def execute(plan: RunPlan, parts_dir: str | os.PathLike[str], *, status: bool | None = None,
-            processor_factory: Any = None) -> Execution:
+            processor_factory: Any = None, progress: Any = None) -> Execution:
     """Run coffea's runner over the planned files; each block writes its part file to ``parts_dir``.
 
     Parameters
@@ -751,6 +751,8 @@ def execute(plan: RunPlan, parts_dir: str | os.PathLike[str], *, status: bool | 
         coffea's progress bars (default: on a terminal unless ``CCRECO_NO_PROGRESS`` is set).
     processor_factory : callable, optional
         ``BlockTask -> ProcessorABC``; default :class:`ccreco.processors.ClusterCountingProcessor`.
+    progress : callable, optional
+        Called with a one-line message at each stage (batch logs see where a run is).
 
     Returns
     -------
@@ -766,6 +768,9 @@ def execute(plan: RunPlan, parts_dir: str | os.PathLike[str], *, status: bool | 
         from ccreco.reco.processor import ClusterCountingProcessor as processor_factory
     proc = processor_factory(plan.task(parts_dir))
     show = progress_enabled() if status is None else bool(status)
+    say = progress or (lambda message: None)
+    say(f"{len(plan.good)} file(s) checked; starting the {plan.executor} executor"
+        + (f" ({plan.workers} workers)" if plan.executor != "iterative" and not plan.scheduler else ""))
     exe, closers = _executor(plan.executor, plan.workers, plan.scheduler, show)
     try:
         chunk_size = plan.chunk_size
@@ -774,6 +779,7 @@ def execute(plan: RunPlan, parts_dir: str | os.PathLike[str], *, status: bool | 
             if plan.executor == "dask" and plan.scheduler:
                 n_workers = max(1, len(exe.client.scheduler_info().get("workers", {})))
             chunk_size = auto_chunk_size(sum(plan.n_entries.values()), n_workers)
+        say(f"reconstructing in blocks of {int(chunk_size)} entries")
         runner = processor.Runner(exe, schema=BaseSchema, chunksize=int(chunk_size), savemetrics=True)
         fileset = {"ccreco": {"files": {p: plan.mapping.tree for p in plan.good}}}
         t0 = time.perf_counter()
@@ -850,7 +856,8 @@ def summary_data(plan: RunPlan, run: Execution, outputs: list[str], n_written: i
     }
 
 
-def publish_run(plan: RunPlan, run: Execution, stage: Path, *, plots: bool = True) -> RunSummary:
+def publish_run(plan: RunPlan, run: Execution, stage: Path, *, plots: bool = True,
+                progress: Any = None) -> RunSummary:
     """Write ``reco.root``, ``hists.root``, plots and ``summary.json`` into ``stage``; publish it.
 
     Parameters
@@ -863,6 +870,8 @@ def publish_run(plan: RunPlan, run: Execution, stage: Path, *, plots: bool = Tru
         The staging directory (:func:`ccreco.reco.output.staging_dir`).
     plots : bool
         Draw ``plots/``.
+    progress : callable, optional
+        Called with a one-line message at each stage.
 
     Returns
     -------
@@ -871,11 +880,15 @@ def publish_run(plan: RunPlan, run: Execution, stage: Path, *, plots: bool = Tru
     """
     t1 = time.perf_counter()
     acc = run.accumulator
+    say = progress or (lambda message: None)
+    say(f"reconstruction done in {run.wall_s:.1f} s; writing reco.root and hists.root")
     n_written = merge_parts(acc.sorted_parts(), stage / "reco.root")
     shutil.rmtree(stage / PARTS_DIR, ignore_errors=True)
     hists = acc.hists or book(False)
     write_hists(hists, stage / "hists.root")
     label = Path(plan.good[0]).name if len(plan.good) == 1 else ""
+    if plots:
+        say("drawing plots")
     plot_files = draw(hists, stage / "plots", label=label) if plots else []
     outputs = ["hists.root", "reco.root", "summary.json"] + [str(Path(p).relative_to(stage)) for p in plot_files]
     data = summary_data(plan, run, outputs, n_written, output_s=0.0)
@@ -899,6 +912,7 @@ def run_reco(
     plots: bool = True,
     status: bool | None = None,
     processor_factory: Any = None,
+    progress: Any = None,
 ) -> RunSummary:
     """Reconstruct files with coffea's runner and write ``OUTDIR`` (hists.root, reco.root, plots, summary).
 
@@ -934,6 +948,9 @@ def run_reco(
         Draw ``plots/``.
     status : bool, optional
         coffea's progress bars (default: on a terminal unless ``CCRECO_NO_PROGRESS`` is set).
+    progress : callable, optional
+        Called with a one-line message at each stage (cluster start, run, outputs, plots), so
+        that batch logs show where a run is (``ccreco reco`` prints them on stderr).
     processor_factory : callable, optional
         ``BlockTask -> ProcessorABC``; default :class:`ccreco.processors.ClusterCountingProcessor`.
 
@@ -955,8 +972,9 @@ def run_reco(
         plan = check_inputs(plan)
         stage = staging_dir(outdir, overwrite)
         try:
-            run = execute(plan, stage / PARTS_DIR, status=status, processor_factory=processor_factory)
-            return publish_run(plan, run, stage, plots=plots)
+            run = execute(plan, stage / PARTS_DIR, status=status, processor_factory=processor_factory,
+                          progress=progress)
+            return publish_run(plan, run, stage, plots=plots, progress=progress)
         except BaseException:
             shutil.rmtree(stage, ignore_errors=True)
             raise
