@@ -276,7 +276,7 @@ def _unwrap(exc: BaseException) -> BaseException:
 
 
 def validate_inputs(files: Sequence[str], mapping: SchemaMapping, reconstructor: Reconstructor,
-                    on_error: str, entries: dict[str, int] | None = None,
+                    on_error: str, entries: dict[str, dict[str, Any]] | None = None,
                     ) -> tuple[list[str], list[dict[str, Any]], float, int]:
     """Open every file, check its tree, branches, first entry and the models' fit — before any work.
 
@@ -291,7 +291,8 @@ def validate_inputs(files: Sequence[str], mapping: SchemaMapping, reconstructor:
     on_error : {"raise", "skip"}
         Bad files raise or are skipped (listed).
     entries : dict, optional
-        Filled with file -> number of entries of every good file.
+        Filled with file -> ``{"numentries": n, "uuid": file UUID}`` of every good file (the
+        metadata coffea's runner would otherwise fetch by opening every file again).
 
     Returns
     -------
@@ -336,7 +337,7 @@ def validate_inputs(files: Sequence[str], mapping: SchemaMapping, reconstructor:
         sampling, n_samples = chunk.sampling_ns, chunk.n_samples
         good.append(path)
         if entries is not None:
-            entries[path] = int(plan.num_entries)
+            entries[path] = {"numentries": int(plan.num_entries), "uuid": getattr(tree.file, "fUUID", None)}
     if not good:
         raise ConfigError(f"no readable input among {len(files)} file(s): "
                           + "; ".join(f"{s['file']}: {s['reason']}" for s in skipped[:3]))
@@ -393,6 +394,17 @@ def _executor(name: str, workers: int, scheduler: str | None, status: bool) -> t
     # dask reschedules the blocks of a worker that died (retries also covers transient failures)
     return processor.DaskExecutor(client=client, status=status, desc="Reconstructing", unit="chunk",
                                   retries=3), closers
+
+
+def _known_metadata(file_meta: dict[str, dict[str, Any]], tree: str) -> dict[Any, dict[str, Any]] | None:
+    """coffea's metadata cache filled from what :func:`validate_inputs` read: the runner then
+    skips its own preprocessing pass, which opens every file once more (one task per file)."""
+    try:
+        from coffea.processor.executor import FileMeta
+    except ImportError:  # a coffea without it: the runner fetches the metadata itself
+        return None
+    return {FileMeta("ccreco", path, tree): dict(meta) for path, meta in file_meta.items()
+            if meta.get("uuid") is not None}
 
 
 def auto_chunk_size(n_entries: int, workers: int) -> int:
@@ -507,7 +519,7 @@ def run_reco(
     reconstructor = get_reconstructor(config)
     if Path(outdir).exists() and not overwrite:
         raise ConfigError(f"output directory {Path(outdir).resolve()} exists; pass --overwrite to replace it")
-    n_entries: dict[str, int] = {}
+    n_entries: dict[str, dict[str, Any]] = {}
     good, file_skips, sampling, n_samples = validate_inputs(paths, mapping, reconstructor, on_error, n_entries)
 
     stage = staging_dir(outdir, overwrite)
@@ -524,8 +536,9 @@ def run_reco(
             n_workers = 1 if executor == "iterative" else workers
             if executor == "dask" and scheduler:
                 n_workers = max(1, len(exe.client.scheduler_info().get("workers", {})))
-            chunk_size = auto_chunk_size(sum(n_entries.values()), n_workers)
-        runner = processor.Runner(exe, schema=BaseSchema, chunksize=int(chunk_size), savemetrics=True)
+            chunk_size = auto_chunk_size(sum(m["numentries"] for m in n_entries.values()), n_workers)
+        runner = processor.Runner(exe, schema=BaseSchema, chunksize=int(chunk_size), savemetrics=True,
+                                  metadata_cache=_known_metadata(n_entries, mapping.tree))
         fileset = {"ccreco": {"files": {p: mapping.tree for p in good}}}
         t0 = time.perf_counter()
         try:
