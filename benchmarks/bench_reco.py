@@ -281,7 +281,7 @@ def main(quick: bool = False) -> str:
                         ("dask-1", "`run_reco` dask LocalCluster, 1 worker (warm)"),
                         ("dask-2", "`run_reco` dask LocalCluster, 2 workers (warm)")):
         r = rates[name]
-        lines.append(f"| {label}; {r['chunks']} blocks of {r['chunk_size']} | {r['waveforms_per_s']:,.0f} | | |")
+        lines.append(f"| {label}; {r['chunks']} block(s) of {r['chunk_size']} | {r['waveforms_per_s']:,.0f} | | |")
     scale = r2["waveforms_per_s"] / r1["waveforms_per_s"]
     lines += [
         "",
