@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from ccreco.config import convert_value, replace_fields
 from ccreco.errors import ConfigError
 from ccreco.io import WaveformChunk
 from ccreco.kernels import (
@@ -77,14 +78,16 @@ PeakFinder = Callable[[WaveformChunk, CandidateWindows], PeakResult]
 ClusterCounter = Callable[[WaveformChunk], np.ndarray]
 
 
-def _pop(opts: dict[str, str], key: str, conv: type, default: Any) -> Any:
+def _pop(opts: dict[str, str], key: str, kind: Any, default: Any) -> Any:
     if key not in opts:
         return default
-    raw = opts.pop(key)
-    try:
-        return conv(raw)
-    except ValueError:
-        raise ConfigError(f"{key} must be {conv.__name__}, got {raw!r}") from None
+    return convert_value(opts.pop(key), kind, name=key)
+
+
+def _cluster_options(opts: dict[str, str], base: ClusterizeConfig) -> ClusterizeConfig:
+    """Pop ``c`` / ``t0_ns`` (case-insensitive) and apply them to ``base``."""
+    found = {k: opts.pop(k) for k in list(opts) if k.lower() in _CLUSTER_KEYS}
+    return replace_fields(base, found, what="clusterization", lower_keys=True)
 
 
 def _reject_unknown(opts: Mapping[str, str], method: str) -> None:
@@ -117,15 +120,8 @@ def deriv_configs(options: Mapping[str, str]) -> tuple[DerivConfig, ClusterizeCo
     if preset not in DERIV_PRESETS:
         raise ConfigError(f"preset must be one of {', '.join(DERIV_PRESETS)}; got {preset!r}")
     dcfg, ccfg = deriv_preset(preset)
-    cl: dict[str, Any] = {"c": ccfg.c, "t0_ns": ccfg.t0_ns}
-    for key in list(opts):
-        if key in _CLUSTER_KEYS:
-            value = opts.pop(key)
-            try:
-                cl[key] = None if key == "t0_ns" and value.lower() == "none" else float(value)
-            except ValueError:
-                raise ConfigError(f"{key} must be a number, got {value!r}") from None
-    return DerivConfig.from_strings(opts, dcfg), ClusterizeConfig(**cl)
+    ccfg = _cluster_options(opts, ccfg)
+    return DerivConfig.from_strings(opts, dcfg), ccfg
 
 
 def deriv_peaks_factory(options: Mapping[str, str]) -> PeakFinder:
@@ -169,7 +165,7 @@ def _peak_model(opts: dict[str, str], key: str = "model") -> tuple[Any, float | 
     path = _model_path(opts, key, DEFAULT_PEAK_MODEL)
     threads = _pop(opts, "threads", int, 1)
     batch = _pop(opts, "batch_size", int, 256)
-    threshold = _pop(opts, "threshold", float, None)
+    threshold = _pop(opts, "threshold", float | None, None)
     return PeakModel(path, intra_op_num_threads=threads, batch_size=batch), threshold
 
 
@@ -215,14 +211,8 @@ def lstm_clusters_factory(options: Mapping[str, str]) -> ClusterCounter:
 
     opts = dict(options)
     model, threshold = _peak_model(opts)
-    ccfg: dict[str, Any] = {}
-    if "c" in opts:
-        ccfg["c"] = _pop(opts, "c", float, None)
-    if "t0_ns" in opts:
-        raw = opts.pop("t0_ns")
-        ccfg["t0_ns"] = None if raw.lower() == "none" else float(raw)
+    cluster_cfg = _cluster_options(opts, ClusterizeConfig())
     _reject_unknown(opts, "lstm")
-    cluster_cfg = ClusterizeConfig(**ccfg)
 
     def counter(chunk: WaveformChunk) -> np.ndarray:
         times, offsets = _step1_times(model, chunk, threshold)

@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
 
 def _common(p: argparse.ArgumentParser) -> None:
+    from ccreco.cli import _args
+    from ccreco.constants import STEP_SIZE
+
+    _args.add_inputs(p, "ROOT files or globs with MC truth")
     p.add_argument("--method", default="deriv",
-                   help="registered method (default deriv; the models layer adds lstm, cnn)")
-    p.add_argument("--data", nargs="+", required=True, metavar="FILE", help="ROOT files or globs with MC truth")
-    p.add_argument("--json", metavar="OUT.json", help="write the metrics as JSON")
-    p.add_argument("--schema", default="native", help="file schema: native (default), cepc, cepc-old or a .toml")
-    p.add_argument("--set", dest="set_", action="append", metavar="KEY=VALUE",
-                   help="method option (repeatable), e.g. --set N1=9 --set c=0.23 --set preset=analysts")
-    p.add_argument("--max-waveforms", type=int, default=None, help="stop after this many waveforms")
-    p.add_argument("--step-size", type=int, default=None, help="entries per chunk")
+                   help="registered method (deriv; the models layer adds lstm, cnn)")
+    _args.add_json(p, "the metrics")
+    _args.add_schema(p)
+    _args.add_set(p, "method option (repeatable), e.g. --set N1=9 --set c=0.23 --set preset=analysts "
+                  "--set model=my.onnx")
+    p.add_argument("--threshold", type=float, default=None,
+                   help="working point on the step-1 window scores (lstm peaks; the peak model of "
+                   "lstm/cnn clusters); default: the model's stored threshold (same as --set threshold=)")
+    _args.add_max_waveforms(p)
+    _args.add_chunk_size(p, STEP_SIZE, "entries per chunk", step_alias=True)
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -32,23 +37,33 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     argparse.ArgumentParser
         The group's parser.
     """
-    p = subparsers.add_parser(
-        "evaluate", help="metrics of a peak finder or cluster counter on files with MC truth",
+    from ccreco.cli import _args
+
+    p = _args.add_command(
+        subparsers, "evaluate", help="metrics of a peak finder or cluster counter on files with MC truth",
         description="Evaluate a registered method against MC truth (definitions: docs/ALGORITHMS.md).",
+        examples=["ccreco evaluate peaks run.root --method lstm --json lstm.json",
+                  "ccreco evaluate clusters run.root --method cnn"],
     )
     sub = p.add_subparsers(dest="what", metavar="WHAT")
-    peaks = sub.add_parser("peaks", help="window-level and electron-level peak-finding metrics",
-                           description="Window level (precision, recall, F1, efficiency*purity, AUC) "
-                           "over candidate windows and electron level (efficiency, fakes/waveform).")
+    peaks = _args.add_command(
+        sub, "peaks", help="window-level and electron-level peak-finding metrics",
+        description="Window level (precision, recall, F1, efficiency*purity, AUC) over candidate windows "
+        "and electron level (efficiency, fakes/waveform).",
+        examples=["ccreco evaluate peaks run.root --method deriv --set N1=9 --json deriv.json",
+                  "ccreco evaluate peaks run.root --method lstm --threshold 0.9",
+                  "ccreco evaluate peaks garfield.root --mapping garfield.toml --method lstm"])
     _common(peaks)
-    peaks.add_argument("--threshold", type=float, default=0.5, help="working point on window scores")
     peaks.add_argument("--tolerance", type=int, default=None, help="matching tolerance in samples")
     peaks.add_argument("--cand-threshold", default=None,
                        help="candidate amplitude cut k (x RMS), or 'none' (default: the method's own candidates, "
                        "i.e. a model's stored selection, else CandidateConfig)")
     peaks.set_defaults(func=run)
-    clusters = sub.add_parser("clusters", help="cluster-count bias / RMS against the true n_clusters",
-                              description="Bias, RMS, RMS/sqrt(N) and resolution of N_reco - N_true.")
+    clusters = _args.add_command(
+        sub, "clusters", help="cluster-count bias / RMS against the true n_clusters",
+        description="Bias, RMS, RMS/sqrt(N) and resolution of N_reco - N_true.",
+        examples=["ccreco evaluate clusters run.root --method cnn --json cnn.json",
+                  "ccreco evaluate clusters run.root --method deriv --set c=0.25"])
     _common(clusters)
     clusters.set_defaults(func=run)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
@@ -70,39 +85,53 @@ def run(args: argparse.Namespace) -> int:
     """
     from ccreco.analysis.evaluate import evaluate_clusters, evaluate_peaks, get_method
     from ccreco.analysis.metrics import jsonable
-    from ccreco.cli import parse_set
-    from ccreco.constants import STEP_SIZE
+    from ccreco.cli import _args, parse_set
     from ccreco.errors import ConfigError
     options = parse_set(args.set_)
     get_method(args.method)
-    step = STEP_SIZE if args.step_size is None else args.step_size
+    files = _args.input_files(args)
+    schema = _args.schema(args)
+    step = args.chunk_size
+    if args.threshold is not None:
+        if not 0.0 <= args.threshold <= 1.0:
+            raise ConfigError(f"--threshold must be in [0, 1], got {args.threshold}")
+        options.setdefault("threshold", str(args.threshold))
+    try:
+        result = _evaluate(args, files, options, schema, step, evaluate_peaks, evaluate_clusters)
+    except ConfigError as exc:
+        if args.threshold is not None and "threshold" in str(exc):
+            raise ConfigError(f"--threshold applies to methods with window scores (lstm, cnn); method "
+                              f"{args.method!r} has none ({exc.message})") from None
+        raise
+    if args.what == "peaks":
+        keys = ("precision", "recall", "f1", "auc", "efficiency_purity", "electron_efficiency",
+                "fakes_per_waveform", "n_waveforms")
+    else:
+        keys = ("bias", "rms", "rms_over_sqrt_n", "mean_true", "mean_reco", "n_waveforms")
+    result = jsonable(result)
+    if args.json != "-":
+        for key in keys:
+            value = result.get(key)
+            print(f"{key:22s} {value:.4f}" if isinstance(value, float) else f"{key:22s} {value}")
+    _args.write_json(args, result)
+    return 0
+
+
+def _evaluate(args: argparse.Namespace, files: list[str], options: dict[str, str], schema: Any, step: int,
+              evaluate_peaks: Any, evaluate_clusters: Any) -> dict[str, Any]:
+    """Call the library's evaluate_peaks / evaluate_clusters with the parsed options."""
+    from ccreco.config import convert_value
+
     if args.what == "peaks":
         kw: dict[str, Any] = {}
         if args.tolerance is not None:
             kw["tolerance"] = args.tolerance
         if args.cand_threshold is not None:
-            try:
-                kw["threshold"] = None if args.cand_threshold.lower() == "none" else float(args.cand_threshold)
-            except ValueError:
-                raise ConfigError(f"--cand-threshold must be a number or 'none', got {args.cand_threshold!r}") \
-                    from None
-        # None / overrides: the method's own candidates (a model's stored selection) with kw on top
-        result = evaluate_peaks(args.data, args.method, options=options, candidates=kw or None,
-                                threshold=args.threshold, schema=args.schema, step_size=step,
-                                max_waveforms=args.max_waveforms)
-        keys = ("precision", "recall", "f1", "auc", "efficiency_purity", "electron_efficiency",
-                "fakes_per_waveform", "n_waveforms")
-    else:
-        result = evaluate_clusters(args.data, args.method, options=options, schema=args.schema,
-                                   step_size=step, max_waveforms=args.max_waveforms)
-        keys = ("bias", "rms", "rms_over_sqrt_n", "mean_true", "mean_reco", "n_waveforms")
-    result = jsonable(result)
-    for key in keys:
-        value = result.get(key)
-        print(f"{key:22s} {value:.4f}" if isinstance(value, float) else f"{key:22s} {value}")
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as fh:
-            json.dump(result, fh, indent=2)
-            fh.write("\n")
-    return 0
-
+            kw["threshold"] = convert_value(args.cand_threshold, float | None, name="--cand-threshold")
+        # None / overrides: the method's own candidates (a model's stored selection) with kw on top;
+        # the working point of methods with scores travels as their "threshold" option
+        return evaluate_peaks(files, args.method, options=options, candidates=kw or None,
+                              threshold=args.threshold if args.threshold is not None else 0.5,
+                              schema=schema, step_size=step, max_waveforms=args.max_waveforms)
+    return evaluate_clusters(files, args.method, options=options, schema=schema,
+                             step_size=step, max_waveforms=args.max_waveforms)

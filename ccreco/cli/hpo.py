@@ -25,42 +25,54 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     argparse.ArgumentParser
         The group's parser.
     """
-    p = subparsers.add_parser(
-        "hpo",
+    from ccreco.cli import _args
+
+    p = _args.add_command(
+        subparsers, "hpo",
         help="hyperparameter optimization of the LSTM or CNN (Optuna, dask workers, resumable)",
         description="Scan the hyperparameters of the step-1 LSTM (peaks) or step-2 CNN (clusters) with "
         "Optuna. Each trial trains on a dask worker and records validation metrics, parameter count, "
         "ONNX Runtime throughput, CPU time, mean CPUs used, peak memory and wall time. The study is "
         "stored in a database: rerun the same command to resume it. See docs/HPO.md.",
+        examples=["ccreco hpo peaks run.root --space peaks --trials 8 -o hpo/",
+                  "ccreco hpo clusters run.root --space my_space.toml --objective rms_over_sqrt_n -o hpo-cnn/"],
     )
     sub = p.add_subparsers(dest="hpo_command", metavar="STEP", required=True)
     for kind, help_ in (("peaks", "step 1: candidate-window classifier (LSTM/GRU)"),
                         ("clusters", "step 2: cluster-count CNN on step-1 peak times")):
-        q = sub.add_parser(kind, help=help_, description=f"{help_}. Writes OUTDIR/results.csv, results.md, "
-                           "study.json, plots/, models/trial_NNNN.onnx and best.onnx (the best trial, or --pick).")
-        q.add_argument("--space", required=True, metavar="SPACE.toml", help="search space (format: docs/HPO.md)")
-        q.add_argument("--data", nargs="+", required=True, metavar="FILE",
-                       help="simulated ROOT ntuples with MC truth (the sample is prepared once into OUTDIR/sample.npz)")
-        q.add_argument("--schema", default="native", help="schema preset or mapping TOML (default: native)")
-        q.add_argument("--max-waveforms", type=int, default=None, help="read at most this many waveforms")
+        q = _args.add_command(
+            sub, kind, help=help_,
+            description=f"{help_}. Writes OUTDIR/results.csv, results.md, study.json, plots/, "
+            "models/trial_NNNN.onnx and best.onnx (the best trial, or --pick).",
+            examples=[f"ccreco hpo {kind} run.root --space {kind} --trials 8 -o hpo-{kind}/",
+                      f"ccreco hpo {kind} run.root --space {kind} --trials 16 -o hpo-{kind}/   # resumes: 8 more"])
+        _args.add_inputs(q, "simulated ROOT ntuples with MC truth (the sample is prepared once into "
+                         "OUTDIR/sample.npz)")
+        q.add_argument("--space", required=True, metavar="SPACE",
+                       help=f"search space: a SPACE.toml (format: docs/HPO.md) or a shipped example: "
+                       f"{', '.join(shipped_spaces())}")
+        _args.add_schema(q)
+        _args.add_max_waveforms(q)
         if kind == "clusters":
             q.add_argument("--peak-model", metavar="M.onnx", default=None,
                            help="step-1 model giving the peak times (default: the shipped LSTM)")
-        q.add_argument("--trials", type=int, default=10, help="finished trials wanted in total (default 10)")
-        q.add_argument("--sampler", choices=("grid", "random", "tpe"), default="tpe", help="Optuna sampler (default tpe)")
+        q.add_argument("--trials", type=int, default=10, help="finished trials wanted in total")
+        q.add_argument("--sampler", choices=("grid", "random", "tpe"), default="tpe", help="Optuna sampler")
         q.add_argument("--objective", nargs="+", metavar="NAME", default=None,
                        help="one objective, or two for a Pareto front (default: auc for peaks, "
                        "rms_over_sqrt_n for clusters), e.g. --objective auc throughput_per_s")
-        q.add_argument("--storage", default=None, help="Optuna storage URL (default sqlite:///OUTDIR/study.db)")
-        q.add_argument("--study-name", default=None, help=f"study name (default ccreco-hpo-{kind})")
+        q.add_argument("--storage", default=None, help="Optuna storage URL (default: sqlite:///OUTDIR/study.db)")
+        q.add_argument("--study-name", default=f"ccreco-hpo-{kind}", help="study name")
         q.add_argument("--executor", choices=("iterative", "dask"), default="dask",
-                       help="train on dask workers (default) or in this process")
-        q.add_argument("--workers", type=int, default=2, help="local dask workers = concurrent trials (default 2)")
+                       help="train on dask workers or in this process")
+        q.add_argument("--workers", type=int, default=2, help="local dask workers = concurrent trials")
         q.add_argument("--scheduler", metavar="ADDR", default=None, help="use an existing dask scheduler")
         q.add_argument("--pick", type=int, default=None, metavar="N",
                        help="export trial N (e.g. a Pareto point) instead of the best")
-        q.add_argument("--seed", type=int, default=0, help="sampler and training seed (default 0)")
-        q.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="output folder")
+        _args.add_seed(q, "sampler and training seed")
+        _args.add_output(q, metavar="OUTDIR", help="output folder", old=("--outdir",))
+        _args.add_plots(q, default_on=True, where="OUTDIR/plots/")
+        _args.add_json(q, "the run summary (always printed on stdout)")
         q.set_defaults(func=run, hpo_kind=kind)
     return p
 
@@ -82,7 +94,13 @@ def run(args: argparse.Namespace) -> int:
     from ccreco.hpo.space import load_space
     from ccreco.hpo.trial import check_names
 
+    from ccreco.cli import _args
+
     kind = args.hpo_kind
+    args.output = _args.output(args)
+    args.data = _args.input_files(args)
+    args.schema = _args.schema(args)
+    args.space = str(resolve_space(args.space))
     if args.trials < 1:
         raise ConfigError(f"--trials must be >= 1; got {args.trials}")
     if args.objective is not None and len(args.objective) > 2:
@@ -126,12 +144,16 @@ def _run_locked(args: argparse.Namespace, kind: str, space: Any, out: Path) -> i
                          max_waveforms=args.max_waveforms)
     storage = args.storage or f"sqlite:///{(out / 'study.db').resolve()}"
     study = run_study(
-        space, sample, storage=storage, kind=kind, study_name=args.study_name or f"ccreco-hpo-{kind}",
+        space, sample, storage=storage, kind=kind, study_name=args.study_name,
         n_trials=args.trials, sampler=args.sampler, seed=args.seed, objectives=args.objective,
         executor=args.executor, workers=args.workers, scheduler=args.scheduler, models_dir=out / "models",
     )
+    from ccreco.cli import _args
+
     files = write_results(study, out, kind)
-    files += plot_study(study, out / "plots")
+    plots = _args.plot_dir(args, out / "plots")
+    if plots is not None:
+        files += plot_study(study, plots)
     states = [t.state.name for t in study.trials]
     summary: dict[str, Any] = {
         "study": study.study_name,
@@ -158,4 +180,48 @@ def _run_locked(args: argparse.Namespace, kind: str, space: Any, out: Path) -> i
         write_text(out / "study.json", json.dumps(study_json, indent=1, sort_keys=True) + "\n")
     print(f"wrote {len(files)} files in {out} (table: {out / 'results.md'})", file=sys.stderr)
     print(json.dumps(summary, sort_keys=True))
+    if args.json != "-":
+        _args.write_json(args, summary)
     return status
+
+
+def shipped_spaces() -> list[str]:
+    """Names of the example search spaces shipped with ccreco (``--space NAME``)."""
+    from importlib import resources
+
+    folder = resources.files("ccreco") / "data" / "hpo"
+    return sorted(f.name[:-5] for f in folder.iterdir() if f.name.endswith(".toml"))
+
+
+def resolve_space(space: str) -> Path:
+    """A ``--space`` value as a file: an existing path, or a shipped example by name.
+
+    Parameters
+    ----------
+    space : str
+        ``SPACE.toml`` path, or a shipped name (``peaks``, ``clusters``; ``examples/hpo_space_peaks.toml``
+        also resolves to the shipped copy when the path does not exist here).
+
+    Returns
+    -------
+    pathlib.Path
+        The file to read.
+
+    Raises
+    ------
+    ConfigError
+        Neither a file nor a shipped name (the shipped names are listed).
+    """
+    from importlib import resources
+
+    from ccreco.errors import ConfigError
+
+    path = Path(space)
+    if path.is_file():
+        return path
+    name = path.name[:-5] if path.name.endswith(".toml") else path.name
+    name = name.removeprefix("hpo_space_")
+    if name in shipped_spaces():
+        return Path(str(resources.files("ccreco") / "data" / "hpo" / f"{name}.toml"))
+    raise ConfigError(f"--space {space}: no such file, and not a shipped space "
+                      f"(shipped: {', '.join(shipped_spaces())})")

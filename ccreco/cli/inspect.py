@@ -19,18 +19,21 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     argparse.ArgumentParser
         The subcommand's parser.
     """
-    parser = subparsers.add_parser(
-        "inspect",
+    from ccreco.cli import _args
+
+    parser = _args.add_command(
+        subparsers, "inspect",
         help="describe a ROOT waveform file and check it",
-        description="Print tree, entries, branches, waveform length, sampling, whether MC truth is "
-        "present, and every validation problem found. Exit status 1 when there are problems.",
+        description="Print tree (TTree or RNTuple), entries, branches, waveform length, sampling, "
+        "which MC truth is present (and how it was obtained: renamed, derived, auto-imported), and "
+        "every validation problem found. Exit status 1 when there are problems.",
+        examples=["ccreco inspect run.root",
+                  "ccreco inspect tb.root --mapping examples/mapping_drs4.toml --json report.json"],
     )
-    parser.add_argument("file", help="ROOT file")
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument("--schema", default="native", help="schema preset (native, cepc, cepc-old)")
-    group.add_argument("--mapping", metavar="FILE.toml", help="TOML branch mapping (docs/SCHEMA.md)")
-    parser.add_argument("--sampling-ns", type=float, default=None, help="required sampling period")
-    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("file", metavar="FILE", help="ROOT file")
+    _args.add_schema(parser)
+    parser.add_argument("--sampling-ns", type=float, default=None, metavar="NS", help="required sampling period")
+    _args.add_json(parser, "the report")
     parser.set_defaults(func=run)
     return parser
 
@@ -48,14 +51,11 @@ def run(args: argparse.Namespace) -> int:
     int
         1 when problems were found, else 0.
     """
-    import json
+    from ccreco.cli import _args
+    from ccreco.io import inspect_file
 
-    from ccreco.io import inspect_file, load_mapping
-
-    schema = load_mapping(args.mapping) if args.mapping else args.schema
-    report = inspect_file(args.file, schema, expected_sampling_ns=args.sampling_ns)
-    if args.json:
-        print(json.dumps(report.to_dict(), indent=2))
-    else:
+    report = inspect_file(args.file, _args.schema(args), expected_sampling_ns=args.sampling_ns)
+    if args.json != "-":
         print(report.to_text())
+    _args.write_json(args, report.to_dict())
     return 0 if report.ok else 1

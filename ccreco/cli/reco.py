@@ -21,39 +21,43 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     argparse.ArgumentParser
         The command's parser.
     """
-    p = subparsers.add_parser(
-        "reco", help="reconstruct peaks, cluster counts and dN/dx of every waveform (coffea)",
+    from ccreco.cli import _args
+
+    p = _args.add_command(
+        subparsers, "reco", help="reconstruct peaks, cluster counts and dN/dx of every waveform (coffea)",
         description="Run the two-step reconstruction (step-1 LSTM peaks, step-2 CNN cluster count, "
-        "both ONNX) on ROOT files with coffea's runner, and write OUTDIR: hists.root (TH1/TH2), "
-        "reco.root (TTree 'reco', one entry per waveform), plots/ (PNG + PDF) and summary.json. "
+        "both ONNX) on ROOT files (TTrees or RNTuples) with coffea's runner, and write OUTDIR: hists.root "
+        "(TH1/TH2), reco.root (TTree 'reco', one entry per waveform), plots/ (PNG + PDF) and summary.json. "
         "OUTDIR appears only when the run completes.",
+        examples=["ccreco reco run.root -o reco-run/                                  # iterative, this process",
+                  "ccreco reco 'runs/*.root' -o reco-runs/ --executor dask --workers 4 --json summary.json",
+                  "ccreco reco tb.root --mapping examples/mapping_drs4.toml -o reco-tb/ --set angle_deg=30"],
     )
-    p.add_argument("files", nargs="+", metavar="FILE", help="ROOT files or glob patterns")
-    p.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="output directory")
+    _args.add_inputs(p, "ROOT files or glob patterns", data_alias=False)
+    _args.add_output(p, metavar="OUTDIR", help="output directory (created atomically)", old=("--outdir",))
     p.add_argument("--executor", choices=("iterative", "futures", "dask"), default="iterative",
-                   help="coffea executor (default iterative)")
+                   help="coffea executor")
     p.add_argument("--workers", type=int, default=2,
-                   help="processes for futures / the embedded dask LocalCluster (default 2)")
+                   help="processes for futures / the embedded dask LocalCluster")
     p.add_argument("--scheduler", metavar="ADDR",
                    help="connect to this dask scheduler instead of starting a LocalCluster "
                    "(OUTDIR must be on a filesystem the workers share)")
-    schema = p.add_mutually_exclusive_group()
-    schema.add_argument("--schema", default="native", help="schema preset: native (default), cepc, cepc-old")
-    schema.add_argument("--mapping", metavar="FILE.toml", help="branch mapping for other layouts (docs/SCHEMA.md)")
-    p.add_argument("--chunk-size", type=int, default=None,
-                   help="entries per block (default: about 4 blocks per worker, 500 to 5000 entries)")
+    _args.add_schema(p)
+    _args.add_chunk_size(p, None, "entries per block (default: about 4 blocks per worker, 500 to 5000 entries)")
     p.add_argument("--on-error", choices=("raise", "skip"), default="raise",
-                   help="stop at the first bad file/block (default) or skip it and list it in summary.json")
+                   help="stop at the first bad file/block, or skip it and list it in summary.json")
     p.add_argument("--models", metavar="DIR",
                    help="directory holding one step-1 and one step-2 ccreco ONNX model (recognised by the "
                    "'kind' in their metadata, whatever their names); default: the shipped models")
     p.add_argument("--peak-model", metavar="M.onnx", help="step-1 model (overrides --models)")
     p.add_argument("--cluster-model", metavar="M.onnx", help="step-2 model (overrides --models)")
-    p.add_argument("--set", dest="set_", action="append", metavar="KEY=VALUE",
-                   help="reconstruction option (repeatable): threshold, deriv, deriv_preset, cell_length_cm, "
-                   "angle_deg, threads, batch_size, cnn_batch_size")
-    p.add_argument("--no-plots", action="store_true", help="skip plots/")
+    _args.add_set(p, "reconstruction option (repeatable): threshold, deriv, deriv_preset, cell_length_cm, "
+                  "angle_deg, threads, batch_size, cnn_batch_size")
+    p.add_argument("--threshold", type=float, default=None,
+                   help="step-1 working point on the LSTM score (default: the model's own; same as --set threshold=)")
+    _args.add_plots(p, default_on=True, where="OUTDIR/plots/; reco draws only there")
     p.add_argument("--overwrite", action="store_true", help="replace an existing OUTDIR")
+    _args.add_json(p, "summary.json's content")
     p.set_defaults(func=run)
     return p
 
@@ -111,18 +115,25 @@ def run(args: argparse.Namespace) -> int:
     """
     import dataclasses
 
-    from ccreco.cli import parse_set
+    from ccreco.cli import _args, parse_set
+    from ccreco.errors import ConfigError
     from ccreco.reco.batch import run_reco
     from ccreco.reco.core import RecoConfig
 
-    config = RecoConfig.from_strings(parse_set(args.set_))
+    if isinstance(args.plots, str):
+        raise ConfigError("ccreco reco draws its plots into OUTDIR/plots/ (written with the run); "
+                          "give --plots without DIR, or --no-plots")
+    options = parse_set(args.set_)
+    if args.threshold is not None:
+        options.setdefault("threshold", str(args.threshold))
+    config = RecoConfig.from_strings(options)
     peak, cluster = (models_from_dir(args.models) if args.models else (None, None))
     config = dataclasses.replace(config, peak_model=args.peak_model or peak or config.peak_model,
                                  cluster_model=args.cluster_model or cluster or config.cluster_model)
     summary = run_reco(
-        args.files, args.output, config=config, schema=args.mapping or args.schema, executor=args.executor,
-        workers=args.workers, scheduler=args.scheduler, chunk_size=args.chunk_size, on_error=args.on_error,
-        overwrite=args.overwrite, plots=not args.no_plots,
+        _args.input_files(args), _args.output(args), config=config, schema=args.mapping or args.schema,
+        executor=args.executor, workers=args.workers, scheduler=args.scheduler, chunk_size=args.chunk_size,
+        on_error=args.on_error, overwrite=args.overwrite, plots=bool(args.plots),
     )
     c, s = summary.counters, summary.stats
     tp = summary.data["throughput"]
@@ -137,4 +148,5 @@ def run(args: argparse.Namespace) -> int:
         lines.append(f"  skipped: {len(summary.data['skipped'])} file(s)/block(s), {c['waveforms_skipped']} waveforms "
                      "(reasons in summary.json)")
     print("\n".join(lines))
+    _args.write_json(args, summary.data)
     return 1 if summary.data["skipped"] else 0

@@ -22,31 +22,40 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     argparse.ArgumentParser
         The group's parser.
     """
-    p = subparsers.add_parser(
-        "train",
+    from ccreco.cli import _args
+
+    p = _args.add_command(
+        subparsers, "train",
         help="train the step-1 peak finder (LSTM) or step-2 cluster counter (CNN)",
         description="Train a model on simulated ntuples with MC truth and export it to one ONNX file "
         "with its configuration, training sample and validation metrics in the metadata.",
+        examples=["ccreco train peaks run.root --preset compact -o my_lstm.onnx",
+                  "ccreco train clusters run.root --peak-model my_lstm.onnx -o my_cnn.onnx"],
     )
     sub = p.add_subparsers(dest="train_command", metavar="STEP", required=True)
 
     def common(q: argparse.ArgumentParser) -> None:
-        q.add_argument("--data", nargs="+", required=True, metavar="FILE", help="ROOT files with MC truth (globs allowed)")
-        q.add_argument("--schema", default="native", help="schema preset or mapping TOML (default: native)")
-        q.add_argument("--set", dest="set_", action="append", metavar="KEY=VALUE",
-                       help="override a model or training field (repeatable), e.g. --set epochs=20")
-        q.add_argument("--max-waveforms", type=int, default=None, help="read at most this many waveforms")
-        q.add_argument("-o", "--output", required=True, help="output .onnx file")
-        q.add_argument("--plots", metavar="DIR", help="draw training curves and summary plots into DIR")
+        _args.add_inputs(q, "ROOT files with MC truth (globs allowed)")
+        _args.add_schema(q)
+        _args.add_set(q, "override a model or training field (repeatable), e.g. --set epochs=20")
+        _args.add_seed(q, "training seed (weight initialization, shuffling, validation split); "
+                       "--set seed= wins")
+        _args.add_max_waveforms(q)
+        _args.add_output(q, metavar="MODEL.onnx", help="output .onnx file (history .csv/.json beside it)")
+        _args.add_plots(q, default_on=False, where="MODEL-plots/ beside the model")
+        _args.add_json(q, "the best epoch and validation metrics (always printed on stdout)")
         q.add_argument("--checkpoint", metavar="FILE.pt", help="keep the best weights in this file (torch.save)")
 
-    peaks = sub.add_parser("peaks", help="step 1: candidate-window classifier (LSTM/GRU)",
-                           description="Train the step-1 classifier on candidate windows labelled from the truth "
-                           "electron_peak_ns. Training keys: optimizer, learning_rate, batch_size, epochs, patience, "
-                           "validation_fraction, balance, noise_per_signal, threshold, max_samples, seed, threads; "
-                           "model keys: cell, hidden, layers, dense, activation, activation_last, dropout, "
-                           "window_left, window_right.")
-    peaks.add_argument("--preset", default="compact", help="anwar2024 or compact (default)")
+    peaks = _args.add_command(
+        sub, "peaks", help="step 1: candidate-window classifier (LSTM/GRU)",
+        description="Train the step-1 classifier on candidate windows labelled from the truth "
+        "electron_peak_ns. Training keys: optimizer, learning_rate, batch_size, epochs, patience, "
+        "validation_fraction, balance, noise_per_signal, threshold, max_samples, seed, threads; "
+        "model keys: cell, hidden, layers, dense, activation, activation_last, dropout, "
+        "window_left, window_right.",
+        examples=["ccreco train peaks run.root --preset compact --set epochs=20 -o my_lstm.onnx --plots",
+                  "ccreco train peaks run.root --candidates rule=max -o lstm_max.onnx"])
+    peaks.add_argument("--preset", default="compact", help="model preset: anwar2024 or compact")
     peaks.add_argument("--candidates", action="append", metavar="KEY=VALUE",
                        help="candidate selection the model is trained on and stores (repeatable): rule=d2|max, "
                        "threshold=K|none, smooth=H, normalize=true|false, tolerance=N, baseline_start_ns, "
@@ -54,13 +63,17 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     common(peaks)
     peaks.set_defaults(func=run_peaks)
 
-    clusters = sub.add_parser("clusters", help="step 2: cluster-count CNN on step-1 peaks",
-                              description="Train the step-2 CNN on the peak times that a step-1 model finds in "
-                              "simulated waveforms, with the truth n_clusters as target. Model keys: conv "
-                              "(e.g. 32x4,16x4), pool, dense, activation, dropout, encoding (binary|counts), bins, "
-                              "window_ns, extra (e.g. track_length_cm).")
-    clusters.add_argument("--peak-model", required=True, metavar="M.onnx", help="step-1 ONNX model")
-    clusters.add_argument("--preset", default="ihep", help="ihep (default) or wide")
+    clusters = _args.add_command(
+        sub, "clusters", help="step 2: cluster-count CNN on step-1 peaks",
+        description="Train the step-2 CNN on the peak times that a step-1 model finds in "
+        "simulated waveforms, with the truth n_clusters as target. Model keys: conv "
+        "(e.g. 32x4,16x4), pool, dense, activation, dropout, encoding (binary|counts), bins, "
+        "window_ns, extra (e.g. track_length_cm).",
+        examples=["ccreco train clusters run.root --peak-model my_lstm.onnx -o my_cnn.onnx",
+                  "ccreco train clusters 'sim_*.root' --peak-model my_lstm.onnx --set extra=track_length_cm "
+                  "-o cnn.onnx --plots plots/cnn"])
+    clusters.add_argument("--peak-model", required=True, metavar="M.onnx", help="step-1 ONNX model (required)")
+    clusters.add_argument("--preset", default="ihep", help="model preset: ihep or wide")
     common(clusters)
     clusters.set_defaults(func=run_clusters)
     return p
@@ -79,17 +92,34 @@ def _log_epochs() -> None:
 
 
 def _finish(result: Any, args: argparse.Namespace) -> int:
+    from ccreco.cli import _args
+
     out = Path(args.output)
     result.export(out)
     csv_path, json_path = result.save_history(out.parent, f"{out.stem}.history")
     print(f"wrote {out} (history: {csv_path.name}, {json_path.name})", file=sys.stderr)
-    if args.plots:
+    plots = _args.plot_dir(args, out.with_name(f"{out.stem}-plots"))
+    if plots is not None:
         from ccreco.models.plots import plot_training
 
-        for path in plot_training(result, args.plots):
+        for path in plot_training(result, plots):
             print(f"plot: {path}", file=sys.stderr)
-    print(json.dumps({"best_epoch": result.fit.best_epoch, **result.metrics}, sort_keys=True))
+    summary = {"best_epoch": result.fit.best_epoch, **result.metrics}
+    print(json.dumps(summary, sort_keys=True))
+    if args.json != "-":
+        _args.write_json(args, {"model": str(out), **summary})
     return 0
+
+
+def _train_options(args: argparse.Namespace) -> dict[str, str]:
+    """``--set`` options with ``--seed`` filled in (``--set seed=`` wins); checks inputs and output."""
+    from ccreco.cli import _args, parse_set
+
+    args.output = _args.output(args)
+    args.data = _args.input_files(args)
+    options = parse_set(args.set_)
+    options.setdefault("seed", str(args.seed))
+    return options
 
 
 def run_peaks(args: argparse.Namespace) -> int:
@@ -105,7 +135,7 @@ def run_peaks(args: argparse.Namespace) -> int:
     int
         Exit status (0 on success).
     """
-    from ccreco.cli import parse_set
+    from ccreco.cli import _args, parse_set
     from ccreco.errors import ConfigError
     from ccreco.models.config import PEAK_PRESETS, PEAK_TRAIN, with_overrides
     from ccreco.models.dataset import peak_sample
@@ -114,8 +144,8 @@ def run_peaks(args: argparse.Namespace) -> int:
     _log_epochs()
     if args.preset not in PEAK_PRESETS:
         raise ConfigError(f"--preset must be one of {', '.join(PEAK_PRESETS)}; got {args.preset!r}")
-    model_cfg, train_cfg = with_overrides((PEAK_PRESETS[args.preset], PEAK_TRAIN), parse_set(args.set_))
-    sample = peak_sample(args.data, model_cfg, schema=args.schema, max_waveforms=args.max_waveforms,
+    model_cfg, train_cfg = with_overrides((PEAK_PRESETS[args.preset], PEAK_TRAIN), _train_options(args))
+    sample = peak_sample(args.data, model_cfg, schema=_args.schema(args), max_waveforms=args.max_waveforms,
                          candidates=candidate_options(parse_set(args.candidates)))
     sample.info["preset"] = args.preset
     result = train_peak_model(
@@ -174,7 +204,7 @@ def run_clusters(args: argparse.Namespace) -> int:
     int
         Exit status (0 on success).
     """
-    from ccreco.cli import parse_set
+    from ccreco.cli import _args
     from ccreco.errors import ConfigError
     from ccreco.models.config import CLUSTER_PRESETS, CLUSTER_TRAIN, with_overrides
     from ccreco.models.dataset import cluster_sample
@@ -184,12 +214,39 @@ def run_clusters(args: argparse.Namespace) -> int:
     _log_epochs()
     if args.preset not in CLUSTER_PRESETS:
         raise ConfigError(f"--preset must be one of {', '.join(CLUSTER_PRESETS)}; got {args.preset!r}")
-    model_cfg, train_cfg = with_overrides((CLUSTER_PRESETS[args.preset], CLUSTER_TRAIN), parse_set(args.set_))
+    model_cfg, train_cfg = with_overrides((CLUSTER_PRESETS[args.preset], CLUSTER_TRAIN), _train_options(args))
     peak_model = PeakModel(args.peak_model, intra_op_num_threads=train_cfg.threads)
-    sample = cluster_sample(args.data, peak_model, model_cfg, schema=args.schema, max_waveforms=args.max_waveforms)
+    sample = cluster_sample(args.data, peak_model, model_cfg, schema=_args.schema(args), max_waveforms=args.max_waveforms)
     sample.info["preset"] = args.preset
     result = train_cluster_model(
         sample.peak_times, sample.n_true, model_cfg, train_cfg,
         extra=sample.extra, sampling_ns=sample.sampling_ns, sample=sample.info, checkpoint=args.checkpoint,
     )
     return _finish(result, args)
+
+
+def outputs(args: argparse.Namespace) -> tuple[list[Any], list[str | None]]:
+    """What ``ccreco train`` writes and reads (checked and locked by the CLI before training).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed arguments.
+
+    Returns
+    -------
+    (list of ccreco._outputs.Output, list of str)
+        Outputs and inputs.
+    """
+    from ccreco._outputs import Output
+
+    from ccreco.cli import _args
+
+    output = _args.output(args)
+    outs = [Output(output, "file")]
+    if args.checkpoint:
+        outs.append(Output(args.checkpoint, "file"))
+    plots = _args.plot_dir(args, Path(output).with_name(f"{Path(output).stem}-plots"))
+    if plots is not None:
+        outs.append(Output(str(plots), "dir"))
+    return outs, [*_args.input_files(args), getattr(args, "peak_model", None)]

@@ -35,13 +35,18 @@ from ccreco.errors import (
     closest_first,
 )
 from ccreco.io.chunk import ChunkSource, WaveformChunk
-from ccreco.io.schema import TRUTH_FIELDS, Mapping, resolve_schema
+from ccreco.io.expr import Expression
+from ccreco.io.schema import TRUTH_FIELDS, TRUTH_JAGGED, Mapping, resolve_schema
 from ccreco.io.validate import Where, check_finite, check_sampling, check_truth, regularize
 
 log = logging.getLogger(__name__)
 
 #: Values of ``on_error``.
 ON_ERROR: tuple[str, ...] = ("raise", "skip")
+#: ROOT classes read as trees of entries: TTrees and RNTuples (read through uproot alike).
+TREE_CLASSES: tuple[str, ...] = ("TTree", "TNtuple", "TNtupleD", "ROOT::RNTuple")
+#: Name of the TObjString that marks a file written by ccreco (:class:`ccreco.io.NtupleWriter`).
+META_KEY = "ccreco_meta"
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,10 @@ class TreePlan:
     truth: dict[str, str] = field(default_factory=dict)  # truth field -> branch
     cand_time: str | None = None
     cand_tag: str | None = None
+    derived: dict[str, Expression] = field(default_factory=dict)  # truth field -> expression
+    auto: tuple[str, ...] = ()  # truth fields taken by auto_truth (same-named branches)
+    missing_truth: dict[str, str] = field(default_factory=dict)  # mapped field -> absent branch(es)
+    written_by_ccreco: bool = False  # the file carries ccreco's metadata object
 
 
 def expand_files(files: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> list[str]:
@@ -126,8 +135,9 @@ def open_tree(path: str, mapping: Mapping) -> Any:
 
     Returns
     -------
-    uproot.TTree
-        The tree (the file stays open as long as the tree is referenced).
+    uproot.TTree or uproot RNTuple
+        The tree (the file stays open as long as the tree is referenced). An RNTuple (what
+        ROOT 6.34+ writes by default) is read through uproot like a TTree.
 
     Raises
     ------
@@ -152,12 +162,12 @@ def open_tree(path: str, mapping: Mapping) -> Any:
         classes = rfile.classnames(recursive=True)
     except Exception as exc:
         raise InputFileError(f"cannot list the file's keys (truncated or corrupt?): {exc}", file=path) from exc
-    trees = sorted({k.split(";")[0] for k, v in classes.items() if v in ("TTree", "TNtuple", "TNtupleD")})
+    trees = sorted({k.split(";")[0] for k, v in classes.items() if v in TREE_CLASSES})
     if mapping.tree not in trees:
         hint = ", ".join(closest_first(mapping.tree, trees)) or "none"
         other = [v for k, v in classes.items() if k.split(";")[0] == mapping.tree]
         if other:
-            hint += f" ({mapping.tree!r} is a {other[0]}, not a TTree)"
+            hint += f" ({mapping.tree!r} is a {other[0]}, not a TTree or RNTuple)"
         raise MissingTreeError(f"no tree {mapping.tree!r} (schema {mapping.name!r}); trees present: {hint}",
                                file=path, tree=mapping.tree)
     try:
@@ -176,7 +186,7 @@ def plan_tree(tree: Any, path: str, mapping: Mapping) -> tuple[TreePlan, list[Cc
 
     Parameters
     ----------
-    tree : uproot.TTree
+    tree : uproot.TTree or RNTuple
         The open tree.
     path : str
         File path, for messages.
@@ -190,7 +200,29 @@ def plan_tree(tree: Any, path: str, mapping: Mapping) -> tuple[TreePlan, list[Cc
     problems : list of CcrecoError
         One :class:`MissingBranchError` per missing required branch.
     """
-    return plan_columns(list(tree.keys(recursive=False)), int(tree.num_entries), path, mapping, tree=tree)
+    plan, problems = plan_columns(list(tree.keys(recursive=False)), int(tree.num_entries), path, mapping,
+                                  tree=tree)
+    plan.written_by_ccreco = written_by_ccreco(tree)
+    return plan, problems
+
+
+def written_by_ccreco(tree: Any) -> bool:
+    """True when the tree's file holds ccreco's metadata object (a file ccreco wrote).
+
+    Parameters
+    ----------
+    tree : uproot.TTree or RNTuple
+        An open tree.
+
+    Returns
+    -------
+    bool
+        Whether ``ccreco_meta`` is a key of the file's top directory.
+    """
+    try:
+        return any(k.split(";")[0] == META_KEY for k in tree.file.root_directory.keys(recursive=False))
+    except Exception:  # only used to decide whether to warn about conventions
+        return False
 
 
 def plan_columns(
@@ -231,17 +263,28 @@ def plan_columns(
     meta = {k: b for k, b in (("run", mapping.run), ("event", mapping.event),
                               ("channel", mapping.channel_branch)) if b and b in have}
     truth = {f: b for f, b in mapping.truth.items() if b in have}
+    missing = {f: b for f, b in mapping.truth.items() if b not in have}
+    derived: dict[str, Expression] = {}
+    for name, expr in mapping.expressions().items():
+        absent = [b for b in expr.names if b not in have]
+        if absent:
+            missing[name] = ", ".join(absent)
+        else:
+            derived[name] = expr
+    auto: tuple[str, ...] = ()
     if mapping.auto_truth:
-        truth.update({f: f for f in TRUTH_FIELDS if f in have and f not in truth})
+        auto = tuple(f for f in TRUTH_FIELDS if f in have and f not in truth and f not in mapping.derived)
+        truth.update({f: f for f in auto})
     cand_time = mapping.cand_time if mapping.cand_time in have else None
     cand_tag = mapping.cand_tag if mapping.cand_tag in have and cand_time else None
     branches = required + list(meta.values()) + list(truth.values())
+    branches += [b for e in derived.values() for b in e.names]
     branches += [b for b in (cand_time, cand_tag) if b]
     plan = TreePlan(
         file=path, tree_name=mapping.tree, tree=tree, num_entries=int(num_entries),
         branches=list(dict.fromkeys(b for b in branches if b in have)),
         waveforms=mapping.waveforms, sampling=mapping.sampling_branch, meta=meta, truth=truth,
-        cand_time=cand_time, cand_tag=cand_tag,
+        cand_time=cand_time, cand_tag=cand_tag, derived=derived, auto=auto, missing_truth=missing,
     )
     return plan, problems
 
@@ -264,7 +307,10 @@ def entry_ranges(plan: TreePlan, step_size: int) -> list[tuple[int, int]]:
     n = plan.num_entries
     try:
         names = set(plan.branches)
-        offsets = [int(o) for o in plan.tree.common_entry_offsets(filter_name=lambda b: b in names)]
+        if hasattr(plan.tree, "cluster_summaries"):  # RNTuple: clusters hold every field
+            offsets = sorted({int(c.num_first_entry) for c in plan.tree.cluster_summaries} | {n})
+        else:
+            offsets = [int(o) for o in plan.tree.common_entry_offsets(filter_name=lambda b: b in names)]
     except Exception:  # alignment is an optimization only
         offsets = [0, n]
     if len(offsets) < 2 or offsets[-1] != n:
@@ -298,6 +344,113 @@ def _labels(tags: ak.Array, mapping: Mapping, where: Where, branch: str) -> tupl
             file=where.file, tree=where.tree, branch=branch, entry=where.entry(rows[unknown][0]),
         ))
     return ak.unflatten(is_sig.astype(np.int8), ak.num(tags, axis=1)), problems
+
+
+def apply_conventions(fields: dict[str, Any], mapping: Mapping) -> dict[str, Any]:
+    """Convert renamed or auto-imported truth fields to ccreco's conventions.
+
+    Parameters
+    ----------
+    fields : dict of str to array
+        Truth field -> values as stored in the file.
+    mapping : Mapping
+        Gives ``angle_convention``, ``gain_convention`` and ``gain_mean``.
+
+    Returns
+    -------
+    dict of str to array
+        The same fields; ``angle_deg`` stored "to_wire" becomes ``90 - angle`` (angle to the
+        normal), a "relative" ``electron_gain`` is multiplied by ``gain_mean``.
+    """
+    out = dict(fields)
+    if mapping.angle_convention == "to_wire" and "angle_deg" in out:
+        out["angle_deg"] = 90.0 - out["angle_deg"]
+    if mapping.gain_convention == "relative" and "electron_gain" in out:
+        out["electron_gain"] = out["electron_gain"] * float(mapping.gain_mean or 1.0)
+    return out
+
+
+#: Median avalanche size below which an absolute ``electron_gain`` looks like a relative one.
+RELATIVE_GAIN_BELOW = 100.0
+
+
+def convention_warnings(truth: ak.Array | None, plan: TreePlan) -> list[str]:
+    """Known convention clashes visible in the (converted) truth of a chunk.
+
+    Checks: ``angle_deg`` of 89 degrees or more (ccreco measures the angle to the normal,
+    0 = perpendicular track; such values look like an angle to the wire); ``electron_gain``
+    with a median below :data:`RELATIVE_GAIN_BELOW` (ccreco stores avalanche sizes, about
+    1e5; this looks relative); ``electron_peak_ns`` equal to ``electron_time_ns`` (arrival
+    times stored as peak times: the pulse's peak delay is missing).
+
+    Parameters
+    ----------
+    truth : awkward.Array or None
+        The chunk's truth, after renames, conventions and derived fields.
+    plan : TreePlan
+        Says which fields came from where (for the message).
+
+    Returns
+    -------
+    list of str
+        One message per suspected clash (empty when none); each names the file and a fix.
+    """
+    if truth is None:
+        return []
+    fields = set(truth.fields)
+    out: list[str] = []
+
+    def origin(name: str) -> str:
+        if name in plan.derived:
+            return f"derived {plan.derived[name].text!r}"
+        branch = plan.truth.get(name, name)
+        return f"branch {branch!r}" + (" (auto_truth)" if name in plan.auto else "")
+
+    if "angle_deg" in fields and truth["angle_deg"].ndim == 1 and len(truth):
+        angle = np.asarray(truth["angle_deg"], dtype=np.float64)
+        if np.nanmax(np.abs(angle)) >= 89.0:
+            out.append(f"{plan.file}: angle_deg from {origin('angle_deg')} reaches {np.nanmax(angle):g} degrees; "
+                       "ccreco measures the angle to the normal (0 = perpendicular track). If the file "
+                       "measures it to the wire, set [conventions] angle_deg = \"to_wire\" in the mapping")
+    if "electron_gain" in fields and truth["electron_gain"].ndim == 2:
+        gain = np.asarray(ak.flatten(truth["electron_gain"], axis=1), dtype=np.float64)
+        if gain.size and np.nanmedian(gain) < RELATIVE_GAIN_BELOW:
+            out.append(f"{plan.file}: electron_gain from {origin('electron_gain')} has median "
+                       f"{np.nanmedian(gain):.3g}; ccreco stores the avalanche size (about 1e5). If the file "
+                       "stores gain / mean gain, set [conventions] electron_gain = \"relative\" and gain_mean")
+    if {"electron_peak_ns", "electron_time_ns"} <= fields and truth["electron_peak_ns"].ndim == 2:
+        peak = np.asarray(ak.flatten(truth["electron_peak_ns"], axis=1), dtype=np.float64)
+        arrival = np.asarray(ak.flatten(truth["electron_time_ns"], axis=1), dtype=np.float64)
+        if peak.size and peak.size == arrival.size and np.allclose(peak, arrival):
+            out.append(f"{plan.file}: electron_peak_ns from {origin('electron_peak_ns')} equals electron_time_ns; "
+                       "ccreco's peak time is the arrival time plus the pulse's peak delay. Derive it in the "
+                       "mapping, e.g. [truth] electron_peak_ns = \"electron_time_ns + 2.4\" (your delay)")
+    return out
+
+
+def describe_truth(plan: TreePlan) -> list[str]:
+    """One line per way a truth field was obtained (for logs and ``ccreco inspect``).
+
+    Parameters
+    ----------
+    plan : TreePlan
+        A planned tree.
+
+    Returns
+    -------
+    list of str
+        Lines naming the auto-imported fields, the derived fields and mapped fields whose
+        branches are absent.
+    """
+    lines: list[str] = []
+    if plan.auto:
+        where = "" if plan.written_by_ccreco else " (not a ccreco file: check their conventions, docs/SCHEMA.md)"
+        lines.append(f"auto_truth imported {len(plan.auto)} same-named branches: {', '.join(plan.auto)}{where}")
+    for name, expr in plan.derived.items():
+        lines.append(f"derived {name} = {expr.text}")
+    for name, branch in plan.missing_truth.items():
+        lines.append(f"mapped truth field {name} not read: branch {branch} absent")
+    return lines
 
 
 def _amplitude(block: np.ndarray, mapping: Mapping) -> np.ndarray:
@@ -436,6 +589,23 @@ def chunk_from_arrays(
         meta["channel"] = np.full(n, (mapping.channels or (0,))[0], dtype=np.int32)
 
     truth_fields: dict[str, ak.Array] = {f: arrays[b] for f, b in plan.truth.items()}
+    truth_fields = apply_conventions(truth_fields, mapping)
+    for name, expr in plan.derived.items():
+        try:
+            value = ak.Array(expr.evaluate(arrays))
+        except ConfigError as exc:
+            problems.append(TruthInconsistencyError(
+                f"derived truth field {name!r} = {expr.text!r}: {exc.message}",
+                file=plan.file, tree=plan.tree_name, branch=", ".join(expr.names), entry=start))
+            continue
+        want_ndim = 2 if name in TRUTH_JAGGED else 1
+        if value.ndim != want_ndim or len(value) != n:
+            kind = "one list per entry" if want_ndim == 2 else "one value per entry"
+            problems.append(TruthInconsistencyError(
+                f"derived truth field {name!r} = {expr.text!r} gives {value.type}; {name} needs {kind}",
+                file=plan.file, tree=plan.tree_name, branch=", ".join(expr.names), entry=start))
+            continue
+        truth_fields[name] = value
     if plan.cand_time is not None:
         times = ak.values_astype(arrays[plan.cand_time], np.float64)
         if mapping.cand_time_unit == "sample":
@@ -508,6 +678,11 @@ class ChunkIterator:
             except CcrecoError as exc:
                 self._skip(exc, path, getattr(exc, "tree", None), None, None)
                 continue
+            for line in describe_truth(plan):
+                # a foreign file's same-named branches may follow other conventions: say so
+                loud = line.startswith("auto_truth") and not plan.written_by_ccreco
+                log.log(logging.WARNING if loud else logging.INFO, "%s: %s", path, line)
+            checked = plan.written_by_ccreco
             for start, stop in entry_ranges(plan, self.step_size):
                 chunk, problems = read_chunk(
                     plan, self.mapping, start, stop,
@@ -516,6 +691,10 @@ class ChunkIterator:
                 if problems or chunk is None:
                     self._skip(problems[0], path, plan.tree_name, start, stop)
                     continue
+                if not checked:  # the first good chunk of a foreign file
+                    checked = True
+                    for message in convention_warnings(chunk.truth, plan):
+                        log.warning("%s", message)
                 # the first good chunk fixes length and sampling for everything after it
                 self.n_samples = chunk.n_samples
                 if self.expected_sampling_ns is None:

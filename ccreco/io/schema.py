@@ -17,6 +17,7 @@ from typing import Any
 
 from ccreco.constants import TREE
 from ccreco.errors import ConfigError, closest_first
+from ccreco.io.expr import Expression, is_branch_name, parse
 
 #: Scalar truth fields (one value per waveform) of the in-memory form.
 TRUTH_SCALARS: tuple[str, ...] = (
@@ -60,6 +61,13 @@ SAMPLING_UNITS: dict[str, tuple[bool, float]] = {
 }
 #: Units of candidate times: "sample" (index into the waveform) or "ns".
 TIME_UNITS: tuple[str, ...] = ("sample", "ns")
+#: Conventions of ``angle_deg`` in a file: ccreco's is "to_normal" (angle between the track and
+#: the plane normal to the wire, 0 = perpendicular track); "to_wire" is the angle between track
+#: and wire (90 = perpendicular), converted with ``90 - angle``.
+ANGLE_CONVENTIONS: tuple[str, ...] = ("to_normal", "to_wire")
+#: Conventions of ``electron_gain`` in a file: ccreco's is "absolute" (avalanche size in
+#: electrons); "relative" (gain / mean gain) is multiplied by the mapping's ``gain_mean``.
+GAIN_CONVENTIONS: tuple[str, ...] = ("absolute", "relative")
 
 
 @dataclass(frozen=True)
@@ -96,6 +104,17 @@ class Mapping:
         Branches with run and event numbers (entry number when ``None`` or absent).
     truth : dict
         In-memory truth field -> branch name. Every truth branch is optional.
+    derived : dict
+        In-memory truth field -> arithmetic expression on branches (:mod:`ccreco.io.expr`), e.g.
+        ``{"electron_peak_ns": "electron_time_ns + 2.4"}``; taken as written (no convention
+        transform). A field is either renamed (``truth``) or derived, not both.
+    angle_convention : str
+        How the file's angle (renamed or auto-imported ``angle_deg``) is measured, one of
+        :data:`ANGLE_CONVENTIONS`; "to_wire" is converted to ccreco's "to_normal".
+    gain_convention : str
+        How the file's ``electron_gain`` is expressed, one of :data:`GAIN_CONVENTIONS`.
+    gain_mean : float or None
+        Mean gain that turns a "relative" ``electron_gain`` into an absolute one (required then).
     auto_truth : bool
         Also take every branch named like a known truth field (native files).
     cand_time, cand_tag : str or None
@@ -121,6 +140,10 @@ class Mapping:
     run: str | None = "run"
     event: str | None = "event"
     truth: dict[str, str] = field(default_factory=dict)
+    derived: dict[str, str] = field(default_factory=dict)
+    angle_convention: str = "to_normal"
+    gain_convention: str = "absolute"
+    gain_mean: float | None = None
     auto_truth: bool = True
     cand_time: str | None = None
     cand_tag: str | None = None
@@ -129,6 +152,15 @@ class Mapping:
     noise_tags: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):  # types first: `tree = 5` or `scale = "big"` in a TOML file
+            v, t = getattr(self, f.name), str(f.type)
+            if v is None and t.endswith("| None"):
+                continue
+            if t.startswith("str") and not isinstance(v, str):
+                raise ConfigError(f"mapping {self.name!r}: {f.name} must be a string, got {v!r}")
+            if t.startswith("float") and (isinstance(v, bool) or not isinstance(v, (int, float))
+                                          or v != v or v in (float("inf"), float("-inf"))):
+                raise ConfigError(f"mapping {self.name!r}: {f.name} must be a finite number, got {v!r}")
         if isinstance(self.waveforms, str):
             object.__setattr__(self, "waveforms", (self.waveforms,))
         object.__setattr__(self, "waveforms", tuple(self.waveforms))
@@ -172,12 +204,32 @@ class Mapping:
             )
         if set(self.signal_tags) & set(self.noise_tags):
             raise ConfigError(f"mapping {self.name!r}: a tag value is both signal and noise")
-        unknown = [k for k in self.truth if k not in TRUTH_FIELDS]
+        object.__setattr__(self, "derived", dict(self.derived))
+        unknown = [k for k in (*self.truth, *self.derived) if k not in TRUTH_FIELDS]
         if unknown:
             raise ConfigError(
                 f"mapping {self.name!r}: unknown truth field {unknown[0]!r}; closest: "
                 f"{closest_first(unknown[0], list(TRUTH_FIELDS))[:3]}"
             )
+        both = sorted(set(self.truth) & set(self.derived))
+        if both:
+            raise ConfigError(f"mapping {self.name!r}: truth field {both[0]!r} is both renamed and derived")
+        for name, text in self.derived.items():
+            try:
+                expr = parse(text)
+            except ConfigError as exc:
+                raise ConfigError(f"mapping {self.name!r}: [truth] {name}: {exc.message}") from None
+            if not expr.names:
+                raise ConfigError(f"mapping {self.name!r}: [truth] {name} = {text!r} reads no branch")
+        if self.angle_convention not in ANGLE_CONVENTIONS:
+            raise ConfigError(f"mapping {self.name!r}: angle_deg convention must be one of "
+                              f"{ANGLE_CONVENTIONS}, got {self.angle_convention!r}")
+        if self.gain_convention not in GAIN_CONVENTIONS:
+            raise ConfigError(f"mapping {self.name!r}: electron_gain convention must be one of "
+                              f"{GAIN_CONVENTIONS}, got {self.gain_convention!r}")
+        if self.gain_convention == "relative" and not (self.gain_mean is not None and self.gain_mean > 0):
+            raise ConfigError(f"mapping {self.name!r}: electron_gain = \"relative\" needs gain_mean > 0 "
+                              "under [conventions] (the mean avalanche size, e.g. 1.5e5)")
         if len(self.waveforms) > 1 and self.channel_branch is not None:
             object.__setattr__(self, "channel_branch", None)
 
@@ -201,6 +253,10 @@ class Mapping:
         """
         is_rate, factor = SAMPLING_UNITS[self.sampling_unit]
         return factor / value if is_rate else value * factor
+
+    def expressions(self) -> dict[str, Expression]:
+        """Parsed :attr:`derived` expressions, truth field -> :class:`~ccreco.io.expr.Expression`."""
+        return {name: parse(text) for name, text in self.derived.items()}
 
     def replace(self, **changes: Any) -> Mapping:
         """Return a copy with ``changes`` applied (validated again)."""
@@ -246,6 +302,11 @@ _TABLES: dict[str, dict[str, str]] = {
         "signal_tags": "signal_tags",
         "noise_tags": "noise_tags",
     },
+    "conventions": {
+        "angle_deg": "angle_convention",
+        "electron_gain": "gain_convention",
+        "gain_mean": "gain_mean",
+    },
 }
 _TOP: tuple[str, ...] = (
     "name",
@@ -275,6 +336,37 @@ def _expand_waveforms(spec: Any, where: str) -> tuple[tuple[str, ...], tuple[int
         f"{where}: 'waveforms' must be a branch name, a list of names or "
         "{pattern = 'Waveform{}', channels = [...]}"
     )
+
+
+def _truth_entries(table: dict[str, Any], where: str) -> tuple[dict[str, str], dict[str, str]]:
+    """Split ``[truth]`` into renames (a branch name) and derived fields (an expression).
+
+    A value is a branch name (``"t_arrival"``, ``"hits.time"``), an expression
+    (``"t_arrival + 2.4"``), or a table ``{branch = "t", scale = 1.0, offset = 2.4}``
+    (``branch * scale + offset``) or ``{expr = "..."}``.
+    """
+    renames: dict[str, str] = {}
+    derived: dict[str, str] = {}
+    for name, value in table.items():
+        if isinstance(value, str):
+            (renames if is_branch_name(value) else derived)[name] = value
+        elif isinstance(value, dict) and set(value) == {"expr"} and isinstance(value["expr"], str):
+            derived[name] = value["expr"]
+        elif isinstance(value, dict) and "branch" in value and set(value) <= {"branch", "scale", "offset"}:
+            branch = value["branch"]
+            if not (isinstance(branch, str) and branch.isidentifier()):
+                raise ConfigError(f"{where}: [truth] {name}: branch must be a branch name, got {branch!r}")
+            try:
+                scale, offset = float(value.get("scale", 1.0)), float(value.get("offset", 0.0))
+            except (TypeError, ValueError):
+                raise ConfigError(f"{where}: [truth] {name}: scale and offset must be numbers") from None
+            derived[name] = f"{branch} * {scale!r} + {offset!r}"
+        else:
+            raise ConfigError(
+                f"{where}: [truth] {name} must be a branch name, an expression such as \"t + 2.4\", "
+                f"{{branch = \"t\", scale = 1.0, offset = 2.4}} or {{expr = \"...\"}}; got {value!r}"
+            )
+    return renames, derived
 
 
 def mapping_from_dict(doc: _MappingABC[str, Any], *, where: str = "mapping") -> Mapping:
@@ -308,8 +400,10 @@ def mapping_from_dict(doc: _MappingABC[str, Any], *, where: str = "mapping") -> 
     if "truth" in doc:
         truth = doc.pop("truth")
         if not isinstance(truth, dict):
-            raise ConfigError(f"{where}: [truth] must be a table of field = \"branch\"")
-        changes["truth"] = {**base.truth, **truth}
+            raise ConfigError(f"{where}: [truth] must be a table of field = \"branch\" or \"expression\"")
+        renames, derived = _truth_entries(truth, where)
+        changes["truth"] = {k: v for k, v in {**base.truth, **renames}.items() if k not in derived}
+        changes["derived"] = {k: v for k, v in {**base.derived, **derived}.items() if k not in renames}
     for table, keys in _TABLES.items():
         if table not in doc:
             continue
@@ -400,3 +494,28 @@ def resolve_schema(schema: str | Mapping | os.PathLike[str]) -> Mapping:
         f"unknown schema {name!r}; presets: {closest_first(name, list(PRESETS))} "
         "(or give a .toml mapping file)"
     )
+
+
+#: What each truth-dependent command needs: name -> alternatives, each a set of truth fields.
+NEEDS_TRUTH: dict[str, tuple[frozenset[str], ...]] = {
+    "evaluate peaks / train peaks": (frozenset({"electron_peak_ns"}), frozenset({"cand_time_ns", "cand_label"})),
+    "evaluate clusters / train clusters": (frozenset({"n_clusters"}),),
+}
+
+
+def supported_uses(truth_fields: list[str] | set[str]) -> dict[str, bool]:
+    """Which truth-dependent commands a file's truth supports.
+
+    Parameters
+    ----------
+    truth_fields : list or set of str
+        Truth fields the reader delivers for the file.
+
+    Returns
+    -------
+    dict of str to bool
+        Command -> supported. ``reco``, ``compare`` and ``tune`` need no truth and are not listed.
+    """
+    have = set(truth_fields)
+    return {use: any(alt <= have for alt in alts) for use, alts in NEEDS_TRUTH.items()}
+

@@ -16,6 +16,7 @@ from ccreco import __version__
 from ccreco.constants import BASKET_ENTRIES, META_KEY, SCHEMA_VERSION, TREE
 from ccreco.errors import ConfigError
 from ccreco.io.chunk import WaveformChunk
+from ccreco.io.integrity import ALGORITHM, block_record
 
 #: Jagged truth groups: field-name prefix -> counter branch name.
 JAGGED_GROUPS: dict[str, str] = {
@@ -122,6 +123,7 @@ class NtupleWriter:
         self._tree: Any = None
         self._keys: list[str] | None = None
         self.n_entries = 0
+        self._blocks: list[list[Any]] = []
         self._closed = False
 
     def write(self, chunk: WaveformChunk) -> None:
@@ -151,7 +153,9 @@ class NtupleWriter:
             )
         step = self.basket_entries
         for start in range(0, len(chunk), step):
-            self._tree.extend({k: v[start : start + step] for k, v in branches.items()})
+            part = {k: v[start : start + step] for k, v in branches.items()}
+            self._tree.extend(part)
+            self._blocks.append(block_record(part["waveform"], self.n_entries + start))
         self.n_entries += len(chunk)
 
     def close(self) -> None:
@@ -163,6 +167,8 @@ class NtupleWriter:
             "schema_version": SCHEMA_VERSION,
             "n_entries": self.n_entries,
             **self.metadata,
+            # one checksum per written block of waveforms (ccreco.io.integrity; ROOT has none)
+            "checksums": {"algorithm": ALGORITHM, "branch": "waveform", "blocks": self._blocks},
         }
         self._file[META_KEY] = json.dumps(meta, sort_keys=True, default=str)
         self._file.close()

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from collections.abc import Mapping
 from typing import Any
 
+from ccreco.config import coerce_fields
 from ccreco.constants import CNN_BINS, WINDOW_LEFT, WINDOW_NS, WINDOW_RIGHT
 from ccreco.errors import ConfigError
 
@@ -85,6 +86,7 @@ class PeakModelConfig:
     window_right: int = WINDOW_RIGHT
 
     def __post_init__(self) -> None:
+        coerce_fields(self)  # one converter for keyword arguments, --set and metadata (ccreco.config)
         object.__setattr__(self, "dense", tuple(int(d) for d in self.dense))
         _check_choice("cell", self.cell, CELLS)
         _check_choice("activation", self.activation, ACTIVATIONS)
@@ -142,6 +144,7 @@ class Encoding:
     t0_ns: float = 0.0
 
     def __post_init__(self) -> None:
+        coerce_fields(self)  # one converter for keyword arguments, --set and metadata (ccreco.config)
         _check_choice("encoding", self.kind, ENCODINGS)
         _check_positive("bins", self.bins)
         _check_positive("window_ns", self.window_ns)
@@ -194,6 +197,7 @@ class ClusterModelConfig:
     extra: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        coerce_fields(self)  # one converter for keyword arguments, --set and metadata (ccreco.config)
         conv = tuple((int(f), int(k)) for f, k in self.conv)
         object.__setattr__(self, "conv", conv)
         object.__setattr__(self, "dense", tuple(int(d) for d in self.dense))
@@ -310,6 +314,7 @@ class TrainConfig:
     huber_delta: float = 1.0
 
     def __post_init__(self) -> None:
+        coerce_fields(self)  # one converter for keyword arguments, --set and metadata (ccreco.config)
         if self.loss is not None:
             _check_choice("loss", self.loss, PEAK_LOSSES + CLUSTER_LOSSES)
         _check_positive("focal_gamma", self.focal_gamma, zero=True)
@@ -371,41 +376,6 @@ CLUSTER_TRAIN: TrainConfig = TrainConfig(
 )
 
 
-def _convert(name: str, hint: str, raw: str) -> Any:
-    """Convert the string ``raw`` of a ``--set`` option to the field type ``hint``."""
-    text = raw.strip()
-    try:
-        if hint.endswith("| None"):
-            if text.lower() in ("none", ""):
-                return None
-            return _convert(name, hint.removesuffix("| None").strip(), text)
-        if hint == "bool":
-            if text.lower() in ("1", "true", "yes", "on"):
-                return True
-            if text.lower() in ("0", "false", "no", "off"):
-                return False
-            raise ValueError(text)
-        if hint == "int":
-            return int(text)
-        if hint == "float":
-            return float(text)
-        if hint == "str":
-            return text
-        if hint == "tuple[int, ...]":
-            return tuple(int(v) for v in text.split(",") if v.strip())
-        if hint == "tuple[str, ...]":
-            return tuple(v.strip() for v in text.split(",") if v.strip())
-        if hint == "tuple[tuple[int, int], ...]":
-            layers = []
-            for item in text.split(","):
-                filters, _, kernel = item.strip().partition("x")
-                layers.append((int(filters), int(kernel)))
-            return tuple(layers)
-    except ValueError:
-        raise ConfigError(f"--set {name}={raw!r}: cannot convert to {hint}") from None
-    raise ConfigError(f"--set {name}: unsupported field type {hint}")  # pragma: no cover
-
-
 def with_overrides(configs: tuple[Any, ...], overrides: Mapping[str, str]) -> tuple[Any, ...]:
     """Apply ``--set key=value`` strings to whichever config of ``configs`` has the field.
 
@@ -427,12 +397,14 @@ def with_overrides(configs: tuple[Any, ...], overrides: Mapping[str, str]) -> tu
     ConfigError
         An unknown key (listing the known ones) or a value that does not convert or validate.
     """
+    from ccreco.config import convert_value, field_types
+
     updates: list[dict[str, Any]] = [{} for _ in configs]
     for key, raw in overrides.items():
         for i, cfg in enumerate(configs):
-            hints = {f.name: f.type for f in dataclasses.fields(cfg)}
-            if key in hints:
-                updates[i][key] = _convert(key, str(hints[key]), raw)
+            kinds = field_types(type(cfg))
+            if key in kinds:
+                updates[i][key] = convert_value(raw, kinds[key], name=f"--set {key}")
                 break
         else:
             known = sorted(f.name for cfg in configs for f in dataclasses.fields(cfg))

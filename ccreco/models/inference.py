@@ -134,6 +134,9 @@ class OnnxModel:
             )
         if missing:
             raise ModelError(f"ccreco metadata lacks {missing}", file=str(self.path))
+        invalid = md.invalid_values(self.metadata)  # each value validated like the matching --set
+        if invalid:
+            raise ModelError(f"invalid ccreco metadata: {'; '.join(invalid)}", file=str(self.path))
         self.input_names = [i.name for i in session.get_inputs()]
         self.input_shapes = [list(i.shape) for i in session.get_inputs()]
         if self.input_names != list(self.metadata["inputs"]):

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from ccreco import __version__
+from ccreco._outputs import Output, OutputLock, check_outputs, check_replaceable, clean_stale, duplicate_inputs
 from ccreco.errors import CcrecoError, ConfigError
 from ccreco.io.schema import Mapping as SchemaMapping
 from ccreco.reco.core import RecoConfig, RecoResult, Reconstructor
@@ -43,6 +44,9 @@ EXECUTORS: tuple[str, ...] = ("iterative", "futures", "dask")
 SUMMARY_VARIABLES: tuple[str, ...] = ("n_candidates", "n_peaks", "n_clusters", "dndx", "track_length_cm",
                                       "baseline_rms", "deriv_n_peaks", "deriv_n_clusters", "n_clusters_true",
                                       "n_electrons_true", "residual")
+
+#: Seconds to wait for an existing dask scheduler before giving up with a clear error.
+SCHEDULER_TIMEOUT_S: float = 10.0
 
 #: One Reconstructor per process and configuration: ONNX sessions open once per worker.
 _RECONSTRUCTORS: dict[RecoConfig, Reconstructor] = {}
@@ -160,6 +164,30 @@ def process_block(chunk: Any, reconstructor: Reconstructor, parts_dir: str | os.
     return out
 
 
+def unreadable_block(exc: BaseException, file: str, tree: str, start: int, stop: int) -> CcrecoError:
+    """The :class:`~ccreco.errors.InputFileError` for a block whose bytes could not be read or decoded.
+
+    Parameters
+    ----------
+    exc : BaseException
+        What uproot/awkward raised (bad compression header, truncated file, ...).
+    file, tree : str
+        Where.
+    start, stop : int
+        The block's entries.
+
+    Returns
+    -------
+    CcrecoError
+        Naming the file, tree, first entry and the cause.
+    """
+    from ccreco.errors import InputFileError
+
+    cause = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return InputFileError(f"cannot read entries [{start}, {stop}) (corrupt or truncated file?): "
+                          f"{type(exc).__name__}: {cause}", file=file, tree=tree, entry=start)
+
+
 @dataclass(frozen=True)
 class BlockTask:
     """Everything a worker needs to turn coffea's events into an accumulator (picklable).
@@ -189,6 +217,8 @@ class BlockTask:
     file_index: dict[str, int] = field(hash=False)
     sampling_ns: float = 1.0
     n_samples: int = 2000
+    #: file -> recorded block checksums (``ccreco.io.integrity``; empty for files ccreco did not write)
+    checksums: dict[str, list[tuple[int, int, int]]] = field(default_factory=dict, hash=False)
 
 
 def process_events(events: Any, task: BlockTask) -> dict[str, Any]:
@@ -221,9 +251,14 @@ def process_events(events: Any, task: BlockTask) -> dict[str, Any]:
     plan, problems = plan_columns(list(events.fields), stop - start, file, task.mapping)
     chunk = None
     if not problems:
-        arrays = {b: events[b] for b in plan.branches}
-        chunk, problems = chunk_from_arrays(arrays, plan, task.mapping, start, stop, n_samples=task.n_samples,
-                                            expected_sampling_ns=task.sampling_ns)
+        try:  # coffea reads lazily: a corrupt or truncated basket raises here
+            arrays = {b: events[b] for b in plan.branches}
+            chunk, problems = chunk_from_arrays(arrays, plan, task.mapping, start, stop, n_samples=task.n_samples,
+                                                expected_sampling_ns=task.sampling_ns)
+        except CcrecoError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - turned into a named error (or a skip record)
+            problems = [unreadable_block(exc, file, tree, start, stop)]
     if problems or chunk is None:
         error = problems[0]
         if task.on_error == "raise":
@@ -233,8 +268,87 @@ def process_events(events: Any, task: BlockTask) -> dict[str, Any]:
         out["counters"].update(chunks_skipped=1, waveforms_skipped=stop - start)
         out["skipped"] = [skip_record(error, file, tree, start, stop)]
         return out
-    return process_block(chunk, get_reconstructor(task.config), task.parts_dir,
-                         task.file_index.get(file, 0))
+    out = process_block(chunk, get_reconstructor(task.config), task.parts_dir, task.file_index.get(file, 0))
+    out.update(block_checks(chunk, file, start, task.checksums.get(file, ())))
+    return out
+
+
+def block_checks(chunk: Any, file: str, start: int, blocks: Sequence[tuple[int, int, int]]) -> dict[str, Any]:
+    """The data-sanity counts and checksum partial sums of one block, keyed by file (they add up).
+
+    Parameters
+    ----------
+    chunk : WaveformChunk
+        The block as read.
+    file : str
+        Its file.
+    start : int
+        Its first entry.
+    blocks : sequence of (int, int, int)
+        The file's recorded block checksums (may be empty).
+
+    Returns
+    -------
+    dict
+        ``data_checks`` (file -> counts) and ``integrity`` (file -> ``sums``/``rows`` per block).
+    """
+    from ccreco.io.integrity import partial_sums
+    from ccreco.io.validate import sanity_counts
+
+    out: dict[str, Any] = {"data_checks": {file: sanity_counts(chunk.waveforms)}}
+    if blocks:
+        sums, rows = partial_sums(chunk.waveforms, start, blocks)
+        out["integrity"] = {file: {"sums": sums, "rows": rows}}
+    return out
+
+
+def check_blocks(acc: Any, checksums: dict[str, list[tuple[int, int, int]]], on_error: str) -> dict[str, Any]:
+    """Verify the accumulated checksums and warn once per file about its data-sanity findings.
+
+    Parameters
+    ----------
+    acc : dict
+        The run's accumulator.
+    checksums : dict
+        File -> recorded blocks.
+    on_error : {"raise", "skip"}
+        A corrupt block raises, or is listed in the result.
+
+    Returns
+    -------
+    dict
+        ``data_checks`` (file -> counts, problems, warnings) and ``integrity`` (blocks recorded,
+        verified, failed).
+
+    Raises
+    ------
+    InputFileError
+        A block whose checksum differs (raise mode).
+    """
+    from ccreco.errors import InputFileError
+    from ccreco.io.integrity import mismatches
+    from ccreco.io.validate import sanity_messages
+
+    checks: dict[str, Any] = {}
+    for file, counts in sorted((acc.get("data_checks") or {}).items()):
+        problems, warnings = sanity_messages(dict(counts))
+        for text in problems + warnings:
+            log.warning("%s: %s", file, text)
+        checks[file] = {"counts": dict(counts), "problems": problems, "warnings": warnings}
+    integrity = {"recorded": 0, "verified": 0, "failed": []}
+    for file, blocks in sorted(checksums.items()):
+        part = (acc.get("integrity") or {}).get(file, {})
+        n_ok, bad = mismatches(part.get("sums", {}), part.get("rows", {}), blocks)
+        integrity["recorded"] += len(blocks)
+        integrity["verified"] += n_ok
+        for b0, b1 in bad:
+            error = InputFileError(f"checksum mismatch in entries [{b0}, {b1}): the waveform bytes differ from what "
+                                   "ccreco wrote (corrupt copy or storage error)", file=file, entry=b0)
+            if on_error == "raise":
+                raise error
+            log.warning("%s", error)
+            integrity["failed"].append({"file": file, "entry_start": b0, "entry_stop": b1, "reason": str(error)})
+    return {"data_checks": checks, "integrity": integrity}
 
 
 @dataclass
@@ -371,9 +485,33 @@ def _coffea_bars(show: bool) -> Iterator[None]:
         executor_module.rich_bar = original
 
 
+def _probe(address: str) -> None:
+    """Open and close a TCP connection to a ``tcp://host:port`` address (other schemes: no probe)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    if parts.scheme != "tcp" or not parts.hostname or not parts.port:
+        return
+    with socket.create_connection((parts.hostname, parts.port), timeout=SCHEDULER_TIMEOUT_S):
+        pass
+
+
+def _utf8_hash(items: Any) -> int:
+    """coffea's ``_hash`` (md5 of the joined items) on UTF-8 bytes, the same for ASCII names."""
+    import hashlib
+
+    x = hashlib.md5(";".join(str(x) for x in items).encode("utf-8", "surrogateescape"))
+    return int(x.hexdigest()[:16], base=16)
+
+
 def _executor(name: str, workers: int, scheduler: str | None, status: bool) -> tuple[Any, Any]:
     """coffea executor + the dask client/cluster to close afterwards (or None)."""
+    import coffea.processor.executor as executor_module
     from coffea import processor
+
+    # coffea 2026.9 hashes file names as ASCII: a non-ASCII input path raised UnicodeEncodeError
+    executor_module._hash = _utf8_hash
 
     if name == "iterative":
         # ccreco's errors are deterministic: retrying a bad block only repeats the error
@@ -384,7 +522,12 @@ def _executor(name: str, workers: int, scheduler: str | None, status: bool) -> t
     from distributed import Client, LocalCluster
 
     if scheduler:
-        client = Client(scheduler)
+        try:
+            _probe(scheduler)  # a refused connection fails at once, not after dask's timeout
+            client = Client(scheduler, timeout=SCHEDULER_TIMEOUT_S)
+        except (OSError, TimeoutError) as exc:
+            raise ConfigError(f"cannot reach the dask scheduler {scheduler} within {SCHEDULER_TIMEOUT_S} s "
+                              f"({type(exc).__name__}); check the address and that the scheduler runs") from exc
         closers: tuple[Any, ...] = (client,)
     else:
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
@@ -516,17 +659,32 @@ def run_reco(
     dupes = sorted({p for p in paths if paths.count(p) > 1})
     if dupes:
         raise ConfigError(f"input file(s) given more than once: {', '.join(dupes)}")
+    for dup, first in duplicate_inputs(paths):
+        raise ConfigError(f"input {dup} is the same file as {first} (a link or a byte-identical copy); "
+                          "it would be counted twice")
+    check_outputs([Output(str(outdir), "replace_dir")], paths)
     reconstructor = get_reconstructor(config)
     if Path(outdir).exists() and not overwrite:
         raise ConfigError(f"output directory {Path(outdir).resolve()} exists; pass --overwrite to replace it")
-    n_entries: dict[str, dict[str, Any]] = {}
-    good, file_skips, sampling, n_samples = validate_inputs(paths, mapping, reconstructor, on_error, n_entries)
-
-    stage = staging_dir(outdir, overwrite)
+    if overwrite:
+        check_replaceable(outdir)
+    lock = OutputLock(outdir).acquire()  # held until the end: a second run on OUTDIR is refused
+    try:
+        clean_stale(outdir)
+        n_entries: dict[str, dict[str, Any]] = {}
+        good, file_skips, sampling, n_samples = validate_inputs(paths, mapping, reconstructor, on_error, n_entries)
+        stage = staging_dir(outdir, overwrite)
+    except BaseException:
+        lock.release()
+        raise
     closers: Any = None
     try:
+        from ccreco.io.integrity import read_file_blocks
+
+        checksums = {p: read_file_blocks(p) for p in good} if mapping.name == "native" else {}
         task = BlockTask(config=config, mapping=mapping, parts_dir=str(stage / PARTS_DIR), on_error=on_error,
-                         file_index={p: i for i, p in enumerate(paths)}, sampling_ns=sampling, n_samples=n_samples)
+                         file_index={p: i for i, p in enumerate(paths)}, sampling_ns=sampling, n_samples=n_samples,
+                         checksums={p: b for p, b in checksums.items() if b})
         if processor_factory is None:
             from ccreco.reco.processor import ClusterCountingProcessor as processor_factory
         proc = processor_factory(task)
@@ -554,6 +712,7 @@ def run_reco(
         for key in ("hists", "sums", "counters", "skipped", "parts", "timing"):
             if key in acc:
                 out[key] = acc[key] if key not in ("counters", "timing") else {**out[key], **acc[key]}
+        verified = check_blocks(acc, task.checksums, on_error)
         out["skipped"] = file_skips + sorted(out["skipped"], key=lambda s: (s["file"], s["entry_start"] or 0))
 
         t1 = time.perf_counter()
@@ -578,6 +737,8 @@ def run_reco(
             "reco_entries_written": n_written,
             "stats": {k: moments(v) for k, v in sorted(out["sums"].items())},
             "skipped": out["skipped"],
+            "data_checks": verified["data_checks"],
+            "integrity": verified["integrity"],
             "throughput": {
                 "wall_s": wall,
                 "waveforms_per_s": n_wf / wall if wall > 0 else None,
@@ -597,6 +758,7 @@ def run_reco(
         shutil.rmtree(stage, ignore_errors=True)
         raise
     finally:
+        lock.release()
         for c in closers or ():
             try:
                 c.close()

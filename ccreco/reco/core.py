@@ -71,6 +71,9 @@ class RecoConfig:
     cnn_batch_size: int = 64
 
     def __post_init__(self) -> None:
+        from ccreco.config import coerce_fields
+
+        coerce_fields(self)  # the same conversion for keyword arguments and ``--set`` strings
         if self.threshold is not None and not 0.0 <= self.threshold <= 1.0:
             raise ConfigError(f"threshold must be in [0, 1] or None, got {self.threshold!r}")
         if not (math.isfinite(self.cell_length_cm) and self.cell_length_cm > 0):
@@ -99,8 +102,8 @@ class RecoConfig:
         Parameters
         ----------
         values : dict of str to str
-            Field names to values as text, converted by the field types as ``--set`` does for the
-            models (:func:`ccreco.models.config.with_overrides`; ``none`` for ``None``).
+            Field names to values as text, converted by the field types (:mod:`ccreco.config`,
+            the same rules as keyword arguments; ``none`` for ``None``).
         base : RecoConfig, optional
             Starting point (default ``RecoConfig()``).
 
@@ -109,15 +112,9 @@ class RecoConfig:
         RecoConfig
             The validated config.
         """
-        from ccreco.errors import closest_first
-        from ccreco.models.config import with_overrides
+        from ccreco.config import replace_fields
 
-        base = cls() if base is None else base
-        known = [f.name for f in dataclasses.fields(cls)]
-        for key in values:
-            if key not in known:
-                raise ConfigError(f"unknown reconstruction option {key!r}; closest: {closest_first(key, known)[:3]}")
-        return with_overrides((base,), values)[0]
+        return replace_fields(cls() if base is None else base, values, what="reconstruction option")
 
 
 @dataclass

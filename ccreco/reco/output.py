@@ -231,15 +231,10 @@ def publish(stage: Path, outdir: str | os.PathLike[str]) -> Path:
     pathlib.Path
         ``outdir``.
     """
-    out = Path(outdir).resolve()
-    old = None
-    if out.exists():
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        os.replace(out, old)
-    os.replace(stage, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-    return out
+    from ccreco._outputs import replace_dir
+
+    # of an old OUTDIR only the files its summary.json lists are removed (never foreign files)
+    return replace_dir(stage, Path(outdir).resolve())
 
 
 def draw(hists: Mapping[str, hist.Hist], plot_dir: str | os.PathLike[str], label: str = "") -> list[str]:
