@@ -29,6 +29,33 @@ def candidates(x: np.ndarray, base: float, rms: float, k: float | None, smooth: 
     return np.flatnonzero(ok)
 
 
+def suppress(cand: np.ndarray, score: np.ndarray, min_distance: int) -> np.ndarray:
+    """Greedy non-maximum suppression from the definition: best score first (ties: earlier sample)."""
+    kept: list[int] = []
+    for t in sorted(cand.tolist(), key=lambda t: (-score[t], t)):
+        if all(abs(t - u) >= min_distance for u in kept):
+            kept.append(t)
+    return np.array(sorted(kept), dtype=np.int64)
+
+
+def region(x: np.ndarray, level: float, margin: int) -> tuple[int, int]:
+    """[first - margin, last + margin] of the samples above level ((1, 0): empty when none)."""
+    above = np.flatnonzero(x.astype(np.float64) > level)
+    return (int(above[0]) - margin, int(above[-1]) + margin) if above.size else (1, 0)
+
+
+def top_candidates(x: np.ndarray, base: float, rms: float, k: float | None, smooth: int, min_distance: int,
+                   lo: int, hi: int, roi: float | None = None, margin: int = 0) -> np.ndarray:
+    """The "top" rule: d2 candidates (inside the region of interest), then suppression."""
+    if roi is not None:
+        r0, r1 = region(x, base + roi * rms, margin)
+        lo, hi = max(lo, r0), min(hi, r1)
+    cand = candidates(x, base, rms, k, smooth, "d2", lo, hi)
+    x64 = x.astype(np.float64)
+    s = np.convolve(x64, np.ones(2 * smooth + 1), mode="same") if smooth else x64
+    return suppress(cand, s, min_distance) if min_distance > 1 else cand
+
+
 def windows(x: np.ndarray, index: np.ndarray, left: int, right: int, scale: float) -> np.ndarray:
     out = []
     for t in index:

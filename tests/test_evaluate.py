@@ -39,9 +39,24 @@ def test_deriv_on_clean_pulses_is_perfect() -> None:
     assert m["n_waveforms"] == 30 and m["auc"] != m["auc"]  # nan: no scores
     assert m["recall"] == 1.0 and m["precision"] == 1.0 and m["electron_efficiency"] == 1.0
     assert m["fakes_per_waveform"] == 0.0 and abs(m["residual_mean_ns"]) < 1e-9
+    assert m["candidate_recall"] == 1.0  # every clean pulse offers its candidate
     c = evaluate_clusters(chunks, "deriv", options=opts)
     assert c["bias"] == 0.0 and c["rms"] == 0.0 and c["mean_true"] == 5.0
     assert evaluate_peaks(chunks, "deriv", options=opts, max_waveforms=25)["n_waveforms"] == 25
+
+
+def test_candidate_recall_is_reported_beside_the_window_count() -> None:
+    chunk = synthetic_chunk(20, 43)
+    # a second electron 1 sample after each pulse: one candidate per pulse offers only half
+    doubled = [sorted(p + [t + 1 for t in p]) for p in ak.to_list(chunk.truth["electron_peak_ns"])]
+    truth = ak.Array({"electron_peak_ns": doubled, "n_clusters": [len(p) for p in doubled]})
+    chunk = WaveformChunk(chunk.waveforms, 1.0, chunk.meta, truth)
+    one = evaluate_peaks(chunk, "deriv", options={"N1": "5", "N2": "4"},
+                         candidates={"rule": "top", "min_distance": 5}, keep_scores=True)
+    assert one["candidate_recall"] == pytest.approx(one["labels"].sum() / 200) == pytest.approx(0.5)
+    every = evaluate_peaks(chunk, "deriv", options={"N1": "5", "N2": "4"}, candidates={"threshold": None})
+    assert every["candidate_recall"] > one["candidate_recall"]
+    assert every["candidates_per_waveform"] > one["candidates_per_waveform"]
 
 
 def test_registry_accepts_a_scoring_method() -> None:

@@ -55,6 +55,57 @@ def test_candidates_match_reference(rule: str, quantized: bool) -> None:
             np.testing.assert_array_equal(index[offsets[w]:offsets[w + 1]], expect)
 
 
+@pytest.mark.parametrize("quantized", [False, True], ids=["continuous", "quantized"])
+def test_top_rule_and_region_of_interest_match_reference(quantized: bool) -> None:
+    rng = np.random.default_rng(12 if quantized else 13)
+    for _ in range(150):
+        wf = random_block(rng, quantized)
+        n, ns = wf.shape
+        k = None if rng.random() < 0.3 else float(rng.uniform(0, 3))
+        h, dist = int(rng.integers(0, 3)), int(rng.integers(1, 6))
+        roi = None if rng.random() < 0.4 else float(rng.uniform(0, 3))
+        margin = int(rng.integers(0, 10))
+        lo, hi = int(rng.integers(0, 8)), ns - 1 - int(rng.integers(0, 8))
+        for rule in ("top", "d2"):
+            cfg = CandidateConfig(threshold=k, smooth=h, rule=rule, min_distance=dist, roi_threshold=roi,
+                                  roi_margin=margin, baseline_stop_ns=10.0)
+            index, offsets, base, rms = find_candidates(wf, cfg, lo=lo, hi=hi)
+            for w in range(n):
+                expect = ref.top_candidates(wf[w], base[w], rms[w], k, h, dist if rule == "top" else 1,
+                                            lo, hi, roi, margin)
+                np.testing.assert_array_equal(index[offsets[w]:offsets[w + 1]], expect)
+
+
+def test_top_rule_keeps_the_highest_sample_and_both_of_a_resolved_pair() -> None:
+    # one pulse with a 3-sample concave top, then a second top 6 samples later (a resolved pair)
+    x = np.array([0, 0, 0, 2, 6, 9, 10, 9.5, 6, 5, 7, 9, 9.8, 8, 4, 1, 0, 0], dtype=np.float32)
+    d2, _, _, _ = find_candidates(x, CandidateConfig(threshold=None, baseline_stop_ns=3.0))
+    top, _, _, _ = find_candidates(x, CandidateConfig(threshold=None, rule="top", baseline_stop_ns=3.0))
+    assert d2.tolist() == [4, 5, 6, 7, 11, 12, 13]
+    assert top.tolist() == [6, 12]  # highest sample of each top, nothing within 2 samples of it
+    close, _, _, _ = find_candidates(x, CandidateConfig(threshold=None, rule="top", min_distance=8,
+                                                        baseline_stop_ns=3.0))
+    assert close.tolist() == [6]  # within 7 samples of the highest top: one pulse at min_distance 8
+    same, _, _, _ = find_candidates(x, CandidateConfig(threshold=None, rule="top", min_distance=1,
+                                                       baseline_stop_ns=3.0))
+    assert same.tolist() == d2.tolist()
+
+
+def test_region_of_interest_drops_candidates_away_from_the_signal() -> None:
+    rng = np.random.default_rng(4)
+    wf = rng.normal(0.0, 1.0, size=(3, 400)).astype(np.float32)
+    wf[0, 200:205] += np.array([20, 40, 30, 20, 10], np.float32)
+    wf[2, 50] += 25.0
+    wf[2, 300] += 25.0
+    cfg = CandidateConfig(threshold=None, roi_threshold=8.0, roi_margin=10, baseline_stop_ns=25.0)
+    index, offsets, _, _ = find_candidates(wf, cfg)
+    first = index[offsets[0]:offsets[1]]
+    assert first.size and first.min() >= 190 and first.max() <= 214 and 201 in first
+    assert offsets[2] - offsets[1] == 0  # nothing above 8 rms: no region, no candidates
+    third = index[offsets[2]:offsets[3]]
+    assert third.min() >= 40 and third.max() <= 310 and {50, 300} <= set(third.tolist())
+
+
 def test_bare_rule_is_the_ihep_definition() -> None:
     x = np.array([0, 1, 3, 4, 4, 2, 2, 5, 1, 0], dtype=np.float32)
     index, _, _, _ = find_candidates(x, CandidateConfig(threshold=None, baseline_stop_ns=3.0))
@@ -158,7 +209,8 @@ def test_inputs_are_validated_and_converted() -> None:
 @pytest.mark.parametrize(
     ("field", "value"),
     [("threshold", -1.0), ("smooth", -1), ("rule", "peak"), ("window_left", 1.5), ("tolerance", -2),
-     ("normalize", 1), ("baseline_stop_ns", -3.0)],
+     ("normalize", 1), ("baseline_stop_ns", -3.0), ("min_distance", 0), ("roi_threshold", float("nan")),
+     ("roi_margin", -1)],
 )
 def test_config_errors_name_the_field(field: str, value: object) -> None:
     with pytest.raises(ConfigError, match=field.split("_ns")[0]):

@@ -89,3 +89,44 @@ def test_labels_from_file_tags() -> None:
                       "cand_label": [g[::-1].tolist() for g in tags]})
     labels = candidate_labels(cw, truth)
     np.testing.assert_array_equal(labels, np.concatenate(tags))
+
+
+def test_candidate_recall_and_shadowed_windows_match_the_definition() -> None:
+    from ccreco.kernels import candidate_recall, reference_peaks, shadowed_windows
+
+    rng = np.random.default_rng(21)
+    wf, peaks = ref.synthetic(25, 400, seed=21, noise=1.0, n_pulses=6)
+    # extra electrons 1-3 samples after some pulses: pairs a single candidate cannot both take
+    peaks = [np.sort(np.concatenate([p, p[:2] + rng.integers(1, 4, size=2)])) for p in peaks]
+    truth = truth_from(peaks)
+    for rule, dist in (("d2", 1), ("top", 2), ("top", 5)):
+        cw = candidate_windows(wf, CandidateConfig(threshold=2.0, rule=rule, min_distance=dist))
+        found, n_true = candidate_recall(cw, truth)
+        r, roff = reference_peaks(truth, 1.0, 400)
+        shadow = shadowed_windows(cw, r, roff)
+        labels = candidate_labels(cw, truth)
+        n_found = n_shadow = 0
+        for w, p in enumerate(peaks):
+            sl = slice(cw.offsets[w], cw.offsets[w + 1])
+            det = cw.sample_index[sl].tolist()
+            rm, dm = ref.match(np.rint(p).astype(int).tolist(), det, 2)
+            n_found += sum(k >= 0 for k in rm)
+            near = [any(abs(d - t) <= 2 for t in np.rint(p)) for d in det]
+            np.testing.assert_array_equal(shadow[sl], [m < 0 and nr for m, nr in zip(dm, near)])
+            n_shadow += sum(m < 0 and nr for m, nr in zip(dm, near))
+        assert (found, n_true) == (n_found, sum(len(p) for p in peaks))
+        assert found == labels.sum()  # one-to-one: a signal window per found peak
+        if rule == "top" and dist > 2 * cw.config.tolerance:
+            assert n_shadow == 0  # no electron within the tolerance of two candidates
+        if rule == "d2":
+            assert n_shadow > 0
+    with pytest.raises(ValueError, match="entries"):
+        candidate_recall(cw, truth[:3])
+
+
+def test_reference_peaks_of_tagged_files_are_the_signal_tags() -> None:
+    from ccreco.kernels import reference_peaks
+
+    truth = ak.Array({"cand_time_ns": [[9.0, 3.0, 5.0], [2.0]], "cand_label": [[1, 0, 1], [0]]})
+    s, off = reference_peaks(truth, 1.0, 20)
+    assert s.tolist() == [5, 9] and off.tolist() == [0, 2, 2]

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from ccreco._outputs import safe_name
 from ccreco.errors import ConfigError, InputFileError
 
 #: Estimator-qualified names of what :func:`load_sample` reads, so that the same quantity from
@@ -596,11 +597,11 @@ def plot_comparison(
     for name, v in result.variables.items():
         fig = overlay_figure({la: a[name], lb: b[name]}, v.edges, LABELS.get(name, name),
                              title=f"$\\chi^2$/ndf = {v.chi2:.1f}/{v.ndf}, KS D = {v.ks:.3f}")
-        path = out / f"{name}.png"
+        path = out / f"{safe_name(name)}.png"  # names come from the input's branches
         fig.savefig(path, dpi=90, bbox_inches="tight")
         written.append(path)
         fig = ks_figure(name, np.asarray(a[name], float), np.asarray(b[name], float), result.labels, v.ks, v.p_ks)
-        path = out / f"{name}_ks.png"
+        path = out / f"{safe_name(name)}_ks.png"
         fig.savefig(path, dpi=90, bbox_inches="tight")
         written.append(path)
     hep.style.use("ROOT")

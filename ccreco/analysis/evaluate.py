@@ -31,6 +31,7 @@ from ccreco.io import WaveformChunk, iterate
 from ccreco.kernels import (
     CandidateConfig,
     candidate_labels,
+    candidate_recall,
     candidate_windows,
     truth_peak_samples,
 )
@@ -134,6 +135,8 @@ register_method("lstm", peaks=_builtin.lstm_peaks_factory, clusters=_builtin.lst
                 description="step-1 LSTM (ONNX) peaks; clusters by time proximity")
 register_method("cnn", clusters=_builtin.cnn_clusters_factory,
                 description="step-1 LSTM peaks + step-2 CNN cluster count (ONNX)")
+register_method("perpeak", clusters=_builtin.perpeak_clusters_factory,
+                description="step-1 LSTM scores + per-peak model: sum of clusters opened per candidate (ONNX)")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -221,7 +224,9 @@ def evaluate_peaks(
     dict
         Window metrics (``precision``, ``recall``, ``f1``, ``efficiency_purity``, ``auc``, ...),
         electron metrics (``electron_efficiency``, ``fakes_per_waveform``, ...),
-        ``n_waveforms``, ``candidates_per_waveform``, ``method``, ``options``, ``tolerance``.
+        ``n_waveforms``, ``candidates_per_waveform``, ``candidate_recall`` (true peaks with a
+        candidate window / all: the most a method could find on these windows), ``method``,
+        ``options``, ``tolerance``.
     """
     m = get_method(method)
     if m.peaks is None:
@@ -237,6 +242,7 @@ def evaluate_peaks(
     labels, selected, scores = [], [], []
     counts: dict[str, Any] = {"n_true": 0, "n_matched": 0, "n_detected": 0, "n_fakes": 0, "n_waveforms": 0}
     residuals = []
+    n_offered = 0  # true peaks with a candidate window (candidate recall)
     has_scores = True
     for chunk in _chunks(data, schema, step_size, max_waveforms):
         truth_fields = [] if chunk.truth is None else list(chunk.truth.fields)
@@ -247,6 +253,7 @@ def evaluate_peaks(
         cw = candidate_windows(chunk.waveforms, cfg, sampling_ns=chunk.sampling_ns)
         res = finder(chunk, cw)
         labels.append(candidate_labels(cw, chunk.truth))
+        n_offered += candidate_recall(cw, chunk.truth)[0]
         selected.append(np.asarray(res.selected, dtype=bool))
         if res.scores is None:
             has_scores = False
@@ -267,6 +274,7 @@ def evaluate_peaks(
     out.update(electron_metrics(counts))
     out["n_waveforms"] = counts["n_waveforms"]
     out["candidates_per_waveform"] = y.size / counts["n_waveforms"] if counts["n_waveforms"] else float("nan")
+    out["candidate_recall"] = n_offered / counts["n_true"] if counts["n_true"] else float("nan")
     if keep_scores:
         out["labels"], out["scores"], out["selected"] = y, sc, sel
     return out

@@ -11,7 +11,7 @@ importing this module registers nothing.
 - ``lstm`` peaks: the step-1 ONNX model scores the evaluator's candidate windows; a window is
   selected when its probability reaches the model's threshold. Options: ``model`` (ONNX path;
   default the shipped :data:`ccreco.models.shipped.DEFAULT_PEAK_MODEL`), ``threshold``,
-  ``threads``, ``batch_size``.
+  ``threads``, ``batch_size`` (windows per call; default :class:`ccreco.reco.RecoConfig`'s).
 - ``lstm`` clusters: the same peaks, clusterized by time proximity; extra options ``c`` and
   ``t0_ns``.
 - ``cnn`` clusters: step-1 peaks (candidates made as the step-1 model's metadata says) fed to
@@ -20,6 +20,11 @@ importing this module registers nothing.
   ``threads``, ``batch_size``. Extra CNN inputs (e.g. ``track_length_cm``) are taken from the
   chunk's truth, unless an option of the same name fixes them for every waveform
   (``track_length_cm=1.131``: data without truth, or a wrong-geometry study on simulation).
+- ``perpeak`` clusters: every step-1 candidate (scored by the step-1 model, accepted or not)
+  goes to the per-peak model (:class:`ccreco.models.inference.PeakClusterModel`), which returns
+  the clusters it opens; the count is their sum, through the model's stored calibration line
+  unless ``calibrate=0``. Options: ``model``, ``peak_model``, ``calibrate``, ``threads``,
+  ``batch_size``.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from ccreco.config import convert_value, replace_fields
 from ccreco.errors import ConfigError
 from ccreco.io import WaveformChunk
 from ccreco.kernels import (
@@ -41,6 +47,7 @@ from ccreco.kernels import (
     deriv_preset,
 )
 from ccreco.analysis.metrics import selected_candidates
+from ccreco.reco.core import RecoConfig
 from ccreco.reco.stages import (
     count_clusters,
     deriv_clusters,
@@ -77,14 +84,16 @@ PeakFinder = Callable[[WaveformChunk, CandidateWindows], PeakResult]
 ClusterCounter = Callable[[WaveformChunk], np.ndarray]
 
 
-def _pop(opts: dict[str, str], key: str, conv: type, default: Any) -> Any:
+def _pop(opts: dict[str, str], key: str, kind: Any, default: Any) -> Any:
     if key not in opts:
         return default
-    raw = opts.pop(key)
-    try:
-        return conv(raw)
-    except ValueError:
-        raise ConfigError(f"{key} must be {conv.__name__}, got {raw!r}") from None
+    return convert_value(opts.pop(key), kind, name=key)
+
+
+def _cluster_options(opts: dict[str, str], base: ClusterizeConfig) -> ClusterizeConfig:
+    """Pop ``c`` / ``t0_ns`` (case-insensitive) and apply them to ``base``."""
+    found = {k: opts.pop(k) for k in list(opts) if k.lower() in _CLUSTER_KEYS}
+    return replace_fields(base, found, what="clusterization", lower_keys=True)
 
 
 def _reject_unknown(opts: Mapping[str, str], method: str) -> None:
@@ -117,15 +126,8 @@ def deriv_configs(options: Mapping[str, str]) -> tuple[DerivConfig, ClusterizeCo
     if preset not in DERIV_PRESETS:
         raise ConfigError(f"preset must be one of {', '.join(DERIV_PRESETS)}; got {preset!r}")
     dcfg, ccfg = deriv_preset(preset)
-    cl: dict[str, Any] = {"c": ccfg.c, "t0_ns": ccfg.t0_ns}
-    for key in list(opts):
-        if key in _CLUSTER_KEYS:
-            value = opts.pop(key)
-            try:
-                cl[key] = None if key == "t0_ns" and value.lower() == "none" else float(value)
-            except ValueError:
-                raise ConfigError(f"{key} must be a number, got {value!r}") from None
-    return DerivConfig.from_strings(opts, dcfg), ClusterizeConfig(**cl)
+    ccfg = _cluster_options(opts, ccfg)
+    return DerivConfig.from_strings(opts, dcfg), ccfg
 
 
 def deriv_peaks_factory(options: Mapping[str, str]) -> PeakFinder:
@@ -168,8 +170,8 @@ def _peak_model(opts: dict[str, str], key: str = "model") -> tuple[Any, float | 
 
     path = _model_path(opts, key, DEFAULT_PEAK_MODEL)
     threads = _pop(opts, "threads", int, 1)
-    batch = _pop(opts, "batch_size", int, 256)
-    threshold = _pop(opts, "threshold", float, None)
+    batch = _pop(opts, "batch_size", int, RecoConfig.batch_size)  # the reconstruction's default
+    threshold = _pop(opts, "threshold", float | None, None)
     return PeakModel(path, intra_op_num_threads=threads, batch_size=batch), threshold
 
 
@@ -215,14 +217,8 @@ def lstm_clusters_factory(options: Mapping[str, str]) -> ClusterCounter:
 
     opts = dict(options)
     model, threshold = _peak_model(opts)
-    ccfg: dict[str, Any] = {}
-    if "c" in opts:
-        ccfg["c"] = _pop(opts, "c", float, None)
-    if "t0_ns" in opts:
-        raw = opts.pop("t0_ns")
-        ccfg["t0_ns"] = None if raw.lower() == "none" else float(raw)
+    cluster_cfg = _cluster_options(opts, ClusterizeConfig())
     _reject_unknown(opts, "lstm")
-    cluster_cfg = ClusterizeConfig(**ccfg)
 
     def counter(chunk: WaveformChunk) -> np.ndarray:
         times, offsets = _step1_times(model, chunk, threshold)
@@ -240,7 +236,7 @@ def cnn_clusters_factory(options: Mapping[str, str]) -> ClusterCounter:
     cnn_path = _model_path(opts, "model", DEFAULT_CLUSTER_MODEL)
     peak_model, threshold = _peak_model(opts, "peak_model")
     cnn = ClusterModel(cnn_path, intra_op_num_threads=peak_model._options["intra_op_num_threads"],
-                       batch_size=peak_model.batch_size)
+                       batch_size=RecoConfig.cnn_batch_size)
     # an option named like an extra input (e.g. track_length_cm=1.131) fixes it for every
     # waveform: data without truth, or a study of a wrong geometry on simulation
     fixed = {k: _pop(opts, k, float, None) for k in cnn.extra_inputs if k in opts}
@@ -258,6 +254,29 @@ def cnn_clusters_factory(options: Mapping[str, str]) -> ClusterCounter:
     return counter
 
 
+def perpeak_clusters_factory(options: Mapping[str, str]) -> ClusterCounter:
+    """``perpeak`` cluster counter: step-1 candidates and scores -> the per-peak model (rounded)."""
+    from ccreco.kernels.windows import candidate_windows
+    from ccreco.models.inference import PeakClusterModel
+    from ccreco.models.shipped import DEFAULT_PERPEAK_MODEL
+
+    opts = dict(options)
+    path = _model_path(opts, "model", DEFAULT_PERPEAK_MODEL)
+    peak_model, _ = _peak_model(opts, "peak_model")
+    calibrate = _pop(opts, "calibrate", bool, True)
+    model = PeakClusterModel(path, intra_op_num_threads=peak_model._options["intra_op_num_threads"],
+                             batch_size=max(peak_model.batch_size, 1024))
+    _reject_unknown(opts, "perpeak")
+    cands = _model_candidates(peak_model)
+
+    def counter(chunk: WaveformChunk) -> np.ndarray:
+        cw = candidate_windows(chunk.waveforms, cands, sampling_ns=chunk.sampling_ns)
+        scores = score_windows(peak_model, cw.windows, chunk.sampling_ns)
+        return round_counts(model.count(cw, scores, sampling_ns=chunk.sampling_ns, calibrate=calibrate))
+
+    return counter
+
+
 # kept for the earlier private names (tests, benchmarks)
 _cnn_clusters_factory = cnn_clusters_factory
 
@@ -271,4 +290,5 @@ __all__ = [
     "deriv_peaks_factory",
     "lstm_clusters_factory",
     "lstm_peaks_factory",
+    "perpeak_clusters_factory",
 ]

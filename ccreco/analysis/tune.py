@@ -2,11 +2,13 @@
 
 Method (docs/DATA_VS_SIM.md, "Tuning"):
 
-1. **Summary statistics with errors** (:func:`summary_statistics`), each chosen to respond to
+1. **Summary statistics with errors** (:mod:`ccreco.analysis.tune_statistics`), each chosen to respond to
    one parameter first: mean baseline RMS (noise), quantiles of the DERIV peak-amplitude spectrum
    and the mean collected charge (gain), the mean normalized shape of isolated peaks before and
    after the maximum (pulse rise / fall), mean candidate and DERIV peak counts per waveform
-   (cluster density), the mean time of the first peak (time offset).
+   (cluster density), the mean time of the first peak (time offset), and for the cluster sizes
+   the amplitude and charge tails relative to their medians and the share of peaks with a
+   neighbour within 4 / 8 ns (several electrons of one cluster).
 2. **Common random numbers**: every simulation uses the same ``seed`` and ``n_sim`` waveforms,
    so the objective is a deterministic function of the parameters.
 3. **Surrogate** (the approach of HEP generator tuning, e.g. Professor): the simulation is run
@@ -23,6 +25,11 @@ Method (docs/DATA_VS_SIM.md, "Tuning"):
 
 Statistics are treated as independent (quantiles of one spectrum are correlated): the chi2 is a
 distance, and HESSE errors are approximate (the closure test checks them).
+
+Layout: statistics in :mod:`ccreco.analysis.tune_statistics`, the two optimizers in
+:mod:`ccreco.analysis.tune_optimizers`, checks (model, bounds, geometry) in
+:mod:`ccreco.analysis.tune_checks`, plots in :mod:`ccreco.analysis.tune_plots`; this module
+orchestrates (:func:`tune`) and writes (:func:`write_result`).
 """
 
 from __future__ import annotations
@@ -37,7 +44,25 @@ from typing import Any
 import numpy as np
 
 from ccreco._progress import progress
-from ccreco.analysis.features import FeatureConfig, Features, features_from_chunks
+from ccreco.analysis.features import FeatureConfig, Features
+from ccreco.analysis.tune_checks import (
+    BOUND_TOLERANCE,
+    bound_warnings,
+    check_active,
+    geometry_check,
+    peak_time_endpoint,
+)
+from ccreco.analysis.tune_statistics import (
+    AMPLITUDE_QUANTILES,
+    AUTOCORR_LAGS,
+    PAIR_WINDOWS_NS,
+    SHAPE_OFFSETS,
+    TAIL_FACTORS,
+    TUNE_FEATURES,
+    Statistics,
+    simulate_features,
+    summary_statistics,
+)
 from ccreco.errors import ConfigError
 
 #: The parameters tuned by default: SimConfig field -> role.
@@ -61,130 +86,20 @@ DEFAULT_RANGES: dict[str, tuple[str, float, float]] = {
     "pulse_fall_ns": ("abs", 3.0, 12.0),
     "density_scale": ("mul", 0.6, 1.6),
     "trigger_offset_ns": ("add", -40.0, 40.0),
+    "cluster_p1": ("abs", 0.5, 0.99),
+    "cluster_tail_exponent": ("abs", 1.2, 4.5),
+    "cluster_low_exponent": ("abs", 1.2, 6.0),
+    "pulse_ion_tau_ns": ("mul", 0.3, 3.0),
+    "pulse_ion_t0_ns": ("mul", 0.3, 3.0),
+    "pulse_shaper_tau_ns": ("mul", 0.4, 2.5),
+    "pulse_ac_coupling_ns": ("abs", 0.0, 1000.0),
+    "ion_tail_fraction": ("abs", 0.0, 1.0),
+    "ion_tail_t0_ns": ("mul", 0.2, 5.0),
+    "bandwidth_mhz": ("mul", 0.4, 2.5),
 }
 
-#: Offsets (samples from the maximum) of the isolated-peak shape used as statistics.
-SHAPE_OFFSETS: tuple[int, ...] = (-3, -2, -1, 1, 2, 4, 7, 10)
-#: Lags (samples) of the signal-region autocorrelation used as statistics (pulse shape).
-AUTOCORR_LAGS: tuple[int, ...] = (1, 2, 3, 5, 8)
-#: Quantiles of the peak-amplitude spectrum used as statistics.
-AMPLITUDE_QUANTILES: tuple[float, ...] = (0.25, 0.5, 0.75, 0.9)
-#: Feature options used for tuning (isolation short enough to keep many peaks).
-TUNE_FEATURES: FeatureConfig = FeatureConfig(isolation_ns=12.0, shape_left=4, shape_right=12)
-
-
-@dataclass(frozen=True)
-class Statistics:
-    """Summary statistics of one sample: names, values and standard errors.
-
-    Attributes
-    ----------
-    names : tuple of str
-        Statistic names.
-    values, errors : numpy.ndarray
-        float64, one per name.
-    n_waveforms : int
-        Sample size.
-    """
-
-    names: tuple[str, ...]
-    values: np.ndarray
-    errors: np.ndarray
-    n_waveforms: int
-
-    def as_dict(self) -> dict[str, dict[str, float]]:
-        """Name -> {"value", "error"} (for JSON)."""
-        return {n: {"value": float(v), "error": float(e)} for n, v, e in zip(self.names, self.values, self.errors)}
-
-
-def _mean_err(x: np.ndarray) -> tuple[float, float]:
-    x = x[np.isfinite(x)]
-    if x.size < 2:
-        return float("nan"), float("inf")
-    return float(x.mean()), float(x.std(ddof=1) / np.sqrt(x.size))
-
-
-def _quantile_err(x: np.ndarray, q: float) -> tuple[float, float]:
-    # order-statistic error: the quantile moves by the spread of the binomial count
-    if x.size < 10:
-        return float("nan"), float("inf")
-    dq = np.sqrt(q * (1 - q) / x.size)
-    lo, mid, hi = np.quantile(x, [max(q - dq, 0.0), q, min(q + dq, 1.0)])
-    return float(mid), float(max((hi - lo) / 2, 1e-6))
-
-
-def summary_statistics(features: Features) -> Statistics:
-    """Truth-free summary statistics of a sample, with their standard errors.
-
-    Parameters
-    ----------
-    features : Features
-        From :func:`ccreco.analysis.features.waveform_features` (best with
-        :data:`TUNE_FEATURES`).
-
-    Returns
-    -------
-    Statistics
-        ``rms_mean`` (noise), ``amp_qXX`` and ``charge_mean`` (gain), ``shape_+k`` (rise for
-        k < 0, fall for k > 0), ``n_candidates_mean`` and ``n_peaks_mean`` (cluster density),
-        ``first_peak_mean`` (time offset).
-    """
-    pw = features.per_waveform
-    amp = features.per_peak["peak_amplitude_mv"]
-    names: list[str] = []
-    vals: list[float] = []
-    errs: list[float] = []
-
-    def add(name: str, ve: tuple[float, float]) -> None:
-        names.append(name)
-        vals.append(ve[0])
-        errs.append(ve[1])
-
-    add("rms_mean", _mean_err(pw["baseline_rms_mv"]))
-    for q in AMPLITUDE_QUANTILES:
-        add(f"amp_q{int(round(q * 100)):02d}", _quantile_err(amp, q))
-    add("charge_mean", _mean_err(pw["charge_mv_ns"]))
-    sh = features.shapes
-    for k in SHAPE_OFFSETS:
-        col = TUNE_FEATURES.shape_left + k
-        if sh.shape[0] >= 2 and 0 <= col < sh.shape[1]:
-            add(f"shape_{k:+d}", _mean_err(sh[:, col]))
-        else:
-            add(f"shape_{k:+d}", (float("nan"), float("inf")))
-    if features.autocorr is not None:
-        for k in AUTOCORR_LAGS:
-            if k <= features.autocorr.shape[1]:
-                add(f"autocorr_{k}", _mean_err(features.autocorr[:, k - 1]))
-    add("n_candidates_mean", _mean_err(pw["n_candidates"]))
-    add("n_peaks_mean", _mean_err(pw["n_peaks"]))
-    add("first_peak_mean", _mean_err(pw["first_peak_ns"]))
-    first = pw["first_peak_ns"]
-    add("first_peak_q10", _quantile_err(first[np.isfinite(first)], 0.1))
-    return Statistics(tuple(names), np.array(vals), np.array(errs), len(features))
-
-
-def simulate_features(config: Any, n: int, seed: int, features: FeatureConfig = TUNE_FEATURES) -> Features:
-    """Simulate ``n`` waveforms and compute their truth-free features.
-
-    Parameters
-    ----------
-    config : SimConfig
-        Simulator configuration.
-    n : int
-        Number of waveforms.
-    seed : int
-        Seed (keep it fixed between evaluations: common random numbers).
-    features : FeatureConfig
-        Feature options.
-
-    Returns
-    -------
-    Features
-        The features of the simulated sample.
-    """
-    from ccreco.sim import simulate
-
-    return features_from_chunks(simulate(config, n, seed, chunk_size=min(max(n, 1), 5000)), features)
+#: Cluster-size parameters (need ``cluster_size_model = "heed"``; see :func:`tune`).
+CLUSTER_PARAMETERS: tuple[str, ...] = ("cluster_p1", "cluster_tail_exponent", "cluster_low_exponent")
 
 
 @dataclass
@@ -213,6 +128,12 @@ class TuneResult:
         Simulations run.
     method : str
         ``"surrogate"`` or ``"direct"``.
+    warnings : list of str
+        Parameters that ended at a bound of their range, and the geometry check.
+    notes : list of str
+        What was changed in the start configuration (e.g. the cluster-size model).
+    bounds : dict of str to (float, float)
+        Search ranges.
     """
 
     config: Any
@@ -228,6 +149,9 @@ class TuneResult:
     history: list[dict[str, Any]] = field(default_factory=list)
     n_evaluations: int = 0
     method: str = "surrogate"
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    bounds: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serializable summary (without the config object; see ``config.to_dict()``)."""
@@ -246,14 +170,20 @@ class TuneResult:
                 "after": self.after.as_dict(),
             },
             "history": self.history,
+            "warnings": self.warnings,
+            "notes": self.notes,
+            "bounds": {k: list(v) for k, v in self.bounds.items()},
             "config": self.config.to_dict(),
         }
 
     def table(self) -> str:
         """Markdown table of the tuned parameters and the statistics before/after."""
-        lines = ["| parameter | start | tuned | uncertainty |", "|---|---:|---:|---:|"]
+        lines = [f"**WARNING**: {w}" for w in self.warnings] + [f"note: {n}" for n in self.notes]
+        lines += ["", "| parameter | start | tuned | uncertainty | range |", "|---|---:|---:|---:|---|"]
         for k, v in self.parameters.items():
-            lines.append(f"| {k} | {self.start[k]:.4g} | {v:.4g} | {self.errors[k]:.2g} |")
+            rng = self.bounds.get(k)
+            r = f"{rng[0]:.4g}:{rng[1]:.4g}" if rng else ""
+            lines.append(f"| {k} | {self.start[k]:.4g} | {v:.4g} | {self.errors[k]:.2g} | {r} |")
         lines += ["", f"chi2/ndf before {self.chi2_before:.1f}/{self.ndf}, after {self.chi2_after:.1f}/{self.ndf}",
                   "", "| statistic | data | sim before | sim after | pull after |", "|---|---:|---:|---:|---:|"]
         for i, n in enumerate(self.data.names):
@@ -308,18 +238,6 @@ def parameter_bounds(base: Any, names: Sequence[str],
     return out
 
 
-def _poly_terms(u: np.ndarray) -> np.ndarray:
-    """Quadratic design matrix (1, u_i, u_i u_j for i <= j) for points ``u`` of shape (m, d)."""
-    m, d = u.shape
-    cols = [np.ones(m)] + [u[:, i] for i in range(d)]
-    cols += [u[:, i] * u[:, j] for i in range(d) for j in range(i, d)]
-    return np.stack(cols, axis=1)
-
-
-def _n_terms(d: int) -> int:
-    return 1 + d + d * (d + 1) // 2
-
-
 class _Objective:
     """Simulate at parameter values and return the statistics (cached by value)."""
 
@@ -327,22 +245,98 @@ class _Objective:
                  features: FeatureConfig) -> None:
         self.base, self.names, self.n_sim, self.seed, self.features = base, list(names), n_sim, seed, features
         self.cache: dict[tuple[float, ...], Statistics] = {}
+        self.last_features: Features | None = None
 
     def config(self, theta: Sequence[float]) -> Any:
-        return self.base.replace(**{n: float(v) for n, v in zip(self.names, theta)})
+        values = {n: float(v) for n, v in zip(self.names, theta)}
+        b = self.base
+        # a single power law (low-k exponent = tail exponent) stays one unless the low-k
+        # exponent is tuned itself
+        if ("cluster_tail_exponent" in values and "cluster_low_exponent" not in values
+                and b.cluster_low_exponent == b.cluster_tail_exponent):
+            values["cluster_low_exponent"] = values["cluster_tail_exponent"]
+        return b.replace(**values)
 
     def __call__(self, theta: Sequence[float]) -> Statistics:
         key = tuple(float(v) for v in theta)
         if key not in self.cache:
             cfg = self.config(key)
-            self.cache[key] = summary_statistics(simulate_features(cfg, self.n_sim, self.seed, self.features))
+            feats = simulate_features(cfg, self.n_sim, self.seed, self.features)
+            self.last_features = feats
+            self.cache[key] = summary_statistics(feats)
         return self.cache[key]
 
 
-def _chi2(data: Statistics, values: np.ndarray, var_extra: np.ndarray) -> float:
-    ok = np.isfinite(data.values) & np.isfinite(values) & np.isfinite(var_extra) & np.isfinite(data.errors)
-    r = (data.values - values)[ok]
-    return float(np.sum(r * r / (data.errors[ok] ** 2 + var_extra[ok])))
+def default_parameters(config: Any) -> list[str]:
+    """The parameters tuned by default for a start configuration.
+
+    :data:`DEFAULT_PARAMETERS` for the ``biexp`` pulse and ``table`` cluster sizes (the tb2023
+    presets). Otherwise noise, gain, density and time offset, plus the pulse's main shape
+    parameter (``pulse_rise_ns`` / ``pulse_fall_ns`` for ``biexp``, ``pulse_shaper_tau_ns`` for
+    ``iontail``, none for a measured ``template``) and, with the HEED-like cluster sizes,
+    ``cluster_p1`` and ``cluster_tail_exponent``.
+
+    Parameters
+    ----------
+    config : SimConfig
+        Start configuration.
+
+    Returns
+    -------
+    list of str
+        SimConfig fields.
+    """
+    if config.pulse_model == "biexp" and config.cluster_size_model == "table":
+        return list(DEFAULT_PARAMETERS)
+    out = ["noise_mv", "single_electron_mv", "density_scale", "trigger_offset_ns"]
+    out += {"biexp": ["pulse_rise_ns", "pulse_fall_ns"], "iontail": ["pulse_shaper_tau_ns"]}.get(config.pulse_model, [])
+    if config.cluster_size_model == "heed":
+        out += ["cluster_p1", "cluster_tail_exponent"]
+    return out
+
+
+def prepare_base(base: Any, names: Sequence[str], log: Callable[[str], None] | None = None) -> tuple[Any, list[str]]:
+    """Make the start configuration able to move the requested parameters.
+
+    Tuning ``cluster_p1`` / ``cluster_tail_exponent`` needs the HEED-like cluster-size model.
+    Starting from the ``table`` model (the ``tb2023-*`` presets), the start becomes the HEED-like
+    member closest to the table: the table's P(1), and the exponent that keeps the table's mean
+    (k_max ``cluster_tail_kmax``), and the long tail's delta electrons get their ranges
+    (``delta_electron_spread``). The simulation then starts where the table's does, up to its
+    tail beyond k = ``cluster_size_kmax``.
+
+    Parameters
+    ----------
+    base : SimConfig
+        Start configuration.
+    names : sequence of str
+        Parameters to tune.
+    log : callable, optional
+        Receives a line describing the switch.
+
+    Returns
+    -------
+    (SimConfig, list of str)
+        The start configuration and notes.
+    """
+    from ccreco.sim.clusters import heed_exponent_for_mean
+
+    notes: list[str] = []
+    if any(n in CLUSTER_PARAMETERS for n in names) and base.cluster_size_model != "heed":
+        pmf = base.size_pmf
+        old_model = base.cluster_size_model
+        p1 = float(pmf[0])
+        mean = base.mean_cluster_size
+        expo = heed_exponent_for_mean(p1, mean, base.cluster_tail_kmax)
+        base = base.replace(cluster_size_model="heed", cluster_p1=round(p1, 5), cluster_tail_exponent=round(expo, 4),
+                            cluster_low_exponent=round(expo, 4),
+                            delta_electron_spread=True)
+        notes.append(f"cluster-size parameters need the HEED-like model: starting from its member closest to "
+                     f"the {pmf.size}-entry '{old_model}' table (P(1) {p1:.4f}, exponent {expo:.3f}, "
+                     f"mean {mean:.3f} e-/cluster), with delta-electron ranges on")
+    for note in notes:
+        (log or (lambda s: None))(note)
+    return base, notes
 
 
 def tune(
@@ -365,11 +359,16 @@ def tune(
     Parameters
     ----------
     data : Features or Statistics
-        The data sample (features computed with the same ``features`` options) or its statistics.
+        The data sample (features computed with the same ``features`` options) or its statistics
+        (then no geometry check).
     base : SimConfig
-        Starting configuration; the data's sampling and window must match it.
+        Starting configuration; the data's sampling and window must match it. Tuning
+        ``cluster_p1`` / ``cluster_tail_exponent`` from the ``table`` cluster-size model starts
+        from the closest HEED-like member (:func:`prepare_base`).
     parameters : sequence of str
-        SimConfig float fields to tune (default :data:`DEFAULT_PARAMETERS`).
+        SimConfig float fields to tune (default :data:`DEFAULT_PARAMETERS`; see
+        :func:`default_parameters` for the other models). Parameters without effect in the
+        start's models are refused (:func:`check_active`).
     ranges : dict, optional
         Absolute ``(lo, hi)`` search bounds per parameter (default :data:`DEFAULT_RANGES`).
     n_sim : int
@@ -377,7 +376,8 @@ def tune(
     seed : int
         Fixed simulation seed (common random numbers).
     method : {"surrogate", "direct"}
-        Quadratic surrogate + MIGRAD (default) or SIMPLEX + MIGRAD on the simulation itself.
+        Quadratic surrogate + MIGRAD (default) or SIMPLEX + MIGRAD on the simulation itself
+        (:mod:`ccreco.analysis.tune_optimizers`).
     iterations : int
         Surrogate iterations (box shrinks around the minimum each time).
     n_points : int, optional
@@ -387,15 +387,18 @@ def tune(
     features : FeatureConfig
         Feature options.
     log : callable, optional
-        Receives one line per iteration (e.g. ``print``).
+        Receives progress lines (iterations, time used and an estimate of the time left,
+        warnings), e.g. ``print``.
 
     Returns
     -------
     TuneResult
-        Tuned config, values, uncertainties, chi2 before/after, statistics and history.
+        Tuned config, values, uncertainties, chi2 before/after, statistics, history and
+        warnings (parameters at a bound, geometry).
     """
-    from iminuit import Minuit
-    from scipy.stats import qmc
+    import time
+
+    from ccreco.analysis import tune_optimizers as opt
 
     if method not in ("surrogate", "direct"):
         raise ConfigError(f"method must be 'surrogate' or 'direct', got {method!r}")
@@ -404,118 +407,65 @@ def tune(
     names = list(parameters)
     if not names:
         raise ConfigError("nothing to tune")
+    say = log or (lambda s: None)
+    check_active(base, names)
+    base, notes = prepare_base(base, names, say)
     bounds = parameter_bounds(base, names, ranges)
     dstats = data if isinstance(data, Statistics) else summary_statistics(data)
     obj = _Objective(base, names, n_sim, seed, features)
     theta0 = np.array([float(getattr(base, n)) for n in names])
     lo_g = np.array([bounds[n][0] for n in names])
     hi_g = np.array([bounds[n][1] for n in names])
-    say = log or (lambda s: None)
-    history: list[dict[str, Any]] = []
     ndf = len(dstats.names) - len(names)
-    before = obj(theta0)
+    d = len(names)
+    n_pts = n_points or max(12, 2 * opt.n_terms(d))
+    if method == "surrogate" and n_pts < opt.n_terms(d) + 2:
+        raise ConfigError(f"n_points must be >= {opt.n_terms(d) + 2} for {d} parameters")
+    # simulations expected: start + points per iteration (+1 centre) + final; direct: a guess
+    total = 2 + (iterations * (n_pts + 1) if method == "surrogate" else 60 * d)
+    t_start = time.monotonic()
+    done = [0]
+    bar = progress(total=total, desc=f"tune ({method})", unit="sim")
 
-    if method == "direct":
-        scale = (hi_g - lo_g) / 2
+    def tick(n: int) -> None:
+        done[0] += n
+        bar.update(n)
 
-        def fcn(*u: float) -> float:
-            s = obj(theta0 + np.asarray(u) * scale)
-            return _chi2(dstats, s.values, s.errors ** 2)
+    def eta() -> str:
+        used = time.monotonic() - t_start
+        left = used / max(done[0], 1) * max(total - done[0], 0)
+        return f"{used:.0f} s used, about {left:.0f} s left"
 
-        m = Minuit(fcn, *np.zeros(len(names)), name=names)
-        m.errordef = Minuit.LEAST_SQUARES
-        m.limits = [((lo_g[i] - theta0[i]) / scale[i], (hi_g[i] - theta0[i]) / scale[i]) for i in range(len(names))]
-        m.errors = [0.05] * len(names)
-        with progress(desc="tune (direct)", unit="sim") as bar:
-            n0 = len(obj.cache)
-            m.simplex()
-            bar.update(len(obj.cache) - n0)
-            n0 = len(obj.cache)
-            m.migrad()
-            bar.update(len(obj.cache) - n0)
-        best_u = np.array(m.values)
-        best = theta0 + best_u * scale
-        # HESSE's finite differences are unreliable on the raw simulation (the chi2 jumps where
-        # discrete draws change): fit a parabola to chi2 along each axis over +-5% of the range
-        errs = np.empty(len(names))
-        steps = np.linspace(-0.05, 0.05, 7)
-        for i in range(len(names)):
-            chi = []
-            for dlt in steps:
-                uu = best_u.copy()
-                uu[i] += dlt
-                chi.append(fcn(*uu))
-            a = np.polyfit(steps, chi, 2)[0]
-            errs[i] = scale[i] / np.sqrt(a) if a > 0 else float("nan")
-        history.append({"iteration": 0, "chi2": float(m.fval), "valid": bool(m.valid),
-                        "best": dict(zip(names, map(float, best)))})
-        say(f"direct: chi2 {m.fval:.2f}, valid {m.valid}, {len(obj.cache)} simulations")
-    else:
-        d = len(names)
-        n_pts = n_points or max(12, 2 * _n_terms(d))
-        if n_pts < _n_terms(d) + 2:
-            raise ConfigError(f"n_points must be >= {_n_terms(d) + 2} for {d} parameters")
-        centre = theta0.copy()
-        half = np.maximum(centre - lo_g, hi_g - centre)
-        errs = np.full(d, np.nan)
-        best = centre.copy()
-        for it in range(iterations):
-            lo = np.maximum(centre - half, lo_g)
-            hi = np.minimum(centre + half, hi_g)
-            mid, hw = (lo + hi) / 2, (hi - lo) / 2
-            u = qmc.LatinHypercube(d=d, seed=seed + it).random(n_pts) * 2 - 1
-            u = np.vstack([np.clip((centre - mid) / hw, -1, 1)[None, :], u])
-            stats = []
-            with progress(total=len(u), desc=f"tune {it + 1}/{iterations}", unit="sim") as bar:
-                for row in u:
-                    stats.append(obj(mid + row * hw))
-                    bar.update(1)
-            y = np.stack([s.values for s in stats])
-            e2 = np.nanmean(np.stack([s.errors for s in stats]) ** 2, axis=0)
-            X = _poly_terms(u)
-            coef = np.zeros((X.shape[1], y.shape[1]))
-            resid_var = np.zeros(y.shape[1])
-            for j in range(y.shape[1]):
-                ok = np.isfinite(y[:, j])
-                if ok.sum() < X.shape[1] + 1:
-                    coef[:, j] = np.nan
-                    continue
-                c, *_ = np.linalg.lstsq(X[ok], y[ok, j], rcond=None)
-                coef[:, j] = c
-                r = y[ok, j] - X[ok] @ c
-                resid_var[j] = float(r @ r) / max(ok.sum() - X.shape[1], 1)
-            # variance of the surrogate's prediction ~ residual variance x (terms / points)
-            var_extra = e2 + resid_var * X.shape[1] / len(u)
-
-            def fcn(*uu: float, coef: np.ndarray = coef, var_extra: np.ndarray = var_extra) -> float:
-                pred = (_poly_terms(np.asarray(uu)[None, :]) @ coef)[0]
-                return _chi2(dstats, pred, var_extra)
-
-            start = np.clip((best - mid) / hw, -1, 1)
-            m = Minuit(fcn, *start, name=names)
-            m.errordef = Minuit.LEAST_SQUARES
-            m.limits = [(-1.0, 1.0)] * d
-            m.errors = [0.1] * d
-            m.migrad()
-            m.hesse()
-            best = mid + np.array(m.values) * hw
-            errs = np.array(m.errors) * hw
-            history.append({
-                "iteration": it + 1, "points": len(u), "surrogate_chi2": float(m.fval), "valid": bool(m.valid),
-                "box": {n: [float(lo[i]), float(hi[i])] for i, n in enumerate(names)},
-                "best": dict(zip(names, map(float, best))), "errors": dict(zip(names, map(float, errs))),
-            })
-            say(f"iteration {it + 1}/{iterations}: surrogate chi2 {m.fval:.2f}/{ndf}, "
-                + ", ".join(f"{n}={b:.4g}+-{e:.2g}" for n, b, e in zip(names, best, errs)))
-            centre = best
-            half = np.maximum(half * shrink, 4 * np.where(np.isfinite(errs), errs, half))
-    after = obj(best)
-    chi2_after = _chi2(dstats, after.values, after.errors ** 2)
-    chi2_before = _chi2(dstats, before.values, before.errors ** 2)
-    say(f"chi2/ndf before {chi2_before:.1f}/{ndf}, after {chi2_after:.1f}/{ndf} ({len(obj.cache)} simulations)")
+    with bar:
+        before = obj(theta0)
+        tick(1)
+        warnings: list[str] = []
+        if isinstance(data, Features) and obj.last_features is not None:
+            warnings += geometry_check(data, obj.last_features, base)
+            for w in warnings:
+                say("WARNING: " + w)
+        say(f"start: chi2 {opt.chi2(dstats, before.values, before.errors ** 2):.1f}/{ndf}; "
+            f"{total} simulations of {n_sim} waveforms planned ({eta()})")
+        if method == "direct":
+            best, errs, history, msg = opt.direct(obj, dstats, names, theta0, lo_g, hi_g, tick)
+            say(msg + f" ({eta()})")
+        else:
+            best, errs, history = opt.surrogate(
+                obj, dstats, names, theta0, lo_g, hi_g, iterations=iterations, n_points=n_pts, shrink=shrink,
+                seed=seed, ndf=ndf, tick=tick, say=lambda s: say(f"{s} ({eta()})"))
+        after = obj(best)
+        tick(1)
+    chi2_after = opt.chi2(dstats, after.values, after.errors ** 2)
+    chi2_before = opt.chi2(dstats, before.values, before.errors ** 2)
+    parameters_out = dict(zip(names, map(float, best)))
+    at_bound = bound_warnings(parameters_out, bounds)
+    for w in at_bound:
+        say("WARNING: " + w)
+    say(f"chi2/ndf before {chi2_before:.1f}/{ndf}, after {chi2_after:.1f}/{ndf} "
+        f"({len(obj.cache)} simulations, {time.monotonic() - t_start:.0f} s)")
     return TuneResult(
         config=obj.config(best).replace(name=f"{base.name}-tuned"),
-        parameters=dict(zip(names, map(float, best))),
+        parameters=parameters_out,
         errors=dict(zip(names, map(float, errs))),
         start=dict(zip(names, map(float, theta0))),
         chi2_before=chi2_before,
@@ -527,6 +477,9 @@ def tune(
         history=history,
         n_evaluations=len(obj.cache),
         method=method,
+        warnings=warnings + at_bound,
+        notes=notes,
+        bounds={k: (float(v[0]), float(v[1])) for k, v in bounds.items()},
     )
 
 
@@ -551,6 +504,7 @@ def write_result(result: TuneResult, toml_path: str | os.PathLike[str]) -> dict[
     header = ["# tuned by ccreco tune: " + ", ".join(
         f"{k}={v:.5g}+-{result.errors[k]:.2g}" for k, v in result.parameters.items()),
         f"# chi2/ndf before {result.chi2_before:.1f}/{result.ndf}, after {result.chi2_after:.1f}/{result.ndf}"]
+    header += [f"# WARNING: {w}" for w in result.warnings]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(header) + "\n" + text)
     js = path.with_suffix(".json")
@@ -562,79 +516,34 @@ def write_result(result: TuneResult, toml_path: str | os.PathLike[str]) -> dict[
 
 def plot_tuning(result: TuneResult, data: Features, outdir: str | os.PathLike[str], n_sim: int | None = None,
                 seed: int = 1, features: FeatureConfig = TUNE_FEATURES) -> list[Path]:
-    """Before/after plots: data vs the start and the tuned simulation.
+    """Before/after plots (see :func:`ccreco.analysis.tune_plots.plot_tuning`).
 
-    Draws normalized distributions with ratio panels (baseline RMS, peak amplitude, candidate and
-    peak counts, peak times, first-peak time, charge) and the mean isolated-peak shape and
-    signal autocorrelation.
-
-    Parameters
-    ----------
-    result : TuneResult
-        From :func:`tune`.
-    data : Features
-        The data features that were tuned to.
-    outdir : str or os.PathLike
-        Directory (created).
-    n_sim : int, optional
-        Simulated waveforms for the plots (default: as many as the data, at most 5000).
-    seed : int
-        Simulation seed.
-    features : FeatureConfig
-        Feature options.
+    Normalized distributions of data, start and tuned simulation with ratio panels, the
+    amplitude and charge tails on a log scale, and the mean isolated pulse / autocorrelation.
 
     Returns
     -------
     list of pathlib.Path
         PNG files written.
     """
-    import mplhep as hep
-    from matplotlib.figure import Figure
+    from ccreco.analysis.tune_plots import plot_tuning as _plot
 
-    from ccreco.analysis.compare import LABELS, common_edges, overlay_figure
-
-    out = Path(outdir)
-    out.mkdir(parents=True, exist_ok=True)
-    n = n_sim or min(len(data), 5000)
-    start_cfg = result.config.replace(**result.start)
-    before = simulate_features(start_cfg, n, seed, features)
-    after = simulate_features(result.config, n, seed, features)
-    samples = {"data": data.columns(), "sim start": before.columns(), "sim tuned": after.columns()}
-    written: list[Path] = []
-    for name in ("baseline_rms_mv", "peak_amplitude_mv", "n_candidates", "n_peaks", "peak_time_ns",
-                 "first_peak_ns", "charge_mv_ns"):
-        vals = {k: v[name] for k, v in samples.items()}
-        edges = common_edges(vals["data"][np.isfinite(vals["data"])], vals["sim tuned"][np.isfinite(vals["sim tuned"])])
-        fig = overlay_figure(vals, edges, LABELS.get(name, name), title="tuning", reference="data")
-        path = out / f"tune_{name}.png"
-        fig.savefig(path, dpi=90, bbox_inches="tight")
-        written.append(path)
-    hep.style.use("ROOT")
-    fig = Figure(figsize=(12, 5.5))
-    ax1, ax2 = fig.subplots(1, 2)
-    k = np.arange(-features.shape_left, features.shape_right + 1)
-    for i, (label, f) in enumerate((("data", data), ("sim start", before), ("sim tuned", after))):
-        style = {"color": "k", "marker": "o", "ls": "none"} if label == "data" else {"color": f"C{i}"}
-        if f.shapes.shape[0]:
-            ax1.plot(k, f.shapes.mean(axis=0), label=f"{label} ({f.shapes.shape[0]} peaks)", **style)
-        if f.autocorr is not None:
-            lags = np.arange(1, f.autocorr.shape[1] + 1)
-            ax2.plot(lags, np.nanmean(f.autocorr, axis=0), label=label, **style)
-    ax1.set_xlabel("Samples from the peak")
-    ax1.set_ylabel("Mean normalized isolated pulse")
-    ax1.legend(fontsize="small")
-    ax2.set_xlabel("Lag [samples]")
-    ax2.set_ylabel("Signal autocorrelation")
-    ax2.legend(fontsize="small")
-    path = out / "tune_shape.png"
-    fig.savefig(path, dpi=90, bbox_inches="tight")
-    written.append(path)
-    return written
+    return _plot(result, data, outdir, n_sim=n_sim, seed=seed, features=features)
 
 
 __all__ = [
     "AMPLITUDE_QUANTILES",
     "AUTOCORR_LAGS",
+    "BOUND_TOLERANCE",
+    "CLUSTER_PARAMETERS",
+    "PAIR_WINDOWS_NS",
+    "TAIL_FACTORS",
+    "bound_warnings",
+    "check_active",
+    "default_parameters",
+    "geometry_check",
+    "peak_time_endpoint",
+    "prepare_base",
     "DEFAULT_PARAMETERS",
     "DEFAULT_RANGES",
     "SHAPE_OFFSETS",

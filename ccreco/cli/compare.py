@@ -91,3 +91,23 @@ def run(args: argparse.Namespace) -> int:
 
         _args.write_json(args, json.loads(summary.read_text()))
     return 0
+
+
+def outputs(args: argparse.Namespace) -> tuple[list[Any], list[str | None]]:
+    """What ``ccreco compare`` writes (OUTDIR) and reads (A, B); checked and locked by the CLI.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed arguments.
+
+    Returns
+    -------
+    (list of ccreco._outputs.Output, list of str)
+        Outputs and inputs.
+    """
+    from ccreco._outputs import Output
+
+    from ccreco.cli import _args
+
+    return [Output(_args.output(args), "dir")], [args.a, args.b]

@@ -120,18 +120,14 @@ def run(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace, files: list[str], options: dict[str, str], schema: Any, step: int,
               evaluate_peaks: Any, evaluate_clusters: Any) -> dict[str, Any]:
     """Call the library's evaluate_peaks / evaluate_clusters with the parsed options."""
-    from ccreco.errors import ConfigError
+    from ccreco.config import convert_value
 
     if args.what == "peaks":
         kw: dict[str, Any] = {}
         if args.tolerance is not None:
             kw["tolerance"] = args.tolerance
         if args.cand_threshold is not None:
-            try:
-                kw["threshold"] = None if args.cand_threshold.lower() == "none" else float(args.cand_threshold)
-            except ValueError:
-                raise ConfigError(f"--cand-threshold must be a number or 'none', got {args.cand_threshold!r}") \
-                    from None
+            kw["threshold"] = convert_value(args.cand_threshold, float | None, name="--cand-threshold")
         # None / overrides: the method's own candidates (a model's stored selection) with kw on top;
         # the working point of methods with scores travels as their "threshold" option
         return evaluate_peaks(files, args.method, options=options, candidates=kw or None,
@@ -139,3 +135,23 @@ def _evaluate(args: argparse.Namespace, files: list[str], options: dict[str, str
                               schema=schema, step_size=step, max_waveforms=args.max_waveforms)
     return evaluate_clusters(files, args.method, options=options, schema=schema,
                              step_size=step, max_waveforms=args.max_waveforms)
+
+
+def outputs(args: argparse.Namespace) -> tuple[list[Any], list[str | None]]:
+    """What ``ccreco evaluate`` reads (its ``--json`` output is added by the CLI); checked and locked.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed arguments.
+
+    Returns
+    -------
+    (list of ccreco._outputs.Output, list of str)
+        Outputs and inputs.
+    """
+    from ccreco._outputs import Output
+
+    from ccreco.cli import _args
+
+    return [], list(_args.input_files(args))

@@ -71,17 +71,17 @@ def run(args: argparse.Namespace) -> int:
     from ccreco.analysis.pid import PidConfig, methods_available, plot_pid, run_pid, write_pid
     from ccreco.cli import _args, parse_set
     from ccreco.errors import ConfigError
-    from ccreco.sim import SimConfig
+    from ccreco.sim import SimConfig, build_sim_config
 
     overrides: dict[str, Any] = {}
     if args.config:
         base = SimConfig.from_preset(args.preset)
-        tuned = SimConfig.from_toml(args.config, base=base)
+        tuned = build_sim_config(args.preset, args.config)
         skip = {"name", "species", "momenta_gev", "cell_size_cm", "impact_min_cm", "impact_max_cm"}
         overrides = {f.name: getattr(tuned, f.name) for f in dataclasses.fields(tuned)
                      if f.name not in skip and getattr(tuned, f.name) != getattr(base, f.name)}
     if args.set_:
-        types = SimConfig.from_preset(args.preset).with_strings(parse_set(args.set_))
+        types = build_sim_config(args.preset, None, parse_set(args.set_))
         overrides.update({k: getattr(types, k) for k in parse_set(args.set_)})
     options: dict[str, dict[str, str]] = {}
     for item in args.option or ():
@@ -118,3 +118,23 @@ def run(args: argparse.Namespace) -> int:
 
         _args.write_json(args, json.loads(Path(summary).read_text()))
     return 0
+
+
+def outputs(args: argparse.Namespace) -> tuple[list[Any], list[str | None]]:
+    """What ``ccreco pid`` writes (OUTDIR) and reads (``--config``); checked and locked by the CLI.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed arguments.
+
+    Returns
+    -------
+    (list of ccreco._outputs.Output, list of str)
+        Outputs and inputs.
+    """
+    from ccreco._outputs import Output
+
+    from ccreco.cli import _args
+
+    return [Output(_args.output(args), "dir")], [args.config]

@@ -44,7 +44,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="connect to this dask scheduler instead of starting a LocalCluster "
                    "(OUTDIR must be on a filesystem the workers share)")
     _args.add_schema(p)
-    _args.add_chunk_size(p, 5000, "entries per block")
+    _args.add_chunk_size(p, None, "entries per block (default: about 4 blocks per worker, 500 to 5000 entries)")
     p.add_argument("--on-error", choices=("raise", "skip"), default="raise",
                    help="stop at the first bad file/block, or skip it and list it in summary.json")
     p.add_argument("--models", metavar="DIR",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 
@@ -62,14 +63,9 @@ def run(args: argparse.Namespace) -> int:
 
     from ccreco.cli import _args, parse_set
     from ccreco.constants import STEP_SIZE
-    from ccreco.sim import SimConfig, simulate_to_file
+    from ccreco.sim import build_sim_config, simulate_to_file
 
-    config = SimConfig.from_preset(args.preset)
-    if args.config:
-        config = SimConfig.from_toml(args.config, base=config)
-    overrides = parse_set(args.set_)
-    if overrides:
-        config = config.with_strings(overrides)
+    config = build_sim_config(args.preset, args.config, parse_set(args.set_))
     if args.dump_config:
         config.to_toml(args.dump_config)
     output = _args.output(args)
@@ -87,3 +83,30 @@ def run(args: argparse.Namespace) -> int:
     _args.write_json(args, {"output": str(output), "waveforms": n, "preset": args.preset, "config": config.name,
                             "seed": args.seed, "plots": None if plots is None else str(plots)})
     return 0
+
+
+def outputs(args: argparse.Namespace) -> tuple[list[Any], list[str | None]]:
+    """What ``ccreco simulate`` writes and reads; checked, cleaned and locked by the CLI.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed arguments.
+
+    Returns
+    -------
+    (list of ccreco._outputs.Output, list of str)
+        Outputs and inputs.
+    """
+    from ccreco._outputs import Output
+
+    from ccreco.cli import _args
+
+    output = _args.output(args)
+    outs = [Output(output, "file")]
+    plots = _args.plot_dir(args, Path(output).with_name(f"{Path(output).stem}-plots"))
+    if plots is not None:
+        outs.append(Output(str(plots), "dir"))
+    if args.dump_config:
+        outs.append(Output(args.dump_config, "file"))
+    return outs, [args.config]

@@ -57,9 +57,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                   "ccreco train peaks run.root --candidates rule=max -o lstm_max.onnx"])
     peaks.add_argument("--preset", default="compact", help="model preset: anwar2024 or compact")
     peaks.add_argument("--candidates", action="append", metavar="KEY=VALUE",
-                       help="candidate selection the model is trained on and stores (repeatable): rule=d2|max, "
-                       "threshold=K|none, smooth=H, normalize=true|false, tolerance=N, baseline_start_ns, "
-                       "baseline_stop_ns (default: CandidateConfig, rule d2, k 2.5)")
+                       help="candidate selection the model is trained on and stores (repeatable): rule=d2|max|top, "
+                       "min_distance=N (rule top), threshold=K|none, roi_threshold=K|none, roi_margin=N, smooth=H, "
+                       "normalize=true|false, tolerance=N, baseline_start_ns, baseline_stop_ns "
+                       "(default: CandidateConfig, rule d2, k 2.5, no region of interest)")
     common(peaks)
     peaks.set_defaults(func=run_peaks)
 
@@ -92,6 +93,17 @@ def _log_epochs() -> None:
 
 
 def _finish(result: Any, args: argparse.Namespace) -> int:
+    import math
+
+    from ccreco.errors import ConfigError
+
+    # AUC or loss NaN: one class only in the validation sample, or a diverged fit (wrong polarity, no
+    # pulses). A NaN precision alone only means nothing passed the threshold, which a short run may show.
+    bad = sorted(k for k, v in result.metrics.items() if ("auc" in k or "loss" in k or k in ("mae", "rmse"))
+                 and isinstance(v, float) and not math.isfinite(v))
+    if bad:
+        raise ConfigError(f"training gave non-finite validation metrics {bad}; no model written. Check the data "
+                          "with `ccreco inspect` (polarity, flat waveforms) and the truth labels")
     from ccreco.cli import _args
 
     out = Path(args.output)
@@ -223,3 +235,30 @@ def run_clusters(args: argparse.Namespace) -> int:
         extra=sample.extra, sampling_ns=sample.sampling_ns, sample=sample.info, checkpoint=args.checkpoint,
     )
     return _finish(result, args)
+
+
+def outputs(args: argparse.Namespace) -> tuple[list[Any], list[str | None]]:
+    """What ``ccreco train`` writes and reads (checked and locked by the CLI before training).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed arguments.
+
+    Returns
+    -------
+    (list of ccreco._outputs.Output, list of str)
+        Outputs and inputs.
+    """
+    from ccreco._outputs import Output
+
+    from ccreco.cli import _args
+
+    output = _args.output(args)
+    outs = [Output(output, "file")]
+    if args.checkpoint:
+        outs.append(Output(args.checkpoint, "file"))
+    plots = _args.plot_dir(args, Path(output).with_name(f"{Path(output).stem}-plots"))
+    if plots is not None:
+        outs.append(Output(str(plots), "dir"))
+    return outs, [*_args.input_files(args), getattr(args, "peak_model", None)]

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ccreco._outputs import confine
 from ccreco.errors import ConfigError
 
 #: Metric columns of the markdown table per step (after the parameters and objectives).
@@ -283,7 +284,8 @@ def export_trial_model(
 
     trial = choose_trial(study, pick)
     name = trial.user_attrs.get("model_file")
-    src = Path(models_dir) / name if name else None
+    # the name comes from the study database: it must stay inside the models directory
+    src = confine(str(name), models_dir, what="model_file of the study database") if name else None
     if src is None or not src.is_file():
         raise ConfigError(f"no stored model for trial {trial.number} (expected {src or 'a model_file attribute'})")
     data = src.read_bytes()

@@ -7,9 +7,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ccreco.constants import STEP_SIZE
-from ccreco.errors import CcrecoError
+from ccreco.errors import CcrecoError, InputFileError
+from ccreco.io.integrity import mismatches, partial_sums, read_file_blocks
 from ccreco.io.reader import convention_warnings, describe_truth, entry_ranges, open_tree, plan_tree, read_chunk
 from ccreco.io.schema import Mapping, resolve_schema, supported_uses
+from ccreco.io.validate import sanity_counts, sanity_messages
 
 
 @dataclass
@@ -45,6 +47,12 @@ class InspectReport:
         Which truth-dependent commands the file supports (``evaluate peaks``, ...).
     problems : list of str
         Every validation problem, one message each (file, tree, branch, entry named).
+    warnings : list of str
+        Data-sanity findings that do not stop a reconstruction (flat or saturated waveforms).
+    data_checks : dict of str to int
+        :func:`ccreco.io.validate.sanity_counts` summed over the file.
+    checksums : dict of str to int
+        ``recorded``, ``verified`` and ``failed`` block checksums (files ccreco wrote).
     """
 
     file: str
@@ -60,6 +68,9 @@ class InspectReport:
     truth_notes: list[str] = field(default_factory=list)
     supports: dict[str, bool] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    data_checks: dict[str, int] = field(default_factory=dict)
+    checksums: dict[str, int] = field(default_factory=dict)
     errors: list[CcrecoError] = field(default_factory=list, repr=False)
 
     @property
@@ -99,8 +110,17 @@ class InspectReport:
             f"truth:       {'yes: ' + ', '.join(self.truth_fields) if self.has_truth else 'no'}",
             f"branches:    {', '.join(self.branches) if self.branches else 'none read'}",
         ]
+        if self.checksums.get("recorded"):
+            c = self.checksums
+            lines.append(f"checksums:   {c.get('verified', 0)} of {c['recorded']} blocks verified, "
+                         f"{c.get('failed', 0)} failed")
+        elif self.entries:
+            lines.append("checksums:   none recorded (not written by ccreco): corruption inside "
+                         "compressed baskets cannot be detected")
         if self.missing_meta:
             lines.append(f"defaults:    {', '.join(self.missing_meta)} (branch absent)")
+        for w in self.warnings:
+            lines.append(f"warning:     {w}")
         lines += [f"truth note:  {note}" for note in self.truth_notes]
         if self.supports:
             lines.append("supports:    " + "; ".join(f"{use}: {'yes' if ok else 'no'}" for use, ok in self.supports.items())
@@ -163,17 +183,40 @@ def inspect_file(
         return report
     n_samples = None
     expected = expected_sampling_ns
+    blocks = read_file_blocks(file) if mapping.name == "native" else []
+    sums: dict[str, int] = {}
+    rows: dict[str, int] = {}
+    counts: dict[str, int] = {}
     for start, stop in entry_ranges(plan, step_size):
         chunk, problems = read_chunk(plan, mapping, start, stop, n_samples=n_samples,
                                      expected_sampling_ns=expected)
         for exc in problems:
             report.add(exc)
+        if chunk is not None:
+            for k, v in sanity_counts(chunk.waveforms).items():
+                counts[k] = counts.get(k, 0) + v
+            if blocks:
+                s_part, r_part = partial_sums(chunk.waveforms, start, blocks)
+                for k in s_part:
+                    sums[k] = sums.get(k, 0) + s_part[k]
+                    rows[k] = rows.get(k, 0) + r_part[k]
         if chunk is not None and n_samples is None:
             if not plan.written_by_ccreco:
                 report.truth_notes += convention_warnings(chunk.truth, plan)
             n_samples = report.n_samples = chunk.n_samples
             report.sampling_ns = chunk.sampling_ns
             expected = expected if expected is not None else chunk.sampling_ns
+    report.data_checks = counts
+    found, report.warnings = sanity_messages(counts)
+    for text in found:
+        report.add(CcrecoError(text, file=file, tree=mapping.tree))
+    if blocks:
+        n_ok, bad = mismatches(sums, rows, blocks)
+        report.checksums = {"recorded": len(blocks), "verified": n_ok, "failed": len(bad)}
+        for b0, b1 in bad:
+            report.add(InputFileError(f"checksum mismatch in entries [{b0}, {b1}): the waveform bytes differ from "
+                                      "what ccreco wrote (corrupt copy or storage error); do not use this block",
+                                      file=file, tree=mapping.tree, entry=b0))
     if report.n_samples is None:  # every chunk had problems: describe the first entry anyway
         try:
             first = plan.tree.arrays(filter_name=lambda b: b in {plan.waveforms[0], plan.sampling},

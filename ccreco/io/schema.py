@@ -152,6 +152,15 @@ class Mapping:
     noise_tags: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):  # types first: `tree = 5` or `scale = "big"` in a TOML file
+            v, t = getattr(self, f.name), str(f.type)
+            if v is None and t.endswith("| None"):
+                continue
+            if t.startswith("str") and not isinstance(v, str):
+                raise ConfigError(f"mapping {self.name!r}: {f.name} must be a string, got {v!r}")
+            if t.startswith("float") and (isinstance(v, bool) or not isinstance(v, (int, float))
+                                          or v != v or v in (float("inf"), float("-inf"))):
+                raise ConfigError(f"mapping {self.name!r}: {f.name} must be a finite number, got {v!r}")
         if isinstance(self.waveforms, str):
             object.__setattr__(self, "waveforms", (self.waveforms,))
         object.__setattr__(self, "waveforms", tuple(self.waveforms))

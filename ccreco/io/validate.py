@@ -256,3 +256,86 @@ def check_truth(truth: ak.Array, where: Where) -> list[CcrecoError]:
             mask = np.asarray(ak.any((labels != 0) & (labels != 1), axis=1))
             bad(mask, "cand_label values other than 0/1", "cand_label")
     return problems
+
+
+#: Larger sample magnitudes (mV) are no front-end output: a wrong scale, garbage or an overflow.
+ABSURD_MV: float = 1.0e4
+#: A pulse at least this many robust noise RMS from the baseline counts for the polarity check.
+PULSE_SIGMA: float = 5.0
+#: Samples at a waveform's maximum (a real pulse) from which it counts as saturated (clipped).
+SATURATION_RUN: int = 3
+
+
+def sanity_counts(waveforms: np.ndarray) -> dict[str, int]:
+    """Count waveforms that no reconstruction can interpret as they are (vectorized, no loop).
+
+    Parameters
+    ----------
+    waveforms : numpy.ndarray
+        ``(n, n_samples)`` samples in mV after the mapping (pulses expected positive).
+
+    Returns
+    -------
+    dict of str to int
+        ``waveforms``; ``flat`` (every sample equal, e.g. all zero); ``negative`` (the largest
+        pulse points down: wrong polarity); ``positive`` (the largest pulse points up);
+        ``absurd`` (a sample beyond +-``ABSURD_MV``); ``saturated`` (the maximum repeated in
+        ``SATURATION_RUN`` or more samples, with a pulse above the noise).
+    """
+    wf = np.asarray(waveforms)
+    n = int(wf.shape[0]) if wf.ndim == 2 else 0
+    out = {"waveforms": n, "flat": 0, "negative": 0, "positive": 0, "absurd": 0, "saturated": 0}
+    if n == 0 or wf.shape[1] == 0:
+        return out
+    with np.errstate(invalid="ignore", over="ignore"):
+        hi = wf.max(axis=1).astype(np.float64)
+        lo = wf.min(axis=1).astype(np.float64)
+        sub = wf[:, :: max(1, wf.shape[1] // 256)]  # baseline and noise from ~256 samples: cheap, robust
+        med = np.median(sub, axis=1).astype(np.float64)
+        mad = np.median(np.abs(sub - med[:, None].astype(wf.dtype)), axis=1).astype(np.float64) * 1.4826
+        up, down = hi - med, med - lo
+        noise = np.maximum(mad, 1e-6 * np.maximum(np.abs(med), 1.0))
+        pulse = np.maximum(up, down) > PULSE_SIGMA * noise
+        out["flat"] = int(np.count_nonzero(hi == lo))
+        out["negative"] = int(np.count_nonzero(pulse & (down > 2.0 * up)))
+        out["positive"] = int(np.count_nonzero(pulse & (up > 2.0 * down)))
+        out["absurd"] = int(np.count_nonzero(np.maximum(np.abs(hi), np.abs(lo)) > ABSURD_MV))
+        at_max = np.count_nonzero(wf == wf.max(axis=1, keepdims=True), axis=1)
+        out["saturated"] = int(np.count_nonzero((at_max >= SATURATION_RUN) & pulse & (up > 2.0 * down)))
+    return out
+
+
+def sanity_messages(counts: dict[str, int]) -> tuple[list[str], list[str]]:
+    """Problems and warnings from (summed) :func:`sanity_counts`.
+
+    Parameters
+    ----------
+    counts : dict of str to int
+        Counts of a file or a run.
+
+    Returns
+    -------
+    problems : list of str
+        Findings that make a reconstruction meaningless: most pulses negative (polarity), a
+        majority of flat waveforms, absurd magnitudes.
+    warnings : list of str
+        Findings worth knowing: a minority of flat waveforms, saturated ones.
+    """
+    n = max(int(counts.get("waveforms", 0)), 1)
+    problems: list[str] = []
+    warnings: list[str] = []
+    neg, pos = int(counts.get("negative", 0)), int(counts.get("positive", 0))
+    if neg > pos:
+        problems.append(f"{neg} of {n} waveforms have negative pulses (against {pos} positive): wrong polarity? "
+                        "Set `polarity = -1` in the mapping (docs/SCHEMA.md)")
+    flat = int(counts.get("flat", 0))
+    if flat:
+        text = f"{flat} of {n} waveforms are flat (every sample equal, e.g. all zero): no pulse to count"
+        (problems if 2 * flat >= n else warnings).append(text)
+    if counts.get("absurd", 0):
+        problems.append(f"{counts['absurd']} of {n} waveforms have samples beyond +-{ABSURD_MV:g} mV: wrong `scale` "
+                        "in the mapping, or corrupt data")
+    if counts.get("saturated", 0):
+        warnings.append(f"{counts['saturated']} of {n} waveforms are saturated (maximum repeated in "
+                        f">= {SATURATION_RUN} samples)")
+    return problems, warnings

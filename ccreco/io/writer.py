@@ -13,9 +13,10 @@ import numpy as np
 import uproot
 
 from ccreco import __version__
-from ccreco.constants import META_KEY, SCHEMA_VERSION, TREE
+from ccreco.constants import BASKET_ENTRIES, META_KEY, SCHEMA_VERSION, TREE
 from ccreco.errors import ConfigError
 from ccreco.io.chunk import WaveformChunk
+from ccreco.io.integrity import ALGORITHM, block_record
 
 #: Jagged truth groups: field-name prefix -> counter branch name.
 JAGGED_GROUPS: dict[str, str] = {
@@ -88,6 +89,9 @@ class NtupleWriter:
         JSON-serializable provenance stored as the TObjString ``ccreco_meta``.
     compression : uproot compression or None, optional
         Defaults to :func:`default_compression`; ``None`` writes uncompressed.
+    basket_entries : int
+        Most entries per TTree basket (default :data:`~ccreco.constants.BASKET_ENTRIES`): readers
+        decompress whole baskets, so this bounds their memory whatever block size they read.
 
     Examples
     --------
@@ -103,7 +107,11 @@ class NtupleWriter:
         tree: str = TREE,
         metadata: dict[str, Any] | None = None,
         compression: Any = "default",
+        basket_entries: int = BASKET_ENTRIES,
     ) -> None:
+        if basket_entries < 1:
+            raise ConfigError(f"basket_entries must be >= 1, got {basket_entries}")
+        self.basket_entries = int(basket_entries)
         self.path = Path(path)
         self.tree = tree
         self.metadata = dict(metadata or {})
@@ -115,10 +123,11 @@ class NtupleWriter:
         self._tree: Any = None
         self._keys: list[str] | None = None
         self.n_entries = 0
+        self._blocks: list[list[Any]] = []
         self._closed = False
 
     def write(self, chunk: WaveformChunk) -> None:
-        """Append a chunk of waveforms (one TTree basket per branch).
+        """Append a chunk of waveforms (baskets of at most ``basket_entries`` entries per branch).
 
         Parameters
         ----------
@@ -142,7 +151,11 @@ class NtupleWriter:
                 file=str(self.path),
                 tree=self.tree,
             )
-        self._tree.extend(branches)
+        step = self.basket_entries
+        for start in range(0, len(chunk), step):
+            part = {k: v[start : start + step] for k, v in branches.items()}
+            self._tree.extend(part)
+            self._blocks.append(block_record(part["waveform"], self.n_entries + start))
         self.n_entries += len(chunk)
 
     def close(self) -> None:
@@ -154,6 +167,8 @@ class NtupleWriter:
             "schema_version": SCHEMA_VERSION,
             "n_entries": self.n_entries,
             **self.metadata,
+            # one checksum per written block of waveforms (ccreco.io.integrity; ROOT has none)
+            "checksums": {"algorithm": ALGORITHM, "branch": "waveform", "blocks": self._blocks},
         }
         self._file[META_KEY] = json.dumps(meta, sort_keys=True, default=str)
         self._file.close()

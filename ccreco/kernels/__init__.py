@@ -7,7 +7,8 @@ Public API (stable; the model and reco layers build on it)::
 
     CandidateConfig(threshold=2.5, smooth=0, rule="d2", window_left=WINDOW_LEFT,
                     window_right=WINDOW_RIGHT, normalize=False, baseline_start_ns=0.0,
-                    baseline_stop_ns=BASELINE_NS, tolerance=MATCH_TOLERANCE)
+                    baseline_stop_ns=BASELINE_NS, tolerance=MATCH_TOLERANCE, min_distance=3,
+                    roi_threshold=None, roi_margin=20)          rule: "d2", "max" or "top"
     baseline_rms(waveforms, *, sampling_ns, start_ns, stop_ns) -> (baseline, rms)
     find_candidates(waveforms, cfg, *, sampling_ns, baseline, rms, lo, hi)
         -> (index, offsets, baseline, rms)
@@ -17,6 +18,9 @@ Public API (stable; the model and reco layers build on it)::
          .time_ns, .per_waveform(values))
     extract_windows(waveforms, index, offsets, cfg, *, rms) -> (windows, index, offsets, keep)
     candidate_labels(cw, truth, *, tolerance) -> (m,) int8
+    candidate_recall(cw, truth, *, tolerance) -> (found, n_true)
+    shadowed_windows(cw, ref, ref_offsets, *, tolerance) -> (m,) bool
+    reference_peaks(truth, sampling_ns, n_samples) -> (samples, offsets)
     match_peaks(ref, ref_offsets, det, det_offsets, tolerance) -> (ref_match, det_match)
     truth_peak_samples(truth, sampling_ns, n_samples, field) -> (samples, offsets, times_ns)
     DerivConfig(n1, n2, n3, n4, baseline_start_ns, baseline_stop_ns), DERIV_PRESETS
@@ -31,7 +35,14 @@ from ccreco.kernels.baseline import baseline_rms
 from ccreco.kernels.clusterize import ClusterizeConfig, clusterize
 from ccreco.kernels.deriv import DERIV_CLUSTERIZE, DERIV_PRESETS, DerivConfig, deriv_peaks, deriv_preset
 from ccreco.kernels.candidates import MATCH_TOLERANCE, RULES, CandidateConfig, find_candidates, unflatten
-from ccreco.kernels.labels import candidate_labels, match_peaks, truth_peak_samples
+from ccreco.kernels.labels import (
+    candidate_labels,
+    candidate_recall,
+    match_peaks,
+    reference_peaks,
+    shadowed_windows,
+    truth_peak_samples,
+)
 from ccreco.kernels.windows import CandidateWindows, candidate_windows, extract_windows
 
 __all__ = [
@@ -48,10 +59,13 @@ __all__ = [
     "CandidateWindows",
     "baseline_rms",
     "candidate_labels",
+    "candidate_recall",
     "candidate_windows",
     "extract_windows",
     "find_candidates",
     "match_peaks",
+    "reference_peaks",
+    "shadowed_windows",
     "truth_peak_samples",
     "unflatten",
 ]

@@ -9,7 +9,19 @@ float32 samples. Options, all in :class:`CandidateConfig`:
 - ``smooth = h``: apply the shape rule to the box sum ``s[i] = x[i-h] + ... + x[i+h]`` (summed left
   to right in float64) instead of ``x`` (the amplitude cut stays on the raw sample);
 - ``rule = "max"``: local maxima only, ``s[i] > s[i-1]`` and ``s[i] >= s[i+1]`` (one candidate per
-  flat top, at its first sample; ``"d2"`` gives its two edges).
+  flat top, at its first sample; ``"d2"`` gives its two edges);
+- ``rule = "top"``: the ``"d2"`` candidates thinned by non-maximum suppression: visited by
+  decreasing ``s[i]`` (ties: earlier sample first), a candidate is kept unless one already kept
+  lies less than ``min_distance`` samples away. The several ``d2`` samples of one pulse top
+  become one, at its highest sample (the best estimate of the pulse's peak time), while two
+  tops (or a top and a shoulder) at least ``min_distance`` apart each keep theirs. With
+  ``min_distance > 2 * tolerance`` no true peak is within the matching tolerance of two
+  candidates, so no window is labelled noise only because a neighbour took its electron;
+- ``roi_threshold = k_roi`` (pre-selection): only samples in the region of interest
+  ``[first - roi_margin, last + roi_margin]`` may be candidates, where ``first`` and ``last``
+  are the first and last raw samples above ``baseline + k_roi * rms`` (none above: no
+  candidates). It drops the noise candidates on the baseline before and after the track's
+  signal, which are most of them (docs/MODELS.md, candidate study).
 
 Candidates need both neighbours of the (smoothed) series, so samples ``0`` and ``n_samples - 1``
 (and ``h`` more on each side when smoothing) are never candidates. Output is flat: sorted sample
@@ -30,8 +42,9 @@ from ccreco.kernels._jit import jit
 from ccreco.kernels._util import as_waveforms, ns_to_samples
 from ccreco.kernels.baseline import _baseline_rms
 
-#: Candidate shape rules: negative second difference (IHEP) or local maximum.
-RULES: tuple[str, ...] = ("d2", "max")
+#: Candidate shape rules: negative second difference (IHEP), local maximum, or d2 with one
+#: candidate per pulse top (non-maximum suppression within ``min_distance``).
+RULES: tuple[str, ...] = ("d2", "max", "top")
 #: Default one-to-one matching tolerance in samples (labels, selection, electron efficiency).
 MATCH_TOLERANCE: int = 2
 
@@ -47,8 +60,17 @@ class CandidateConfig:
         Default 2.5, chosen on tb2023-untuned simulation (docs/ALGORITHMS.md, candidate study).
     smooth : int
         Half width h of the box sum the shape rule is applied to (0: raw samples).
-    rule : {"d2", "max"}
-        Negative second difference (IHEP) or local maximum.
+    rule : {"d2", "max", "top"}
+        Negative second difference (IHEP), local maximum, or ``d2`` thinned to the highest
+        candidate within ``min_distance`` samples (module docstring).
+    min_distance : int
+        ``rule="top"`` only: smallest distance in samples between two kept candidates (>= 1;
+        1 keeps every ``d2`` candidate).
+    roi_threshold : float or None
+        Pre-selection: candidates only within ``roi_margin`` samples of the first..last raw sample
+        above ``baseline + roi_threshold * rms``; ``None`` switches it off.
+    roi_margin : int
+        Samples added on both sides of the region of interest.
     window_left, window_right : int
         Window ``[t - window_left, t + window_right]`` around candidate ``t``
         (defaults ``constants.WINDOW_LEFT``, ``constants.WINDOW_RIGHT``).
@@ -69,14 +91,22 @@ class CandidateConfig:
     baseline_start_ns: float = 0.0
     baseline_stop_ns: float = BASELINE_NS
     tolerance: int = MATCH_TOLERANCE
+    min_distance: int = 3
+    roi_threshold: float | None = None
+    roi_margin: int = 20
 
     def __post_init__(self) -> None:
         if self.threshold is not None and not (np.isfinite(self.threshold) and self.threshold >= 0):
             raise ConfigError(f"threshold must be None or a finite number >= 0, got {self.threshold!r}")
-        for name in ("smooth", "window_left", "window_right", "tolerance"):
+        if self.roi_threshold is not None and not (np.isfinite(self.roi_threshold) and self.roi_threshold >= 0):
+            raise ConfigError(f"roi_threshold must be None or a finite number >= 0, got {self.roi_threshold!r}")
+        for name in ("smooth", "window_left", "window_right", "tolerance", "roi_margin"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
                 raise ConfigError(f"{name} must be an integer >= 0, got {value!r}")
+        if isinstance(self.min_distance, bool) or not isinstance(self.min_distance, (int, np.integer)) \
+                or self.min_distance < 1:
+            raise ConfigError(f"min_distance must be an integer >= 1, got {self.min_distance!r}")
         if self.rule not in RULES:
             raise ConfigError(f"rule must be one of {RULES}, got {self.rule!r}")
         if not isinstance(self.normalize, bool):
@@ -103,6 +133,63 @@ def _grow(buf: np.ndarray, need: int) -> np.ndarray:
 
 
 @jit
+def _suppress(cand: np.ndarray, m0: int, m: int, score: np.ndarray, min_distance: int) -> int:
+    # Greedy non-maximum suppression of the sorted candidates cand[m0:m]: visit them by
+    # decreasing score (ties: earlier sample first) and drop any within min_distance - 1 samples
+    # of one already kept; the kept ones are compacted in place, still sorted. Returns the new m.
+    count = m - m0
+    if count < 2 or min_distance < 2:
+        return m
+    values = np.empty(count, dtype=np.float64)
+    for r in range(count):
+        values[r] = -score[cand[m0 + r]]
+    order = np.argsort(values, kind="mergesort")
+    kept = np.zeros(count, dtype=np.bool_)
+    for q in range(count):
+        r = order[q]
+        t = cand[m0 + r]
+        ok = True
+        left = r - 1  # sorted: only the nearest kept neighbours on each side can be too close
+        while left >= 0 and t - cand[m0 + left] < min_distance:
+            if kept[left]:
+                ok = False
+                break
+            left -= 1
+        right = r + 1
+        while ok and right < count and cand[m0 + right] - t < min_distance:
+            if kept[right]:
+                ok = False
+                break
+            right += 1
+        kept[r] = ok
+    w = m0
+    for r in range(count):
+        if kept[r]:
+            cand[w] = cand[m0 + r]
+            w += 1
+    return w
+
+
+@jit
+def _region_of_interest(x: np.ndarray, level: float, margin: int, lo: int, hi: int) -> tuple[int, int]:
+    # [first - margin, last + margin] around the samples above level, clipped to [lo, hi];
+    # an empty range (lo > hi) when no sample is above it
+    first = -1
+    for i in range(x.size):
+        if np.float64(x[i]) > level:
+            first = i
+            break
+    if first < 0:
+        return hi + 1, hi
+    last = first
+    for i in range(x.size - 1, first, -1):
+        if np.float64(x[i]) > level:
+            last = i
+            break
+    return max(lo, first - margin), min(hi, last + margin)
+
+
+@jit
 def _find_candidates(
     waveforms: np.ndarray,
     baseline: np.ndarray,
@@ -110,21 +197,30 @@ def _find_candidates(
     k: float,
     use_threshold: bool,
     smooth: int,
-    rule_max: bool,
+    rule: int,
+    min_distance: int,
+    roi_k: float,
+    use_roi: bool,
+    roi_margin: int,
     lo: int,
     hi: int,
 ) -> tuple[np.ndarray, np.ndarray]:
+    # rule: 0 = d2, 1 = max, 2 = top (d2 + non-maximum suppression within min_distance)
     n, ns = waveforms.shape
     offsets = np.zeros(n + 1, dtype=np.int64)
     out = np.empty(max(16 * n, 16), dtype=np.int64)
     s = np.empty(ns, dtype=np.float64)
-    first = max(lo, 1 + smooth)
-    last = min(hi, ns - 2 - smooth)
+    rule_max = rule == 1
     m = 0
     for w in range(n):
         x = waveforms[w]
         thr = baseline[w] + k * rms[w]
+        first = max(lo, 1 + smooth)
+        last = min(hi, ns - 2 - smooth)
+        if use_roi:
+            first, last = _region_of_interest(x, baseline[w] + roi_k * rms[w], roi_margin, first, last)
         out = _grow(out, m + max(last - first + 1, 0))
+        m0 = m
         if smooth == 0:  # hot path: read the samples directly
             for i in range(first, last + 1):
                 b = np.float64(x[i])
@@ -135,6 +231,8 @@ def _find_candidates(
                 if (b > a and b >= c) if rule_max else ((b - a) > (c - b)):
                     out[m] = i
                     m += 1
+            if rule == 2:
+                m = _suppress(out, m0, m, x, min_distance)
             offsets[w + 1] = m
             continue
         for i in range(smooth, ns - smooth):
@@ -151,6 +249,8 @@ def _find_candidates(
             if (b > a and b >= c) if rule_max else ((b - a) > (c - b)):
                 out[m] = i
                 m += 1
+        if rule == 2:
+            m = _suppress(out, m0, m, s, min_distance)
         offsets[w + 1] = m
     return out[:m].copy(), offsets
 
@@ -204,8 +304,10 @@ def find_candidates(
         raise ValueError(f"baseline and rms must have shape ({n},), got {baseline.shape}, {rms.shape}")
     hi = ns - 1 if hi is None else int(hi)
     k = 0.0 if cfg.threshold is None else float(cfg.threshold)
+    roi_k = 0.0 if cfg.roi_threshold is None else float(cfg.roi_threshold)
     index, offsets = _find_candidates(wf, baseline, rms, k, cfg.threshold is not None, int(cfg.smooth),
-                                      cfg.rule == "max", int(lo), hi)
+                                      RULES.index(cfg.rule), int(cfg.min_distance), roi_k,
+                                      cfg.roi_threshold is not None, int(cfg.roi_margin), int(lo), hi)
     return index, offsets, baseline, rms
 
 

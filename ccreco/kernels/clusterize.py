@@ -40,6 +40,9 @@ class ClusterizeConfig:
             raise ConfigError(f"c must be a finite number >= 0, got {self.c!r}")
         if self.t0_ns is not None and not np.isfinite(self.t0_ns):
             raise ConfigError(f"t0_ns must be None or finite, got {self.t0_ns!r}")
+        from ccreco.config import coerce_fields
+
+        coerce_fields(self)  # one converter for keyword arguments and ``--set`` strings
 
 
 @jit

@@ -16,7 +16,7 @@ tie). ``D1[i +- 1]`` need samples ``i +- 2``, so samples 0, 1, n-2 and n-1 never
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -61,6 +61,9 @@ class DerivConfig:
     baseline_stop_ns: float = BASELINE_NS
 
     def __post_init__(self) -> None:
+        from ccreco.config import coerce_fields
+
+        coerce_fields(self)  # one converter for keyword arguments and ``--set`` strings
         for name in ("n1", "n2", "n3", "n4"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) \
@@ -93,18 +96,9 @@ class DerivConfig:
         ConfigError
             Unknown field or a value that is not a number.
         """
-        names = {f.name for f in fields(cls)}
-        kwargs = {}
-        for key, value in values.items():
-            name = key.lower()
-            if name not in names:
-                raise ConfigError(f"unknown DERIV parameter {key!r}; known: {', '.join(sorted(names))}")
-            try:
-                kwargs[name] = float(value)
-            except ValueError:
-                raise ConfigError(f"{name} must be a number, got {value!r}") from None
-        base = cls() if base is None else base
-        return cls(**{**{f.name: getattr(base, f.name) for f in fields(cls)}, **kwargs})
+        from ccreco.config import replace_fields
+
+        return replace_fields(cls() if base is None else base, values, what="DERIV", lower_keys=True)
 
 
 #: Named DERIV settings: ``tb2023`` (best window F1 on tb2023-untuned simulation, the default;

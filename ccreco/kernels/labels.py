@@ -222,4 +222,118 @@ def candidate_labels(
     return labels
 
 
-__all__ = ["candidate_labels", "match_peaks", "truth_peak_samples"]
+def reference_peaks(truth: ak.Array | None, sampling_ns: float, n_samples: int) -> tuple[np.ndarray, np.ndarray]:
+    """The true peaks candidates are scored against: electron peaks, or signal-tagged candidates.
+
+    Parameters
+    ----------
+    truth : awkward.Array
+        ``WaveformChunk.truth``: ``electron_peak_ns`` (simulation) or ``cand_time_ns`` +
+        ``cand_label`` (tagged files, whose signal-tagged candidates stand in for the peaks).
+    sampling_ns : float
+        Sampling period.
+    n_samples : int
+        Samples per waveform.
+
+    Returns
+    -------
+    samples, offsets : numpy.ndarray
+        int64 sorted peak samples and ``(n + 1,)`` offsets.
+
+    Raises
+    ------
+    MissingBranchError
+        Neither kind of truth.
+    """
+    fields = [] if truth is None else ak.fields(truth)
+    if "electron_peak_ns" in fields or "cand_label" not in fields:
+        samples, offsets, _ = truth_peak_samples(truth, sampling_ns, n_samples)
+        return samples, offsets
+    signal = truth["cand_time_ns"][truth["cand_label"] == 1]
+    samples, offsets, _ = truth_peak_samples(ak.zip({"t": signal}, depth_limit=1), sampling_ns, n_samples, "t")
+    return samples, offsets
+
+
+def candidate_recall(
+    cw: CandidateWindows,
+    truth: ak.Array | None,
+    *,
+    tolerance: int | None = None,
+) -> tuple[int, int]:
+    """How many true peaks have a candidate window: the most any classifier of ``cw`` can find.
+
+    True peaks (:func:`reference_peaks`) and candidates are matched one-to-one as the labels
+    and the electron efficiency are (module docstring), so the recall ``found / n_true`` is the
+    electron efficiency of a classifier that accepts exactly the signal windows.
+
+    Parameters
+    ----------
+    cw : CandidateWindows
+        Candidate windows of a block.
+    truth : awkward.Array
+        Its truth.
+    tolerance : int, optional
+        Matching tolerance in samples (default ``cw.config.tolerance``).
+
+    Returns
+    -------
+    found, n_true : int
+        True peaks matched to a candidate, and all true peaks (sum over blocks, then divide).
+    """
+    tol = cw.config.tolerance if tolerance is None else int(tolerance)
+    ref, ref_off = reference_peaks(truth, cw.sampling_ns, cw.n_samples)
+    if ref_off.size != cw.offsets.size:
+        raise ValueError(f"truth has {ref_off.size - 1} entries for {cw.n_waveforms} waveforms")
+    ref_match, _ = _match(ref, ref_off, cw.sample_index, cw.offsets, tol)
+    return int(np.sum(ref_match >= 0)), int(ref_match.size)
+
+
+@jit
+def _shadowed(ref: np.ndarray, ref_offsets: np.ndarray, det: np.ndarray, det_offsets: np.ndarray,
+              det_match: np.ndarray, tol: int) -> np.ndarray:
+    out = np.zeros(det.size, dtype=np.bool_)
+    for w in range(det_offsets.size - 1):
+        r0, r1 = ref_offsets[w], ref_offsets[w + 1]
+        for p in range(det_offsets[w], det_offsets[w + 1]):
+            if det_match[p] >= 0:
+                continue
+            q = _first_at(ref, r0, r1, det[p] - tol)
+            out[p] = q < r1 and ref[q] <= det[p] + tol
+    return out
+
+
+def shadowed_windows(
+    cw: CandidateWindows,
+    ref: np.ndarray,
+    ref_offsets: np.ndarray,
+    *,
+    tolerance: int | None = None,
+) -> np.ndarray:
+    """Noise-labelled windows with a true peak within the tolerance (taken by another window).
+
+    Such a window's label depends on its neighbours rather than on what it shows; with
+    ``rule="top"`` and ``min_distance > 2 * tolerance`` there are none.
+
+    Parameters
+    ----------
+    cw : CandidateWindows
+        Candidate windows of a block.
+    ref, ref_offsets : numpy.ndarray
+        True peak samples (sorted per waveform) and offsets, e.g. from :func:`reference_peaks`.
+    tolerance : int, optional
+        Matching tolerance in samples (default ``cw.config.tolerance``).
+
+    Returns
+    -------
+    numpy.ndarray
+        bool, one per window.
+    """
+    tol = cw.config.tolerance if tolerance is None else int(tolerance)
+    r = _sorted_flat(ref, ref_offsets, "ref")
+    ro = as_offsets(ref_offsets, cw.n_waveforms, r.size, "ref_offsets")
+    _, det_match = _match(r, ro, cw.sample_index, cw.offsets, tol)
+    return _shadowed(r, ro, cw.sample_index, cw.offsets, det_match, tol)
+
+
+__all__ = ["candidate_labels", "candidate_recall", "match_peaks", "reference_peaks", "shadowed_windows",
+           "truth_peak_samples"]

@@ -23,7 +23,7 @@ PREFIX: str = "ccreco."
 #: Version of this metadata layout.
 METADATA_VERSION: int = 1
 #: Model kinds.
-KINDS: tuple[str, ...] = ("peaks", "clusters")
+KINDS: tuple[str, ...] = ("peaks", "clusters", "peak_clusters")
 #: Keys every ccreco model carries.
 COMMON_KEYS: tuple[str, ...] = (
     "kind",
@@ -41,6 +41,7 @@ COMMON_KEYS: tuple[str, ...] = (
 KIND_KEYS: dict[str, tuple[str, ...]] = {
     "peaks": ("window_left", "window_right", "normalization", "threshold"),
     "clusters": ("encoding", "extra_inputs", "target", "normalization"),
+    "peak_clusters": ("context", "channels", "peak_model", "target", "normalization"),
 }
 
 
@@ -104,4 +105,67 @@ def missing_keys(metadata: Mapping[str, Any]) -> list[str]:
     return [k for k in COMMON_KEYS + KIND_KEYS[kind] if k not in metadata]
 
 
-__all__ = ["COMMON_KEYS", "KINDS", "KIND_KEYS", "METADATA_VERSION", "PREFIX", "decode", "encode", "missing_keys"]
+def _number(value: Any, *, lo: float | None = None, hi: float | None = None, integer: bool = False,
+            lo_open: bool = False) -> str | None:
+    """Why ``value`` is not an acceptable number (None when it is)."""
+    import math
+
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return f"{value!r} is not a number"
+    if integer and not float(value).is_integer():
+        return f"{value!r} is not an integer"
+    if not math.isfinite(float(value)):
+        return f"{value!r} is not finite"
+    if lo is not None and (value <= lo if lo_open else value < lo):
+        return f"{value!r} is below {'or at ' if lo_open else ''}{lo}"
+    if hi is not None and value > hi:
+        return f"{value!r} is above {hi}"
+    return None
+
+
+def invalid_values(metadata: Mapping[str, Any]) -> list[str]:
+    """Metadata values outside what the matching ``--set`` option accepts (empty when all valid).
+
+    Checks ``sampling_ns`` (finite, > 0), ``threshold`` (in [0, 1], like ``--set threshold=``),
+    ``window_left``/``window_right`` (integers >= 0, not both 0), and the cluster encoding's
+    ``bins`` (integer >= 1) and ``window_ns``/``bin_ns`` (finite, > 0).
+
+    Parameters
+    ----------
+    metadata : mapping
+        Decoded metadata with every required key present.
+
+    Returns
+    -------
+    list of str
+        ``key: reason`` for every bad value.
+    """
+    bad: list[str] = []
+
+    def check(key: str, value: Any, **kw: Any) -> None:
+        why = _number(value, **kw)
+        if why:
+            bad.append(f"{key}: {why}")
+
+    check("sampling_ns", metadata.get("sampling_ns"), lo=0.0, lo_open=True)
+    if metadata.get("kind") == "peaks":
+        check("threshold", metadata.get("threshold"), lo=0.0, hi=1.0)
+        for key in ("window_left", "window_right"):
+            check(key, metadata.get(key), lo=0, integer=True)
+        if not bad and int(metadata["window_left"]) + int(metadata["window_right"]) < 1:
+            bad.append("window_left + window_right: the window is empty")
+    elif metadata.get("kind") == "clusters":
+        enc = metadata.get("encoding")
+        if not isinstance(enc, Mapping):
+            bad.append(f"encoding: {enc!r} is not a table")
+        else:
+            if "bins" in enc:
+                check("encoding.bins", enc["bins"], lo=1, integer=True)
+            for key in ("window_ns", "bin_ns"):
+                if key in enc:
+                    check(f"encoding.{key}", enc[key], lo=0.0, lo_open=True)
+    return bad
+
+
+__all__ = ["COMMON_KEYS", "KINDS", "KIND_KEYS", "METADATA_VERSION", "PREFIX", "decode", "encode", "invalid_values",
+           "missing_keys"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from ccreco.errors import ModelError
@@ -12,6 +13,8 @@ DATA_DIR: Path = Path(__file__).resolve().parent / "data"
 DEFAULT_PEAK_MODEL: str = "lstm_compact_tb2023_untuned"
 #: Shipped step-2 CNN used when none is named.
 DEFAULT_CLUSTER_MODEL: str = "cnn_ihep_tb2023_mix"
+#: Shipped per-peak step-2 model used by the ``perpeak`` method when none is named.
+DEFAULT_PERPEAK_MODEL: str = "perpeak_tb2023_random"
 
 
 def available_models() -> list[str]:
@@ -46,7 +49,66 @@ def shipped_model(name: str) -> Path:
     path = DATA_DIR / (name if name.endswith(".onnx") else f"{name}.onnx")
     if not path.is_file():
         raise ModelError(f"no shipped model {name!r}; shipped: {', '.join(available_models()) or 'none'}", file=str(path))
+    verify_shipped(path)
     return path
+
+
+#: The sha256 in a model card: ``sha256 `HEX` `` (the full digest, or its first 16+ digits).
+_CARD_SHA = re.compile(r"sha256 `([0-9a-f]{16,64})")
+_VERIFIED: dict[tuple[str, int, int], bool] = {}
+
+
+def recorded_sha256(path: str | Path) -> str | None:
+    """The sha256 (or its leading digits) that a shipped model's card records, if any.
+
+    Parameters
+    ----------
+    path : path-like
+        The ``.onnx`` file; its card is the ``.md`` beside it.
+
+    Returns
+    -------
+    str or None
+        Hex digits.
+    """
+    card = Path(path).with_suffix(".md")
+    try:
+        m = _CARD_SHA.search(card.read_text())
+    except OSError:
+        return None
+    return m.group(1) if m else None
+
+
+def verify_shipped(path: str | Path) -> None:
+    """Check a shipped model's bytes against the sha256 its model card records.
+
+    Parameters
+    ----------
+    path : path-like
+        A shipped ``.onnx`` file.
+
+    Raises
+    ------
+    ModelError
+        No recorded digest, or the file's digest differs (a damaged installation).
+    """
+    import hashlib
+
+    path = Path(path)
+    st = path.stat()
+    key = (str(path), st.st_mtime_ns, st.st_size)
+    if _VERIFIED.get(key):
+        return
+    want = recorded_sha256(path)
+    if want is None:
+        raise ModelError(f"shipped model has no sha256 in its card {path.with_suffix('.md').name}; "
+                         "regenerate the card with ccreco.models.shipped.model_card", file=str(path))
+    got = hashlib.sha256(path.read_bytes()).hexdigest()
+    if not got.startswith(want):
+        raise ModelError(f"shipped model is damaged: sha256 {got[:16]}... differs from the recorded {want[:16]}...; "
+                         "reinstall ccreco (a developer who retrained it regenerates the card with model_card)",
+                         file=str(path))
+    _VERIFIED[key] = True
 
 
 
@@ -82,7 +144,7 @@ def model_card(path: str | Path, title: str | None = None, notes: str = "") -> s
     lines = [
         f"# {title or path.name}",
         "",
-        f"- file: `{path.name}` ({path.stat().st_size:,} bytes, sha256 `{digest[:16]}...`)",
+        f"- file: `{path.name}` ({path.stat().st_size:,} bytes, sha256 `{digest}`)",
         f"- kind: {meta.get('kind')}; ccreco {meta.get('ccreco_version')}, opset {meta.get('opset')}",
         f"- sampling period: {meta.get('sampling_ns')} ns",
     ]
@@ -112,4 +174,5 @@ def model_card(path: str | Path, title: str | None = None, notes: str = "") -> s
         lines += ["", notes.strip()]
     return "\n".join(lines) + "\n"
 
-__all__ = ["DATA_DIR", "DEFAULT_CLUSTER_MODEL", "DEFAULT_PEAK_MODEL", "available_models", "model_card", "shipped_model"]
+__all__ = ["DATA_DIR", "DEFAULT_CLUSTER_MODEL", "DEFAULT_PEAK_MODEL", "DEFAULT_PERPEAK_MODEL", "available_models", "model_card",
+           "recorded_sha256", "shipped_model", "verify_shipped"]

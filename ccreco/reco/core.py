@@ -53,7 +53,8 @@ class RecoConfig:
     threads : int
         onnxruntime intra-op threads per model.
     batch_size : int
-        Windows per step-1 onnxruntime call (1024: the fastest in benchmarks/bench_models.py).
+        Windows per step-1 onnxruntime call (128: in the middle of the fastest range, 64-256, on
+        real candidate windows in benchmarks/bench_models.py; 1024 ran at about 0.77x of it).
     cnn_batch_size : int
         Waveforms per step-2 onnxruntime call (64: the fastest there).
     """
@@ -66,10 +67,13 @@ class RecoConfig:
     cell_length_cm: float = 0.8
     angle_deg: float = 0.0
     threads: int = 1
-    batch_size: int = 1024
+    batch_size: int = 128
     cnn_batch_size: int = 64
 
     def __post_init__(self) -> None:
+        from ccreco.config import coerce_fields
+
+        coerce_fields(self)  # the same conversion for keyword arguments and ``--set`` strings
         if self.threshold is not None and not 0.0 <= self.threshold <= 1.0:
             raise ConfigError(f"threshold must be in [0, 1] or None, got {self.threshold!r}")
         if not (math.isfinite(self.cell_length_cm) and self.cell_length_cm > 0):
@@ -98,8 +102,8 @@ class RecoConfig:
         Parameters
         ----------
         values : dict of str to str
-            Field names to values as text, converted by the field types as ``--set`` does for the
-            models (:func:`ccreco.models.config.with_overrides`; ``none`` for ``None``).
+            Field names to values as text, converted by the field types (:mod:`ccreco.config`,
+            the same rules as keyword arguments; ``none`` for ``None``).
         base : RecoConfig, optional
             Starting point (default ``RecoConfig()``).
 
@@ -108,15 +112,9 @@ class RecoConfig:
         RecoConfig
             The validated config.
         """
-        from ccreco.errors import closest_first
-        from ccreco.models.config import with_overrides
+        from ccreco.config import replace_fields
 
-        base = cls() if base is None else base
-        known = [f.name for f in dataclasses.fields(cls)]
-        for key in values:
-            if key not in known:
-                raise ConfigError(f"unknown reconstruction option {key!r}; closest: {closest_first(key, known)[:3]}")
-        return with_overrides((base,), values)[0]
+        return replace_fields(cls() if base is None else base, values, what="reconstruction option")
 
 
 @dataclass
@@ -261,7 +259,11 @@ class Reconstructor:
         peak_path = Path(c.peak_model) if c.peak_model else shipped_model(DEFAULT_PEAK_MODEL)
         cnn_path = Path(c.cluster_model) if c.cluster_model else shipped_model(DEFAULT_CLUSTER_MODEL)
         self.peak_model = PeakModel(peak_path, intra_op_num_threads=c.threads, batch_size=c.batch_size)
-        self.cluster_model = ClusterModel(cnn_path, intra_op_num_threads=c.threads, batch_size=c.cnn_batch_size)
+        from ccreco.models.inference import PeakClusterModel, read_metadata
+
+        # a per-peak step-2 model (kind "peak_clusters") is used the same way (PeakClusterModel.count)
+        step2 = PeakClusterModel if read_metadata(cnn_path).get("kind") == "peak_clusters" else ClusterModel
+        self.cluster_model = step2(cnn_path, intra_op_num_threads=c.threads, batch_size=c.cnn_batch_size)
         self.candidates = candidate_config(self.peak_model.window_left, self.peak_model.window_right,
                                            self.peak_model.candidates)
         self.threshold = self.peak_model.threshold if c.threshold is None else float(c.threshold)
@@ -291,8 +293,8 @@ class Reconstructor:
                     f"model made for {model.sampling_ns} ns sampling; the data{f' ({where})' if where else ''} "
                     f"are sampled every {sampling_ns} ns", file=str(model.path))
         window = float(n_samples) * float(sampling_ns)
-        enc = self.cluster_model.encoding
-        if not math.isclose(enc.window_ns, window, rel_tol=1e-6):
+        enc = getattr(self.cluster_model, "encoding", None)  # None: per-peak model, no time encoding
+        if enc is not None and not math.isclose(enc.window_ns, window, rel_tol=1e-6):
             raise ModelError(
                 f"CNN encodes a {enc.window_ns} ns acquisition window; the data{f' ({where})' if where else ''} "
                 f"cover {window} ns ({n_samples} samples x {sampling_ns} ns)", file=str(self.cluster_model.path))
@@ -317,6 +319,8 @@ class Reconstructor:
     def _extra_inputs(self, chunk: WaveformChunk) -> dict[str, np.ndarray] | None:
         from ccreco.reco.stages import resolve_extra_inputs
 
+        if not getattr(self.cluster_model, "extra_inputs", None):
+            return None
         return resolve_extra_inputs(
             self.cluster_model.extra_inputs, len(chunk), truth=chunk.truth,
             fallback={"track_length_cm": self.config.config_track_length_cm, "angle_deg": self.config.angle_deg},
@@ -369,8 +373,11 @@ class Reconstructor:
         amplitude = (chunk.waveforms[wf_index, peaks.index] - cw.baseline[wf_index]).astype(np.float32)
 
         length, source = self.track_length(chunk)
-        n_cl = count_clusters(self.cluster_model, peaks.times_ns(dt), peak_offsets, sampling_ns=dt,
-                              window_ns=chunk.n_samples * dt, extra=self._extra_inputs(chunk) if n else None)
+        if hasattr(self.cluster_model, "count"):  # per-peak model: all candidates and their scores
+            n_cl = np.asarray(self.cluster_model.count(cw, scores, sampling_ns=dt), dtype=np.float32)
+        else:
+            n_cl = count_clusters(self.cluster_model, peaks.times_ns(dt), peak_offsets, sampling_ns=dt,
+                                  window_ns=chunk.n_samples * dt, extra=self._extra_inputs(chunk) if n else None)
         n_int = round_counts(n_cl)
         with np.errstate(divide="ignore", invalid="ignore"):
             dndx = np.where(length > 0, n_cl / length, np.nan).astype(np.float32)

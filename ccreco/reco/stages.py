@@ -179,14 +179,15 @@ def count_clusters(cluster_model: Any, times_ns: np.ndarray, offsets: np.ndarray
     Returns
     -------
     numpy.ndarray
-        float32 ``(n,)``, the real-valued CNN output.
+        float32 ``(n,)``, the real-valued CNN output; 0 for a waveform without peaks.
     """
     n = int(np.asarray(offsets).size) - 1
     if n <= 0:
         return np.zeros(0, dtype=np.float32)
-    out = cluster_model.predict(times_ns, offsets=offsets, sampling_ns=sampling_ns, window_ns=window_ns,
-                                extra=extra)
-    return np.asarray(out, dtype=np.float32)
+    out = np.asarray(cluster_model.predict(times_ns, offsets=offsets, sampling_ns=sampling_ns,
+                                           window_ns=window_ns, extra=extra), dtype=np.float32)
+    # no peak found (flat, all-zero or empty waveform): the model never saw such input; no clusters
+    return np.where(np.diff(np.asarray(offsets)) > 0, out, np.float32(0.0)).astype(np.float32)
 
 
 def round_counts(n_clusters: np.ndarray) -> np.ndarray:

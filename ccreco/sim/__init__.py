@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ccreco.sim.config import PRESETS, SimConfig
+from ccreco.sim.config import PRESETS, SimConfig, build_sim_config
 from ccreco.sim.generate import simulate, simulate_to_file
 from ccreco.sim.particles import PARTICLES
 
-__all__ = ["PARTICLES", "PRESETS", "SimConfig", "simulate", "simulate_to_file"]
+__all__ = ["PARTICLES", "PRESETS", "SimConfig", "build_sim_config", "simulate", "simulate_to_file"]

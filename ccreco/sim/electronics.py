@@ -59,6 +59,42 @@ class PulseTemplate:
     fwhm_ns: float
 
     @classmethod
+    def from_values(cls, values: np.ndarray, dt_fine_ns: float) -> PulseTemplate:
+        """Wrap a fine-grid response (arrival at index 0): taper, normalize, find peak and FWHM.
+
+        Parameters
+        ----------
+        values : numpy.ndarray
+            Response at ``t = i * dt_fine_ns`` after the electron reaches the wire.
+        dt_fine_ns : float
+            Fine-grid step.
+
+        Returns
+        -------
+        PulseTemplate
+            Peak-normalized template, tapered to zero over its last 10 per cent.
+        """
+        raw = np.array(values, dtype=np.float64)
+        n_taper = max(raw.size // 10, 1)
+        raw[-n_taper:] *= 0.5 * (1.0 + np.cos(np.linspace(0.0, np.pi, n_taper)))
+        if not raw.max() > 0:
+            raise ValueError("pulse template has no positive sample")
+        raw /= raw.max()
+        k = int(np.argmax(raw))
+        shift = 0.0
+        if 0 < k < raw.size - 1:
+            y0, y1, y2 = raw[k - 1], raw[k], raw[k + 1]
+            den = y0 - 2 * y1 + y2
+            shift = 0.5 * (y0 - y2) / den if den != 0 else 0.0
+        above = np.flatnonzero(raw >= 0.5)
+        return cls(
+            values=np.append(raw, 0.0),
+            dt_fine_ns=float(dt_fine_ns),
+            peak_delay_ns=float((k + shift) * dt_fine_ns),
+            fwhm_ns=float((above[-1] - above[0]) * dt_fine_ns),
+        )
+
+    @classmethod
     def build(
         cls,
         *,
@@ -70,7 +106,7 @@ class PulseTemplate:
         bandwidth_mhz: float,
         length_ns: float,
     ) -> PulseTemplate:
-        """Build the shaped template.
+        """Build the ``biexp`` template (the model of the ``tb2023-*`` presets).
 
         The induced pulse is ``exp(-t/fall) - exp(-t/rise)`` (peak 1) plus an ion tail
         ``f_ion (1 - exp(-t/rise)) / (1 + t/t0)``; it is convolved with a two-pole low pass
@@ -102,23 +138,155 @@ class PulseTemplate:
         raw = np.exp(-t / fall_ns) - np.exp(-t / rise_ns)
         raw /= raw.max()
         raw += ion_tail_fraction * (1.0 - np.exp(-t / rise_ns)) / (1.0 + t / ion_tail_t0_ns)
-        if bandwidth_mhz > 0:
-            tau = np.sqrt(np.sqrt(2.0) - 1.0) / (2.0 * np.pi * bandwidth_mhz * 1e-3)
-            h = t / tau**2 * np.exp(-t / tau) * dt
-            raw = np.convolve(raw, h)[: t.size]
-        n_taper = max(t.size // 10, 1)
-        raw[-n_taper:] *= 0.5 * (1.0 + np.cos(np.linspace(0.0, np.pi, n_taper)))
-        raw /= raw.max()
-        k = int(np.argmax(raw))
-        y0, y1, y2 = raw[k - 1], raw[k], raw[k + 1]
-        shift = 0.5 * (y0 - y2) / (y0 - 2 * y1 + y2)
-        above = np.flatnonzero(raw >= 0.5)
-        return cls(
-            values=np.append(raw, 0.0),
-            dt_fine_ns=dt,
-            peak_delay_ns=float((k + shift) * dt),
-            fwhm_ns=float((above[-1] - above[0]) * dt),
-        )
+        raw = _low_pass(raw, t, dt, bandwidth_mhz)
+        return cls.from_values(raw, dt)
+
+    @classmethod
+    def build_ion_tail(
+        cls,
+        *,
+        sampling_ns: float,
+        ion_tau_ns: float,
+        ion_t0_ns: float,
+        shaper_tau_ns: float,
+        ac_coupling_ns: float,
+        bandwidth_mhz: float,
+        length_ns: float,
+    ) -> PulseTemplate:
+        """Build the ``iontail`` template: ion-tail current through a CR-RC front end.
+
+        The current induced by the avalanche ions drifting away from the wire is
+        ``i(t) = exp(-t/tau_ion) / (1 + t/t0)`` (the 1/(1 + t/t0) law of ions leaving a thin
+        wire, cut off by ``tau_ion`` as they reach the low-field region; Garfield++ signal
+        studies, Blum-Riegler-Rolandi "Particle detection with drift chambers" ch. 4). It is
+        convolved with the response of a charge-sensitive preamplifier and CR-RC shaper to a
+        unit charge, ``(t/tau) exp(-t/tau)``, then optionally with a two-pole low pass
+        (``bandwidth_mhz``) and an AC-coupling high pass of time constant ``ac_coupling_ns``
+        (``y - x * exp(-t/tau_ac)/tau_ac``: a small undershoot after each pulse; 0 disables).
+
+        Parameters
+        ----------
+        sampling_ns : float
+            Sampling period.
+        ion_tau_ns, ion_t0_ns : float
+            Ion-current cut-off and 1/(1 + t/t0) time constants.
+        shaper_tau_ns : float
+            CR-RC time constant.
+        ac_coupling_ns : float
+            AC-coupling time constant (0: DC coupled).
+        bandwidth_mhz : float
+            Extra two-pole low pass (0: none).
+        length_ns : float
+            Template length.
+
+        Returns
+        -------
+        PulseTemplate
+            The template.
+        """
+        dt = sampling_ns / OVERSAMPLE
+        t = np.arange(int(round(length_ns / dt))) * dt
+        current = np.exp(-t / ion_tau_ns) / (1.0 + t / ion_t0_ns)
+        h = t / shaper_tau_ns * np.exp(-t / shaper_tau_ns) * dt / shaper_tau_ns
+        raw = np.convolve(current, h)[: t.size]
+        raw = _low_pass(raw, t, dt, bandwidth_mhz)
+        if ac_coupling_ns > 0:
+            g = np.exp(-t / ac_coupling_ns) * dt / ac_coupling_ns
+            raw = raw - np.convolve(raw, g)[: t.size]
+        return cls.from_values(raw, dt)
+
+    @classmethod
+    def from_file(cls, path: str, *, sampling_ns: float, length_ns: float) -> PulseTemplate:
+        """Read a measured single-electron pulse (``template`` model).
+
+        The file has two columns, time in ns and amplitude (any unit; the template is
+        normalized to its peak and scaled by ``single_electron_mv``), as CSV (comma or
+        whitespace separated; ``#`` comments and one header line are skipped). The first time
+        is taken as the electron's arrival at the wire; the pulse is interpolated linearly onto
+        the fine grid, zero after its last point, and cut at ``length_ns``.
+
+        Parameters
+        ----------
+        path : str
+            Template file.
+        sampling_ns : float
+            Sampling period.
+        length_ns : float
+            Template length.
+
+        Returns
+        -------
+        PulseTemplate
+            The template.
+
+        Raises
+        ------
+        ConfigError
+            Unreadable file, fewer than 4 points, non-numeric or non-finite values, times not
+            strictly increasing, or no positive amplitude (the message names the file and line).
+        """
+        t_in, a_in = read_template_file(path)
+        dt = sampling_ns / OVERSAMPLE
+        t = np.arange(int(round(length_ns / dt))) * dt
+        raw = np.interp(t, t_in - t_in[0], a_in, right=0.0)
+        return cls.from_values(raw, dt)
+
+
+def _low_pass(raw: np.ndarray, t: np.ndarray, dt: float, bandwidth_mhz: float) -> np.ndarray:
+    """Two-pole low pass with -3 dB point ``bandwidth_mhz`` (0: unchanged)."""
+    if bandwidth_mhz <= 0:
+        return raw
+    tau = np.sqrt(np.sqrt(2.0) - 1.0) / (2.0 * np.pi * bandwidth_mhz * 1e-3)
+    h = t / tau**2 * np.exp(-t / tau) * dt
+    return np.convolve(raw, h)[: t.size]
+
+
+def read_template_file(path: str) -> tuple[np.ndarray, np.ndarray]:
+    """Read ``time_ns, amplitude`` rows of a pulse template (see :meth:`PulseTemplate.from_file`).
+
+    Parameters
+    ----------
+    path : str
+        CSV / whitespace-separated file.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+        Times (ns) and amplitudes.
+    """
+    from ccreco.errors import ConfigError
+
+    try:
+        lines = open(path).read().splitlines()
+    except OSError as exc:
+        raise ConfigError(f"cannot read pulse template: {exc.strerror}", file=str(path)) from exc
+    ts: list[float] = []
+    amps: list[float] = []
+    for lineno, line in enumerate(lines, start=1):
+        body = line.split("#", 1)[0].strip()
+        if not body:
+            continue
+        parts = body.replace(",", " ").replace(";", " ").split()
+        try:
+            if len(parts) < 2:
+                raise ValueError
+            tv, av = float(parts[0]), float(parts[1])
+        except ValueError:
+            if not ts and not any(c.isdigit() for c in parts[0][:1]):
+                continue  # header
+            raise ConfigError(f"pulse template line {lineno}: expected 'time_ns, amplitude', got {line!r}",
+                              file=str(path)) from None
+        if not (np.isfinite(tv) and np.isfinite(av)):
+            raise ConfigError(f"pulse template line {lineno}: non-finite value", file=str(path))
+        if ts and tv <= ts[-1]:
+            raise ConfigError(f"pulse template line {lineno}: time {tv} not after {ts[-1]}", file=str(path))
+        ts.append(tv)
+        amps.append(av)
+    if len(ts) < 4:
+        raise ConfigError(f"pulse template needs at least 4 points, got {len(ts)}", file=str(path))
+    if not max(amps) > 0:
+        raise ConfigError("pulse template has no positive amplitude (pulses must be positive)", file=str(path))
+    return np.array(ts), np.array(amps)
 
 
 @numba.njit(cache=True, nogil=True)

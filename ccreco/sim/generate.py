@@ -21,15 +21,16 @@ from ccreco.constants import STEP_SIZE
 from ccreco.errors import ConfigError
 from ccreco.io import NtupleWriter, WaveformChunk
 from ccreco.sim.config import SimConfig
+from ccreco.sim.clusters import cluster_range_cm
 from ccreco.sim.electronics import PulseTemplate, digitize, polya_gain
-from ccreco.sim.gas import cluster_density, cluster_size_pmf
+from ccreco.sim.gas import cluster_density
 from ccreco.sim.particles import PARTICLES, chord_cm, path_length_cm
 
 #: Events per generation block (fixed: changing it changes the random streams).
 BLOCK: int = 256
 
 _STREAMS = ("species", "momentum", "impact", "jitter", "n_clusters", "position", "size",
-            "diffusion", "gain", "white", "coloured")
+            "diffusion", "gain", "white", "coloured", "delta")
 
 #: Truth fields per event, per cluster and per electron, in output order.
 EVENT_FIELDS = ("n_clusters", "impact_cm", "track_length_cm", "momentum_gev", "pdg", "angle_deg",
@@ -75,16 +76,39 @@ class _Generator:
     def __init__(self, config: SimConfig) -> None:
         c = config
         self.config = c
-        self.template = PulseTemplate.build(
-            sampling_ns=c.sampling_ns, rise_ns=c.pulse_rise_ns, fall_ns=c.pulse_fall_ns,
-            ion_tail_fraction=c.ion_tail_fraction, ion_tail_t0_ns=c.ion_tail_t0_ns,
-            bandwidth_mhz=c.bandwidth_mhz, length_ns=c.pulse_length_ns,
-        )
+        self.template: PulseTemplate = c.pulse_template
         self.drift = c.drift_table
-        self.size_cdf = np.cumsum(cluster_size_pmf(c.cluster_size_kmax))
+        pmf = c.size_pmf
+        self.size_cdf = np.cumsum(pmf)
+        self.size_max = int(pmf.size)
         self.masses = np.array([PARTICLES[s][0] for s in c.species])
         self.pdgs = np.array([PARTICLES[s][1] for s in c.species], dtype=np.int32)
         self.momenta = np.array(c.momenta_gev, dtype=np.float64)
+
+    def _spread(self, rng: np.random.Generator, x: np.ndarray, y: np.ndarray, size: np.ndarray,
+                el_cl: np.ndarray) -> np.ndarray:
+        """Start radius of every electron, spread along its cluster's delta-electron range.
+
+        A cluster of k electrons at (x, y) in the plane transverse to the wire was made by a
+        delta electron of energy (k - 1) W; its electrons lie at uniform fractions of the range
+        R(E) (:func:`ccreco.sim.clusters.cluster_range_cm`) along an isotropic direction (the
+        first electron, the primary's, at the start). The direction's projection on the
+        transverse plane is ``sin(theta)`` times a uniform azimuth; the component along the wire
+        does not change the drift. Radii are clamped to the wire and to the cell's outer radius.
+        """
+        c = self.config
+        rng_cm = cluster_range_cm(size)
+        cos_t = rng.uniform(-1.0, 1.0, size.size)
+        phi = rng.uniform(0.0, 2 * np.pi, size.size)
+        sin_t = np.sqrt(1.0 - cos_t * cos_t)
+        first = np.concatenate([[0], np.cumsum(size)[:-1]])
+        is_first = np.zeros(el_cl.size, dtype=bool)
+        is_first[first[size > 0]] = True
+        frac = np.where(is_first, 0.0, rng.random(el_cl.size))
+        step = frac * rng_cm[el_cl] * sin_t[el_cl]
+        xe = x[el_cl] + step * np.cos(phi[el_cl])
+        ye = y[el_cl] + step * np.sin(phi[el_cl])
+        return np.clip(np.hypot(xe, ye), c.wire_radius_cm, c.r_max_cm)
 
     def block(self, seed: int, index: int, m: int) -> _Block:
         """Generate the first ``m`` events of block ``index``."""
@@ -106,11 +130,13 @@ class _Generator:
         x = (rng["position"].random(cl_ev.size) - 0.5) * chord[cl_ev]
         r = np.maximum(np.hypot(x, impact[cl_ev]), c.wire_radius_cm)
         size = np.searchsorted(self.size_cdf, rng["size"].random(cl_ev.size), side="right") + 1
-        size = np.minimum(size, c.cluster_size_kmax)
+        size = np.minimum(size, self.size_max)
 
         # electrons: drift + longitudinal diffusion, arrival in the window frame
         el_cl = np.repeat(np.arange(cl_ev.size), size)
         r_el = r[el_cl]
+        if c.delta_electron_spread:
+            r_el = self._spread(rng["delta"], x, impact[cl_ev], size, el_cl)
         t_drift = self.drift.time_ns(r_el) + self.drift.spread_ns(r_el) * rng["diffusion"].standard_normal(el_cl.size)
         t_el = np.maximum(t_drift, 0.0) + t0[cl_ev[el_cl]]
         gain = polya_gain(rng["gain"], el_cl.size, c.gain_mean, c.gain_theta)
