@@ -9,12 +9,12 @@ import awkward as ak
 import numpy as np
 import pytest
 import uproot
+from io_helpers import make_chunk, write_native, write_raw
 
 from ccreco.errors import ConfigError, TruthInconsistencyError
 from ccreco.io import inspect_file, iterate, load_mapping, read
 from ccreco.io.expr import is_branch_name, parse
 from ccreco.io.schema import mapping_from_dict
-from io_helpers import make_chunk, write_native, write_raw
 
 DELAY_NS = 2.4
 
@@ -195,7 +195,7 @@ def to_rntuple(src, dst, *, clusters=1):
     edges = np.linspace(0, n, clusters + 1).astype(int)
     with uproot.recreate(dst) as f:
         f.mkrntuple("sim", {k: v[edges[0]:edges[1]] for k, v in arrays.items()})
-        for a, b in zip(edges[1:-1], edges[2:]):
+        for a, b in zip(edges[1:-1], edges[2:], strict=True):
             f["sim"].extend({k: v[a:b] for k, v in arrays.items()})
     return dst
 

@@ -90,11 +90,10 @@ def run(args: argparse.Namespace) -> int:
     int
         0 when at least one trial completed and the chosen model was exported, 1 otherwise.
     """
+    from ccreco.cli import _args
     from ccreco.errors import ConfigError
     from ccreco.hpo.space import load_space
     from ccreco.hpo.trial import check_names
-
-    from ccreco.cli import _args
 
     kind = args.hpo_kind
     args.output = _args.output(args)
