@@ -278,3 +278,15 @@ def test_tune_on_all_zero_data_is_refused(two_blocks, tmp_path, capsys):
     zero = _variant(two_blocks, tmp_path / "zero.root", np.zeros_like)
     assert main(["tune", str(zero), "-o", str(tmp_path / "t.toml"), "--n-sim", "50"]) == 2
     assert "no peak" in capsys.readouterr().err and not (tmp_path / "t.toml").exists()
+
+
+def test_reader_warns_once_per_file_about_bad_data(two_blocks, tmp_path, caplog):
+    """Every reader path (train, tune, compare, evaluate iterate files) warns about bad data once per file."""
+    from ccreco.io import iterate
+
+    neg = _variant(two_blocks, tmp_path / "neg.root", lambda w: -w)
+    with caplog.at_level(logging.WARNING, logger="ccreco"):
+        chunks = list(iterate([neg, two_blocks], step_size=5))
+    assert len(chunks) >= 4
+    polarity = [r.getMessage() for r in caplog.records if "polarity" in r.getMessage()]
+    assert len(polarity) == 1 and "neg.root" in polarity[0]
