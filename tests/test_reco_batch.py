@@ -18,16 +18,14 @@ from ccreco.errors import CcrecoError, ConfigError, ModelError, NonFiniteWavefor
 from ccreco.io import NtupleWriter, read
 from ccreco.reco import RecoConfig, Reconstructor
 from ccreco.reco.batch import run_reco
-from ccreco.sim import SimConfig, simulate, simulate_to_file
+from ccreco.sim import SimConfig, simulate
 
 N = 300
 
 
 @pytest.fixture(scope="module")
-def sim_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("batch") / "untuned.root"
-    simulate_to_file(path, SimConfig.from_preset("tb2023-untuned"), N, 21)
-    return path
+def sim_file(simulated_file):
+    return simulated_file(N, 21)
 
 
 @pytest.fixture(scope="module")

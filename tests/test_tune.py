@@ -97,6 +97,7 @@ def test_cli_tune(tmp_path) -> None:
     assert info["parameters"]["noise_mv"] == pytest.approx(cfg.noise_mv)
     assert (tmp_path / "plots" / "tune_shape.png").exists()
     assert (tmp_path / "plots" / "tune_peak_amplitude_mv.png").exists()
+    assert (tmp_path / "plots" / "tune_peak_amplitude_mv_tail.png").exists()
 
 
 def _template_file(path) -> str:  # type: ignore[no-untyped-def]
@@ -157,3 +158,14 @@ def test_bound_and_geometry_warnings(tmp_path) -> None:  # type: ignore[no-untyp
 
     paths = write_result(res, tmp_path / "t.toml")
     assert json.loads(paths["json"].read_text())["warnings"] == res.warnings
+
+
+def test_default_parameters_follow_the_models() -> None:
+    from ccreco.analysis.tune import default_parameters
+
+    assert default_parameters(BASE) == list(DEFAULT_PARAMETERS)
+    heed = SimConfig.from_preset("heed-tube")
+    names = default_parameters(heed)
+    assert "cluster_p1" in names and "pulse_shaper_tau_ns" in names and "pulse_rise_ns" not in names
+    with pytest.raises(ConfigError, match="no effect with pulse_model"):
+        tune(summary_statistics(simulate_features(heed, 60, 1)), heed, ["pulse_rise_ns"])

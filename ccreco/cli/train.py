@@ -57,9 +57,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                   "ccreco train peaks run.root --candidates rule=max -o lstm_max.onnx"])
     peaks.add_argument("--preset", default="compact", help="model preset: anwar2024 or compact")
     peaks.add_argument("--candidates", action="append", metavar="KEY=VALUE",
-                       help="candidate selection the model is trained on and stores (repeatable): rule=d2|max, "
-                       "threshold=K|none, smooth=H, normalize=true|false, tolerance=N, baseline_start_ns, "
-                       "baseline_stop_ns (default: CandidateConfig, rule d2, k 2.5)")
+                       help="candidate selection the model is trained on and stores (repeatable): rule=d2|max|top, "
+                       "min_distance=N (rule top), threshold=K|none, roi_threshold=K|none, roi_margin=N, smooth=H, "
+                       "normalize=true|false, tolerance=N, baseline_start_ns, baseline_stop_ns "
+                       "(default: CandidateConfig, rule d2, k 2.5, no region of interest)")
     common(peaks)
     peaks.set_defaults(func=run_peaks)
 
