@@ -20,6 +20,11 @@ importing this module registers nothing.
   ``threads``, ``batch_size``. Extra CNN inputs (e.g. ``track_length_cm``) are taken from the
   chunk's truth, unless an option of the same name fixes them for every waveform
   (``track_length_cm=1.131``: data without truth, or a wrong-geometry study on simulation).
+- ``perpeak`` clusters: every step-1 candidate (scored by the step-1 model, accepted or not)
+  goes to the per-peak model (:class:`ccreco.models.inference.PeakClusterModel`), which returns
+  the clusters it opens; the count is their sum, through the model's stored calibration line
+  unless ``calibrate=0``. Options: ``model``, ``peak_model``, ``calibrate``, ``threads``,
+  ``batch_size``.
 """
 
 from __future__ import annotations
@@ -249,6 +254,29 @@ def cnn_clusters_factory(options: Mapping[str, str]) -> ClusterCounter:
     return counter
 
 
+def perpeak_clusters_factory(options: Mapping[str, str]) -> ClusterCounter:
+    """``perpeak`` cluster counter: step-1 candidates and scores -> the per-peak model (rounded)."""
+    from ccreco.kernels.windows import candidate_windows
+    from ccreco.models.inference import PeakClusterModel
+    from ccreco.models.shipped import DEFAULT_PERPEAK_MODEL
+
+    opts = dict(options)
+    path = _model_path(opts, "model", DEFAULT_PERPEAK_MODEL)
+    peak_model, _ = _peak_model(opts, "peak_model")
+    calibrate = _pop(opts, "calibrate", bool, True)
+    model = PeakClusterModel(path, intra_op_num_threads=peak_model._options["intra_op_num_threads"],
+                             batch_size=max(peak_model.batch_size, 1024))
+    _reject_unknown(opts, "perpeak")
+    cands = _model_candidates(peak_model)
+
+    def counter(chunk: WaveformChunk) -> np.ndarray:
+        cw = candidate_windows(chunk.waveforms, cands, sampling_ns=chunk.sampling_ns)
+        scores = score_windows(peak_model, cw.windows, chunk.sampling_ns)
+        return round_counts(model.count(cw, scores, sampling_ns=chunk.sampling_ns, calibrate=calibrate))
+
+    return counter
+
+
 # kept for the earlier private names (tests, benchmarks)
 _cnn_clusters_factory = cnn_clusters_factory
 
@@ -262,4 +290,5 @@ __all__ = [
     "deriv_peaks_factory",
     "lstm_clusters_factory",
     "lstm_peaks_factory",
+    "perpeak_clusters_factory",
 ]

@@ -387,7 +387,7 @@ def _unwrap(exc: BaseException) -> BaseException:
 
 
 def validate_inputs(files: Sequence[str], mapping: SchemaMapping, reconstructor: Reconstructor,
-                    on_error: str, entries: dict[str, int] | None = None,
+                    on_error: str, entries: dict[str, dict[str, Any]] | None = None,
                     ) -> tuple[list[str], list[dict[str, Any]], float, int]:
     """Open every file, check its tree, branches, first entry and the models' fit — before any work.
 
@@ -402,7 +402,8 @@ def validate_inputs(files: Sequence[str], mapping: SchemaMapping, reconstructor:
     on_error : {"raise", "skip"}
         Bad files raise or are skipped (listed).
     entries : dict, optional
-        Filled with file -> number of entries of every good file.
+        Filled with file -> ``{"numentries": n, "uuid": file UUID}`` of every good file (the
+        metadata coffea's runner would otherwise fetch by opening every file again).
 
     Returns
     -------
@@ -447,7 +448,7 @@ def validate_inputs(files: Sequence[str], mapping: SchemaMapping, reconstructor:
         sampling, n_samples = chunk.sampling_ns, chunk.n_samples
         good.append(path)
         if entries is not None:
-            entries[path] = int(plan.num_entries)
+            entries[path] = {"numentries": int(plan.num_entries), "uuid": getattr(tree.file, "fUUID", None)}
     if not good:
         raise ConfigError(f"no readable input among {len(files)} file(s): "
                           + "; ".join(f"{s['file']}: {s['reason']}" for s in skipped[:3]))
@@ -535,6 +536,17 @@ def _executor(name: str, workers: int, scheduler: str | None, status: bool) -> t
                                   retries=3), closers
 
 
+def _known_metadata(file_meta: dict[str, dict[str, Any]], tree: str) -> dict[Any, dict[str, Any]] | None:
+    """coffea's metadata cache filled from what :func:`validate_inputs` read: the runner then
+    skips its own preprocessing pass, which opens every file once more (one task per file)."""
+    try:
+        from coffea.processor.executor import FileMeta
+    except ImportError:  # a coffea without it: the runner fetches the metadata itself
+        return None
+    return {FileMeta("ccreco", path, tree): dict(meta) for path, meta in file_meta.items()
+            if meta.get("uuid") is not None}
+
+
 def auto_chunk_size(n_entries: int, workers: int) -> int:
     """Entries per block so that every worker has work, even on a single file.
 
@@ -587,8 +599,8 @@ class RunPlan:
         Samples per waveform.
     executor, workers, scheduler, chunk_size, on_error, overwrite
         As given to :func:`run_reco` (``chunk_size`` ``None``: :func:`auto_chunk_size`).
-    n_entries : dict of str to int
-        Entries of every good file.
+    n_entries : dict of str to dict
+        File -> ``{"numentries": n, "uuid": file UUID}`` of every good file.
     checksums : dict
         File -> recorded block checksums (``ccreco.io.integrity``; files ccreco wrote).
     """
@@ -608,7 +620,7 @@ class RunPlan:
     chunk_size: int | None
     on_error: str
     overwrite: bool
-    n_entries: dict[str, int] = field(default_factory=dict)
+    n_entries: dict[str, dict[str, Any]] = field(default_factory=dict)
     checksums: dict[str, list[tuple[int, int, int]]] = field(default_factory=dict)
 
     def task(self, parts_dir: str | os.PathLike[str]) -> BlockTask:
@@ -729,7 +741,7 @@ def check_inputs(plan: RunPlan) -> RunPlan:
     """
     from ccreco.io.integrity import read_file_blocks
 
-    n_entries: dict[str, int] = {}
+    n_entries: dict[str, dict[str, Any]] = {}
     good, file_skips, sampling, n_samples = validate_inputs(plan.paths, plan.mapping, plan.reconstructor,
                                                             plan.on_error, n_entries)
     checksums = {p: read_file_blocks(p) for p in good} if plan.mapping.name == "native" else {}
@@ -738,7 +750,7 @@ def check_inputs(plan: RunPlan) -> RunPlan:
 
 
 def execute(plan: RunPlan, parts_dir: str | os.PathLike[str], *, status: bool | None = None,
-            processor_factory: Any = None) -> Execution:
+            processor_factory: Any = None, progress: Any = None) -> Execution:
     """Run coffea's runner over the planned files; each block writes its part file to ``parts_dir``.
 
     Parameters
@@ -751,6 +763,8 @@ def execute(plan: RunPlan, parts_dir: str | os.PathLike[str], *, status: bool | 
         coffea's progress bars (default: on a terminal unless ``CCRECO_NO_PROGRESS`` is set).
     processor_factory : callable, optional
         ``BlockTask -> ProcessorABC``; default :class:`ccreco.processors.ClusterCountingProcessor`.
+    progress : callable, optional
+        Called with a one-line message at each stage (batch logs see where a run is).
 
     Returns
     -------
@@ -766,6 +780,9 @@ def execute(plan: RunPlan, parts_dir: str | os.PathLike[str], *, status: bool | 
         from ccreco.reco.processor import ClusterCountingProcessor as processor_factory
     proc = processor_factory(plan.task(parts_dir))
     show = progress_enabled() if status is None else bool(status)
+    say = progress or (lambda message: None)
+    say(f"{len(plan.good)} file(s) checked; starting the {plan.executor} executor"
+        + (f" ({plan.workers} workers)" if plan.executor != "iterative" and not plan.scheduler else ""))
     exe, closers = _executor(plan.executor, plan.workers, plan.scheduler, show)
     try:
         chunk_size = plan.chunk_size
@@ -773,8 +790,10 @@ def execute(plan: RunPlan, parts_dir: str | os.PathLike[str], *, status: bool | 
             n_workers = 1 if plan.executor == "iterative" else plan.workers
             if plan.executor == "dask" and plan.scheduler:
                 n_workers = max(1, len(exe.client.scheduler_info().get("workers", {})))
-            chunk_size = auto_chunk_size(sum(plan.n_entries.values()), n_workers)
-        runner = processor.Runner(exe, schema=BaseSchema, chunksize=int(chunk_size), savemetrics=True)
+            chunk_size = auto_chunk_size(sum(m["numentries"] for m in plan.n_entries.values()), n_workers)
+        say(f"reconstructing in blocks of {int(chunk_size)} entries")
+        runner = processor.Runner(exe, schema=BaseSchema, chunksize=int(chunk_size), savemetrics=True,
+                                  metadata_cache=_known_metadata(plan.n_entries, plan.mapping.tree))
         fileset = {"ccreco": {"files": {p: plan.mapping.tree for p in plan.good}}}
         t0 = time.perf_counter()
         try:
@@ -850,7 +869,8 @@ def summary_data(plan: RunPlan, run: Execution, outputs: list[str], n_written: i
     }
 
 
-def publish_run(plan: RunPlan, run: Execution, stage: Path, *, plots: bool = True) -> RunSummary:
+def publish_run(plan: RunPlan, run: Execution, stage: Path, *, plots: bool = True,
+                progress: Any = None) -> RunSummary:
     """Write ``reco.root``, ``hists.root``, plots and ``summary.json`` into ``stage``; publish it.
 
     Parameters
@@ -863,6 +883,8 @@ def publish_run(plan: RunPlan, run: Execution, stage: Path, *, plots: bool = Tru
         The staging directory (:func:`ccreco.reco.output.staging_dir`).
     plots : bool
         Draw ``plots/``.
+    progress : callable, optional
+        Called with a one-line message at each stage.
 
     Returns
     -------
@@ -871,11 +893,15 @@ def publish_run(plan: RunPlan, run: Execution, stage: Path, *, plots: bool = Tru
     """
     t1 = time.perf_counter()
     acc = run.accumulator
+    say = progress or (lambda message: None)
+    say(f"reconstruction done in {run.wall_s:.1f} s; writing reco.root and hists.root")
     n_written = merge_parts(acc.sorted_parts(), stage / "reco.root")
     shutil.rmtree(stage / PARTS_DIR, ignore_errors=True)
     hists = acc.hists or book(False)
     write_hists(hists, stage / "hists.root")
     label = Path(plan.good[0]).name if len(plan.good) == 1 else ""
+    if plots:
+        say("drawing plots")
     plot_files = draw(hists, stage / "plots", label=label) if plots else []
     outputs = ["hists.root", "reco.root", "summary.json"] + [str(Path(p).relative_to(stage)) for p in plot_files]
     data = summary_data(plan, run, outputs, n_written, output_s=0.0)
@@ -899,6 +925,7 @@ def run_reco(
     plots: bool = True,
     status: bool | None = None,
     processor_factory: Any = None,
+    progress: Any = None,
 ) -> RunSummary:
     """Reconstruct files with coffea's runner and write ``OUTDIR`` (hists.root, reco.root, plots, summary).
 
@@ -934,6 +961,9 @@ def run_reco(
         Draw ``plots/``.
     status : bool, optional
         coffea's progress bars (default: on a terminal unless ``CCRECO_NO_PROGRESS`` is set).
+    progress : callable, optional
+        Called with a one-line message at each stage (cluster start, run, outputs, plots), so
+        that batch logs show where a run is (``ccreco reco`` prints them on stderr).
     processor_factory : callable, optional
         ``BlockTask -> ProcessorABC``; default :class:`ccreco.processors.ClusterCountingProcessor`.
 
@@ -955,8 +985,9 @@ def run_reco(
         plan = check_inputs(plan)
         stage = staging_dir(outdir, overwrite)
         try:
-            run = execute(plan, stage / PARTS_DIR, status=status, processor_factory=processor_factory)
-            return publish_run(plan, run, stage, plots=plots)
+            run = execute(plan, stage / PARTS_DIR, status=status, processor_factory=processor_factory,
+                          progress=progress)
+            return publish_run(plan, run, stage, plots=plots, progress=progress)
         except BaseException:
             shutil.rmtree(stage, ignore_errors=True)
             raise
