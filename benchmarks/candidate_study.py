@@ -214,8 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-o", "--output", default=None, help="write the markdown here too")
     args = ap.parse_args(argv)
     from ccreco.models.inference import PeakModel
-    from ccreco.models.methods import DEFAULT_PEAK_MODEL
-    from ccreco.models.shipped import shipped_model
+    from ccreco.models.shipped import DEFAULT_PEAK_MODEL, shipped_model
 
     n = 300 if args.quick else args.n
     path = args.model or str(shipped_model(DEFAULT_PEAK_MODEL))
