@@ -28,18 +28,18 @@ from ccreco.reco.batch import auto_chunk_size
 from ccreco.sim import SimConfig, simulate
 
 READ_SCRIPT = """
-import json, resource, sys, time
+import json, sys, time
 from ccreco.io import iterate
 c0 = time.process_time()
 n = sum(len(c) for c in iterate(sys.argv[1], step_size=int(sys.argv[2])))
 cpu = time.process_time() - c0
-print(json.dumps({"n": n, "cpu_s": cpu, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+print(json.dumps({"n": n, "cpu_s": cpu, "rss_mb": int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024}))
 """
 
 BASELINE_SCRIPT = """
-import json, resource
+import json
 import ccreco.io, uproot, numpy, awkward
-print(json.dumps({"rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+print(json.dumps({"rss_mb": int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024}))
 """
 
 

@@ -16,7 +16,8 @@ Simulates a ``tb2023-untuned`` run (seed 1) and measures, in the same run:
    on an embedded dask ``LocalCluster`` with 1 and 2 workers, each started once and warmed up by
    a first run (the cold start — worker processes, imports, numba cache, ONNX sessions — is
    reported apart), with the workers' peak RSS;
-5. peak memory (max RSS of a fresh process) of an iterative run vs run length, and for a file
+5. peak memory (``VmHWM`` of a fresh process; ``ru_maxrss`` would report the benchmark's own
+   peak, inherited through ``fork``) of an iterative run vs run length, and for a file
    written with 10,000-entry baskets (how files from other writers, and ccreco's before
    ``constants.BASKET_ENTRIES``, look).
 
@@ -166,9 +167,10 @@ def run_rate(path: Path, out: Path, executor: str, workers: int, scheduler: str 
 
 
 def _max_rss_mb() -> float:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Peak RSS of this process in MB (``VmHWM``: unlike ``ru_maxrss``, it does not inherit the
+    high-water mark of the parent that forked this process before ``exec``)."""
+    with open("/proc/self/status") as fh:
+        return int(fh.read().split("VmHWM:")[1].split()[0]) / 1024
 
 
 def dask_rates(small: Path, big: Path, work: Path, workers: int) -> tuple[dict, float]:
@@ -188,15 +190,15 @@ def dask_rates(small: Path, big: Path, work: Path, workers: int) -> tuple[dict, 
 
 
 MEMORY_SCRIPT = """
-import resource, sys
+import sys
 from ccreco.reco.batch import run_reco
 run_reco([sys.argv[1]], sys.argv[2], overwrite=True, plots=False, status=False)
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+print(int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024)
 """
 
 
 def peak_rss_mb(path: Path, out: Path) -> float:
-    """Max RSS (MB) of a fresh process running an iterative ``run_reco`` (automatic block size)."""
+    """Peak RSS (MB, ``VmHWM``) of a fresh process running an iterative ``run_reco`` (automatic block size)."""
     proc = subprocess.run([sys.executable, "-c", MEMORY_SCRIPT, str(path), str(out)],
                           capture_output=True, text=True, check=True, env=os.environ | {"CCRECO_NO_PROGRESS": "1"})
     return float(proc.stdout.strip().splitlines()[-1])
@@ -279,7 +281,7 @@ def main(quick: bool = False) -> str:
                         ("dask-1", "`run_reco` dask LocalCluster, 1 worker (warm)"),
                         ("dask-2", "`run_reco` dask LocalCluster, 2 workers (warm)")):
         r = rates[name]
-        lines.append(f"| {label}; {r['chunks']} blocks of {r['chunk_size']} | {r['waveforms_per_s']:,.0f} | | |")
+        lines.append(f"| {label}; {r['chunks']} block(s) of {r['chunk_size']} | {r['waveforms_per_s']:,.0f} | | |")
     scale = r2["waveforms_per_s"] / r1["waveforms_per_s"]
     lines += [
         "",
@@ -291,8 +293,8 @@ def main(quick: bool = False) -> str:
         f"Peak RSS of a dask worker: {r1['worker_rss_mb']:,.0f} MB (1 worker), {r2['worker_rss_mb']:,.0f} MB "
         "(2 workers).",
         "",
-        "Peak memory (max RSS of a fresh process, iterative executor, everything included: Python, numba, "
-        "onnxruntime, uproot; automatic block size):",
+        "Peak memory (peak RSS, `VmHWM`, of a fresh process, iterative executor, everything included: Python, "
+        "numba, onnxruntime, coffea, uproot; automatic block size):",
         "",
         "| waveforms | basket size of the input | max RSS [MB] |",
         "|---:|---:|---:|",

@@ -76,3 +76,19 @@ def test_reading_big_baskets_in_small_steps_is_complete(tmp_path) -> None:
         w.write(chunk)
     steps = [len(c) for c in iterate(path, step_size=70)]
     assert max(steps) <= 2 * 70 and sum(steps) == 300  # memory follows the step, not the file
+
+
+def test_run_reco_hands_coffea_the_file_metadata_it_already_read(tmp_path, monkeypatch) -> None:
+    from coffea.processor import Runner
+
+    files = []
+    for i in range(3):
+        files.append(tmp_path / f"small{i}.root")
+        simulate_to_file(files[-1], SimConfig.from_preset("tb2023-untuned"), 7, 10 + i, progress=False)
+
+    def boom(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise AssertionError("coffea re-opened a file for its metadata")
+
+    monkeypatch.setattr(Runner, "metadata_fetcher_root", staticmethod(boom))
+    s = run_reco(files, tmp_path / "out", status=False, plots=False)
+    assert s.counters["waveforms_reconstructed"] == 21 and s.counters["chunks"] == 3

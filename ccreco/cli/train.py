@@ -93,6 +93,17 @@ def _log_epochs() -> None:
 
 
 def _finish(result: Any, args: argparse.Namespace) -> int:
+    import math
+
+    from ccreco.errors import ConfigError
+
+    # AUC or loss NaN: one class only in the validation sample, or a diverged fit (wrong polarity, no
+    # pulses). A NaN precision alone only means nothing passed the threshold, which a short run may show.
+    bad = sorted(k for k, v in result.metrics.items() if ("auc" in k or "loss" in k or k in ("mae", "rmse"))
+                 and isinstance(v, float) and not math.isfinite(v))
+    if bad:
+        raise ConfigError(f"training gave non-finite validation metrics {bad}; no model written. Check the data "
+                          "with `ccreco inspect` (polarity, flat waveforms) and the truth labels")
     from ccreco.cli import _args
 
     out = Path(args.output)

@@ -398,7 +398,10 @@ class onnx_wrapper:  # noqa: N801 - named like coffea.ml_tools' torch_wrapper, x
         return self.postprocess_awkward(out, *args, **kwargs)
 
     def _call_dask(self, *args: Any, **kwargs: Any) -> Any:
-        from coffea.ml_tools.helper import numpy_call_wrapper  # imported only for dask-awkward inputs
+        try:  # imported only for dask-awkward inputs (coffea's ml_tools package also imports torch if present)
+            from coffea.ml_tools.helper import numpy_call_wrapper
+        except ImportError as exc:
+            raise ModelError(f"dask-awkward inputs need coffea (pip install coffea): {exc}", file=str(self.path)) from exc
 
         return numpy_call_wrapper._call_dask(self, *args, **kwargs)
 
