@@ -1,28 +1,36 @@
-"""End-to-end reconstruction benchmark: ``ccreco reco`` vs the per-waveform Python loop.
+"""End-to-end reconstruction benchmark: ``ccreco reco`` vs per-waveform Python loops.
 
 Simulates a ``tb2023-untuned`` run (seed 1) and measures, in the same run:
 
-1. the straightforward alternative a user would write: a per-waveform Python loop (numpy on
-   one waveform at a time) selecting the same candidates as the model was trained on (negative
-   second difference above baseline + k x RMS; ``scipy.signal.find_peaks`` local maxima would
-   give fewer windows than the model expects), window slicing, the same shipped ONNX models
-   called once per waveform (LSTM on its windows, CNN on its encoded peak times);
+1. two per-waveform Python loops a user would write: (a) the naive one of issue 18, the bare
+   IHEP candidate rule (every sample where the waveform bends down, about 1000 windows per
+   waveform), window slicing, and PyTorch models of the shipped sizes (LSTM and CNN, random
+   weights: speed does not depend on them) called once per waveform; (b) the same loop with the
+   library's candidate cut and the shipped ONNX models (isolates the vectorization gain);
 2. :class:`ccreco.reco.Reconstructor` called on in-memory chunks (library, 1 thread);
-3. :func:`ccreco.reco.run_reco` end to end (read, reconstruct, write part files, merge,
-   hists.root; no plots) on the iterative executor (1 core) and on an embedded dask
-   ``LocalCluster`` with 1 and 2 workers, each started once and warmed up by a first run
-   (the cold start — worker processes, imports, numba cache, ONNX sessions — is reported
-   apart);
-4. peak memory (max RSS of a fresh process) of an iterative run for two run sizes at the same
-   chunk size, and for two chunk sizes at the same run size.
+3. step 1 inside the library run (CPU time in ``PeakModel.predict`` during ``Reconstructor``
+   calls) vs the isolated ONNX Runtime rate of the same model on random windows at batch 256
+   (the ``bench_models.py`` setting), both as windows per CPU second;
+4. :func:`ccreco.reco.run_reco` end to end (read, reconstruct, write part files, merge,
+   hists.root; no plots) with the automatic block size on the iterative executor (1 core) and
+   on an embedded dask ``LocalCluster`` with 1 and 2 workers, each started once and warmed up by
+   a first run (the cold start — worker processes, imports, numba cache, ONNX sessions — is
+   reported apart), with the workers' peak RSS;
+5. peak memory (``VmHWM`` of a fresh process; ``ru_maxrss`` would report the benchmark's own
+   peak, inherited through ``fork``) of an iterative run vs run length, and for a file
+   written with 10,000-entry baskets (how files from other writers, and ccreco's before
+   ``constants.BASKET_ENTRIES``, look).
 
-Usage: ``python benchmarks/bench_reco.py [--quick]`` prints the markdown section.
+CPU-time ratios are robust on a shared machine; wall-clock rates are not. Usage:
+``python benchmarks/bench_reco.py [--quick]`` prints the markdown section.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -32,16 +40,48 @@ from pathlib import Path
 
 import numpy as np
 
-from ccreco.constants import STEP_SIZE
-from ccreco.io import read
+from ccreco.constants import BASKET_ENTRIES
+from ccreco.io import NtupleWriter, read
 from ccreco.models.encoding import encode_peak_times
 from ccreco.reco import Reconstructor
 from ccreco.reco.batch import run_reco
-from ccreco.sim import SimConfig, simulate_to_file
+from ccreco.sim import SimConfig, simulate, simulate_to_file
 
 
-def python_loop(chunk, reco: Reconstructor) -> tuple[float, float]:
-    """Waveforms/s of the per-waveform loop, and its windows per waveform."""
+def naive_torch_loop(chunk, reco: Reconstructor) -> tuple[float, float, float]:
+    """Waveforms/s (wall, CPU) of the naive loop (bare rule, PyTorch models per waveform); windows per waveform."""
+    import torch
+
+    from ccreco.models.config import CLUSTER_PRESETS, PEAK_PRESETS
+    from ccreco.models.model import build_cluster_model, build_peak_model
+
+    pm, cm = reco.peak_model, reco.cluster_model
+    preset = (pm.metadata.get("model_config") or {}).get("hidden")
+    peak_cfg = next((c for c in PEAK_PRESETS.values() if c.hidden == preset), PEAK_PRESETS["compact"])
+    lstm = build_peak_model(dataclasses.replace(peak_cfg, window_left=pm.window_left, window_right=pm.window_right))[0].eval()
+    cnn = build_cluster_model(CLUSTER_PRESETS["ihep"])[0].eval()
+    left, right, enc = pm.window_left, pm.window_right, cm.encoding
+    torch.set_num_threads(1)
+    windows_total = 0
+    t0, c0 = time.perf_counter(), time.process_time()
+    with torch.no_grad():
+        for wf in chunk.waveforms:
+            x = wf.astype(np.float64)
+            peaks = [i for i in range(left, x.size - right) if x[i] - x[i - 1] > x[i + 1] - x[i]]
+            windows_total += len(peaks)
+            if peaks:
+                windows = torch.from_numpy(np.stack([wf[j - left:j + right + 1] for j in peaks])[:, :, None])
+                p = lstm(windows).numpy().reshape(-1)
+                times = np.asarray(peaks)[p >= 0.5] * chunk.sampling_ns
+            else:
+                times = np.zeros(0)
+            cnn(torch.from_numpy(encode_peak_times([times], enc).astype(np.float32)))
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return len(chunk) / wall, len(chunk) / cpu, windows_total / len(chunk)
+
+
+def python_loop(chunk, reco: Reconstructor) -> tuple[float, float, float]:
+    """Waveforms/s (wall, CPU) of the per-waveform loop with the library's cut and ONNX models; windows per waveform."""
     pm, cm = reco.peak_model, reco.cluster_model
     left, right = pm.window_left, pm.window_right
     k = reco.candidates.threshold
@@ -51,7 +91,7 @@ def python_loop(chunk, reco: Reconstructor) -> tuple[float, float]:
     length, _ = reco.track_length(chunk)  # the CNN's extra input (track_length_cm)
     n_base = int(round(reco.candidates.baseline_stop_ns / chunk.sampling_ns))
     windows_total = 0
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for w, wf in enumerate(chunk.waveforms):
         x = wf.astype(np.float64)
         mu, rms = float(x[:n_base].mean()), float(x[:n_base].std())
@@ -70,140 +110,204 @@ def python_loop(chunk, reco: Reconstructor) -> tuple[float, float]:
         if c_extra:
             feed[c_extra[0]] = np.array([[length[w]]], dtype=np.float32)
         cm.session.run(None, feed)
-    return len(chunk) / (time.perf_counter() - t0), windows_total / len(chunk)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return len(chunk) / wall, len(chunk) / cpu, windows_total / len(chunk)
 
 
-def library(chunk, reco: Reconstructor, repeats: int) -> tuple[float, float]:
-    """Best waveforms/s of the library on an in-memory chunk; and candidates per waveform."""
-    best = 0.0
+def library(chunk, reco: Reconstructor, repeats: int) -> dict:
+    """Best waveforms/s (wall and CPU) of the library; candidates per waveform; step-1 windows/CPU-s."""
+    model = reco.peak_model
+    spent = {"cpu": 0.0, "windows": 0}
+    original = model.predict
+
+    def timed(windows, **kwargs):  # noqa: ANN001, ANN202 - step 1 inside the chain
+        c0 = time.process_time()
+        out = original(windows, **kwargs)
+        spent["cpu"] += time.process_time() - c0
+        spent["windows"] += len(windows)
+        return out
+
+    best_wall = best_cpu = 0.0
+    step1 = 0.0
+    model.predict = timed
+    try:
+        for _ in range(repeats):
+            spent.update(cpu=0.0, windows=0)
+            t0, c0 = time.perf_counter(), time.process_time()
+            r = reco(chunk)
+            best_wall = max(best_wall, len(chunk) / (time.perf_counter() - t0))
+            best_cpu = max(best_cpu, len(chunk) / (time.process_time() - c0))
+            step1 = max(step1, spent["windows"] / spent["cpu"])
+    finally:
+        del model.predict
+    return {"wall": best_wall, "cpu": best_cpu, "cands": float(r.n_candidates.mean()), "step1": step1}
+
+
+def isolated_step1(reco: Reconstructor, n_windows: int, repeats: int) -> float:
+    """Windows per CPU second of the same model alone: random contiguous windows, batch 256."""
+    from ccreco.models.inference import PeakModel
+
+    model = PeakModel(reco.peak_model.path, batch_size=256)
+    x = np.random.default_rng(0).normal(20, 3, (n_windows, model.window_length, 1)).astype(np.float32)
+    model.predict(x[:1000], sampling_ns=model.sampling_ns)
+    best = float("inf")
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        r = reco(chunk)
-        best = max(best, len(chunk) / (time.perf_counter() - t0))
-    return best, float(r.n_candidates.mean())
+        c0 = time.process_time()
+        model.predict(x, sampling_ns=model.sampling_ns)
+        best = min(best, time.process_time() - c0)
+    return n_windows / best
 
 
-def run_rate(path: Path, out: Path, executor: str, workers: int, chunk_size: int,
-             scheduler: str | None = None) -> dict:
-    """One ``run_reco``; returns its throughput block."""
-    s = run_reco([path], out, executor=executor, workers=workers, chunk_size=chunk_size, overwrite=True,
-                 plots=False, status=False, scheduler=scheduler)
-    return s.data["throughput"] | {"n": s.counters["waveforms_reconstructed"]}
+def run_rate(path: Path, out: Path, executor: str, workers: int, scheduler: str | None = None) -> dict:
+    """One ``run_reco`` (automatic block size); returns its throughput block and the block size."""
+    s = run_reco([path], out, executor=executor, workers=workers, overwrite=True, plots=False, status=False,
+                 scheduler=scheduler)
+    return s.data["throughput"] | {"n": s.counters["waveforms_reconstructed"], "chunks": s.counters["chunks"],
+                                   "chunk_size": s.data["executor"]["chunk_size"]}
 
 
-def dask_rates(small: Path, big: Path, work: Path, workers: int, chunk_size: int) -> tuple[dict, float]:
-    """Warm run (on a cluster already started and used once) and the cold start's cost in seconds."""
-    import logging
+def _max_rss_mb() -> float:
+    """Peak RSS of this process in MB (``VmHWM``: unlike ``ru_maxrss``, it does not inherit the
+    high-water mark of the parent that forked this process before ``exec``)."""
+    with open("/proc/self/status") as fh:
+        return int(fh.read().split("VmHWM:")[1].split()[0]) / 1024
 
-    from distributed import LocalCluster
+
+def dask_rates(small: Path, big: Path, work: Path, workers: int) -> tuple[dict, float]:
+    """Warm run (on a cluster already started and used once), the cold start's cost in seconds,
+    and the workers' peak RSS."""
+    from distributed import Client, LocalCluster
 
     t0 = time.perf_counter()
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
                       silence_logs=logging.ERROR) as cluster:
-        run_rate(small, work / f"warm-dask{workers}", "dask", workers, chunk_size, cluster.scheduler_address)
+        run_rate(small, work / f"warm-dask{workers}", "dask", workers, cluster.scheduler_address)
         cold = time.perf_counter() - t0
-        rate = run_rate(big, work / f"out-dask{workers}", "dask", workers, chunk_size, cluster.scheduler_address)
+        rate = run_rate(big, work / f"out-dask{workers}", "dask", workers, cluster.scheduler_address)
+        with Client(cluster.scheduler_address) as client:
+            rate["worker_rss_mb"] = max(client.run(_max_rss_mb).values())
     return rate, cold
 
 
 MEMORY_SCRIPT = """
-import resource, sys
+import sys
 from ccreco.reco.batch import run_reco
-run_reco([sys.argv[1]], sys.argv[2], chunk_size=int(sys.argv[3]), overwrite=True, plots=False, status=False)
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+run_reco([sys.argv[1]], sys.argv[2], overwrite=True, plots=False, status=False)
+print(int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024)
 """
 
 
-def peak_rss_mb(path: Path, out: Path, chunk_size: int) -> float:
-    """Max RSS (MB) of a fresh process running an iterative ``run_reco``."""
-    proc = subprocess.run([sys.executable, "-c", MEMORY_SCRIPT, str(path), str(out), str(chunk_size)],
+def peak_rss_mb(path: Path, out: Path) -> float:
+    """Peak RSS (MB, ``VmHWM``) of a fresh process running an iterative ``run_reco`` (automatic block size)."""
+    proc = subprocess.run([sys.executable, "-c", MEMORY_SCRIPT, str(path), str(out)],
                           capture_output=True, text=True, check=True, env=os.environ | {"CCRECO_NO_PROGRESS": "1"})
     return float(proc.stdout.strip().splitlines()[-1])
+
+
+def write_big_baskets(path: Path, cfg: SimConfig, n: int, seed: int, basket: int) -> None:
+    """A file with ``basket``-entry baskets (as other writers, or older ccreco, produce)."""
+    with NtupleWriter(path, basket_entries=basket, metadata={"seed": seed}) as w:
+        for chunk in simulate(cfg, n, seed, chunk_size=basket):
+            w.write(chunk)
 
 
 def main(quick: bool = False) -> str:
     """Run the benchmark; return the markdown section."""
     n = 4000 if quick else 20000
-    n_loop = 200 if quick else 1000
-    chunk_size = 2000 if quick else 5000
+    n_loop = 100 if quick else 1000
+    n_naive = 20 if quick else 100
+    repeats = 2 if quick else 3
     work = Path(tempfile.mkdtemp(prefix="ccreco-bench-reco-"))
     cfg = SimConfig.from_preset("tb2023-untuned")
     big = work / "run.root"
-    simulate_to_file(big, cfg, n, 1)
+    simulate_to_file(big, cfg, n, 1, progress=False)
     small = work / "run_small.root"
-    simulate_to_file(small, cfg, n // 4, 2)
+    simulate_to_file(small, cfg, n // 4, 2, progress=False)
 
     reco = Reconstructor()
     chunk = read(big)
-    head = chunk.waveforms[:n_loop]
-    import dataclasses
 
-    sub = dataclasses.replace(chunk, waveforms=head, meta=chunk.meta[:n_loop], truth=chunk.truth[:n_loop])
+    def head(m: int):  # noqa: ANN202
+        return dataclasses.replace(chunk, waveforms=chunk.waveforms[:m], meta=chunk.meta[:m], truth=chunk.truth[:m])
+
+    sub = head(n_loop)
     reco(sub)  # warm-up: numba caches, ONNX sessions
-    loop, loop_windows = python_loop(sub, reco)
-    lib, cands = library(sub, reco, 3)
+    naive, naive_cpu, naive_windows = naive_torch_loop(head(n_naive), reco)
+    loop, loop_cpu, loop_windows = python_loop(sub, reco)
+    lib = library(sub, reco, repeats)
+    iso = isolated_step1(reco, int(lib["cands"] * n_loop), repeats)
 
     rates, cold = {}, {}
-    run_rate(small, work / "warm-iterative", "iterative", 1, chunk_size)
-    rates["iterative"] = run_rate(big, work / "out-iterative", "iterative", 1, chunk_size)
+    run_rate(small, work / "warm-iterative", "iterative", 1)
+    rates["iterative"] = run_rate(big, work / "out-iterative", "iterative", 1)
     for workers in (1, 2):
-        rates[f"dask-{workers}"], cold[workers] = dask_rates(small, big, work, workers, chunk_size)
+        rates[f"dask-{workers}"], cold[workers] = dask_rates(small, big, work, workers)
 
-    n_mem = n if quick else 100_000
-    huge = big
-    if n_mem != n:
-        huge = work / "run_mem.root"
-        simulate_to_file(huge, cfg, n_mem, 3)
-    mem = {
-        (n // 4, chunk_size): peak_rss_mb(small, work / "mem-a", chunk_size),
-        (n_mem, chunk_size): peak_rss_mb(huge, work / "mem-b", chunk_size),
-        (n_mem, chunk_size // 2): peak_rss_mb(huge, work / "mem-c", chunk_size // 2),
-    }
+    sizes = [n // 4, n] if quick else [n // 4, n, 100_000]
+    files = {n // 4: small, n: big}
+    for size in sizes:
+        if size not in files:
+            files[size] = work / f"run_{size}.root"
+            simulate_to_file(files[size], cfg, size, 3, progress=False)
+    mem = {size: peak_rss_mb(files[size], work / f"mem-{size}") for size in sizes}
+    basket = 10_000
+    others = work / "big_baskets.root"
+    write_big_baskets(others, cfg, sizes[-1], 4, basket)
+    mem_others = peak_rss_mb(others, work / "mem-others")
+
     meta = reco.peak_model.metadata
     preset = (meta.get("model_config") or meta.get("model") or {}).get("hidden", "?")
+    r1, r2 = rates["dask-1"], rates["dask-2"]
     lines = [
         "## Reconstruction end to end (`benchmarks/bench_reco.py`)",
         "",
         f"`tb2023-untuned`, {n} simulated waveforms (seed 1), shipped models: step 1 "
         f"`{reco.peak_model.path.name}` (LSTM {preset} units), step 2 `{reco.cluster_model.path.name}`; "
-        f"{cands:.0f} candidate windows per waveform on average (the step-1 cost scales with it); "
-        f"1 onnxruntime thread per process; chunks of {chunk_size}. The machine is shared (2 cores), so "
-        "absolute rates are noisy; ratios are measured in the same run.",
+        f"{lib['cands']:.0f} candidate windows per waveform on average (the step-1 cost scales with it); "
+        f"1 onnxruntime thread per process, step-1 batch {reco.config.batch_size}; automatic block size "
+        "(`run_reco` default). The machine is shared, so absolute rates are noisy; ratios are measured in the "
+        "same run, and CPU-time ratios are the more robust ones.",
         "",
-        "| what | waveforms/s | ratio to the Python loop |",
-        "|---|---:|---:|",
-        f"| per-waveform Python loop (numpy candidates, window slicing, both models per waveform; "
-        f"{loop_windows:.0f} windows/wf; {n_loop} wf) | {loop:,.0f} | 1 |",
-        f"| `Reconstructor` on an in-memory chunk ({n_loop} wf, best of 3) | {lib:,.0f} | {lib / loop:.1f}x |",
+        "| what | waveforms/s (wall) | waveforms per CPU s | ratio to the naive loop (CPU) |",
+        "|---|---:|---:|---:|",
+        f"| naive per-waveform loop: bare candidate rule ({naive_windows:.0f} windows/wf), PyTorch LSTM + CNN "
+        f"of the shipped sizes per waveform ({n_naive} wf) | {naive:,.0f} | {naive_cpu:,.0f} | 1 |",
+        f"| per-waveform loop with the library's candidate cut ({loop_windows:.0f} windows/wf) and the shipped "
+        f"ONNX models ({n_loop} wf) | {loop:,.0f} | {loop_cpu:,.0f} | {loop_cpu / naive_cpu:.1f}x |",
+        f"| `Reconstructor` on an in-memory chunk ({n_loop} wf, best of {repeats}) | {lib['wall']:,.0f} "
+        f"| {lib['cpu']:,.0f} | **{lib['cpu'] / naive_cpu:.1f}x** |",
     ]
     for name, label in (("iterative", "`run_reco` iterative executor, 1 core (read + reco + write)"),
                         ("dask-1", "`run_reco` dask LocalCluster, 1 worker (warm)"),
                         ("dask-2", "`run_reco` dask LocalCluster, 2 workers (warm)")):
-        r = rates[name]["waveforms_per_s"]
-        lines.append(f"| {label} | {r:,.0f} | {r / loop:.1f}x |")
-    scale = rates["dask-2"]["waveforms_per_s"] / rates["dask-1"]["waveforms_per_s"]
+        r = rates[name]
+        lines.append(f"| {label}; {r['chunks']} block(s) of {r['chunk_size']} | {r['waveforms_per_s']:,.0f} | | |")
+    scale = r2["waveforms_per_s"] / r1["waveforms_per_s"]
     lines += [
         "",
-        f"dask 2 workers / 1 worker: {scale:.2f}x. Cold start of the LocalCluster plus a first run of "
-        f"{n // 4} waveforms: {cold[1]:.0f} s (1 worker), {cold[2]:.0f} s (2 workers). Windows/s of step 1 "
-        f"inside the library run: {lib * cands:,.0f}; step 1 (the LSTM in onnxruntime) takes most of the time, "
-        "and the Python loop runs the same models on the same windows, so the ratio to it is small: the "
-        "loop's overhead is Python and per-call costs, not the models.",
+        f"Step 1 inside the library run: {lib['step1']:,.0f} windows per CPU second; the same model alone "
+        f"(random windows, batch 256, as in `bench_models.py`): {iso:,.0f}; ratio **{lib['step1'] / iso:.2f}**.",
         "",
-        "Peak memory (max RSS of a fresh process, iterative executor, everything included: Python, numba, "
-        "onnxruntime, uproot):",
+        f"dask 2 workers / 1 worker: **{scale:.2f}x** ({n} waveforms, one file). Cold start of the LocalCluster plus "
+        f"a first run of {n // 4} waveforms: {cold[1]:.0f} s (1 worker), {cold[2]:.0f} s (2 workers). "
+        f"Peak RSS of a dask worker: {r1['worker_rss_mb']:,.0f} MB (1 worker), {r2['worker_rss_mb']:,.0f} MB "
+        "(2 workers).",
         "",
-        "| waveforms | chunk size | max RSS [MB] |",
+        "Peak memory (peak RSS, `VmHWM`, of a fresh process, iterative executor, everything included: Python, "
+        "numba, onnxruntime, coffea, uproot; automatic block size):",
+        "",
+        "| waveforms | basket size of the input | max RSS [MB] |",
         "|---:|---:|---:|",
     ]
-    for (nw, cs), mb in mem.items():
-        lines.append(f"| {nw} | {cs} | {mb:,.0f} |")
-    lines += ["", "The peak does not grow with the run length: per-waveform results go to one part file per "
-              "chunk and are merged by streaming, and histograms have a fixed size. It is set by the block being "
-              "processed and by the input file's basket size: uproot decompresses whole baskets, and files written "
-              f"by `ccreco simulate` hold baskets of {STEP_SIZE} entries ({STEP_SIZE * 8 // 1000} MB of waveforms), "
-              "so a smaller chunk than the basket does not lower the peak."]
-    (work / "bench.json").write_text(json.dumps({"loop": loop, "library": lib, "rates": rates}, default=str))
+    for size, mb in mem.items():
+        lines.append(f"| {size} | {min(BASKET_ENTRIES, size)} (ccreco default) | {mb:,.0f} |")
+    lines.append(f"| {sizes[-1]} | {min(basket, sizes[-1])} (another writer) | {mem_others:,.0f} |")
+    lines += ["", "Per-waveform results go to one part file per block and are merged by streaming, and histograms "
+              "have a fixed size, so the peak follows the block and the input's basket size (uproot decompresses "
+              "whole baskets), not the run length."]
+    (work / "bench.json").write_text(json.dumps({"naive": [naive, naive_cpu], "loop": [loop, loop_cpu], "library": lib, "isolated_step1": iso,
+                                                 "rates": rates, "cold": cold, "mem": mem, "mem_others": mem_others},
+                                                default=str))
     return "\n".join(lines) + "\n"
 
 

@@ -34,3 +34,17 @@ STEP_SIZE: int = 10_000
 #: Default length in ns of the pre-signal region (from the window start) used for the baseline
 #: and noise RMS (PHYSICS.md "Algorithms": first 25 ns).
 BASELINE_NS: float = 25.0
+
+#: Most entries in one reconstruction block (``run_reco``): about 40 MB of 2000-sample float32
+#: waveforms plus their candidate windows, so a worker's peak memory stays well under 1 GB.
+BLOCK_ENTRIES_MAX: int = 5000
+#: Fewest entries in a block when a run is split for parallel workers: below this the per-block
+#: cost (coffea task, part file, histogram accumulator) starts to show against the ~1 s of work.
+BLOCK_ENTRIES_MIN: int = 500
+#: Blocks per worker the automatic block size aims at: every worker gets work even from a single
+#: file, and the last blocks to finish are small enough that workers end together.
+BLOCKS_PER_WORKER: int = 4
+#: Entries per TTree basket in files ccreco writes: 8 MB of 2000-sample float32 waveforms per
+#: basket (uproot decompresses whole baskets, so this bounds what a reader of any block size holds;
+#: ``benchmarks/bench_baskets.py`` measures the read-speed cost against 10,000-entry baskets).
+BASKET_ENTRIES: int = 1000

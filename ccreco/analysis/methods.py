@@ -11,7 +11,7 @@ importing this module registers nothing.
 - ``lstm`` peaks: the step-1 ONNX model scores the evaluator's candidate windows; a window is
   selected when its probability reaches the model's threshold. Options: ``model`` (ONNX path;
   default the shipped :data:`ccreco.models.shipped.DEFAULT_PEAK_MODEL`), ``threshold``,
-  ``threads``, ``batch_size``.
+  ``threads``, ``batch_size`` (windows per call; default :class:`ccreco.reco.RecoConfig`'s).
 - ``lstm`` clusters: the same peaks, clusterized by time proximity; extra options ``c`` and
   ``t0_ns``.
 - ``cnn`` clusters: step-1 peaks (candidates made as the step-1 model's metadata says) fed to
@@ -47,6 +47,7 @@ from ccreco.kernels import (
     deriv_preset,
 )
 from ccreco.analysis.metrics import selected_candidates
+from ccreco.reco.core import RecoConfig
 from ccreco.reco.stages import (
     count_clusters,
     deriv_clusters,
@@ -169,7 +170,7 @@ def _peak_model(opts: dict[str, str], key: str = "model") -> tuple[Any, float | 
 
     path = _model_path(opts, key, DEFAULT_PEAK_MODEL)
     threads = _pop(opts, "threads", int, 1)
-    batch = _pop(opts, "batch_size", int, 256)
+    batch = _pop(opts, "batch_size", int, RecoConfig.batch_size)  # the reconstruction's default
     threshold = _pop(opts, "threshold", float | None, None)
     return PeakModel(path, intra_op_num_threads=threads, batch_size=batch), threshold
 
@@ -235,7 +236,7 @@ def cnn_clusters_factory(options: Mapping[str, str]) -> ClusterCounter:
     cnn_path = _model_path(opts, "model", DEFAULT_CLUSTER_MODEL)
     peak_model, threshold = _peak_model(opts, "peak_model")
     cnn = ClusterModel(cnn_path, intra_op_num_threads=peak_model._options["intra_op_num_threads"],
-                       batch_size=peak_model.batch_size)
+                       batch_size=RecoConfig.cnn_batch_size)
     # an option named like an extra input (e.g. track_length_cm=1.131) fixes it for every
     # waveform: data without truth, or a study of a wrong geometry on simulation
     fixed = {k: _pop(opts, k, float, None) for k in cnn.extra_inputs if k in opts}

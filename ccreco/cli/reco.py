@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="connect to this dask scheduler instead of starting a LocalCluster "
                    "(OUTDIR must be on a filesystem the workers share)")
     _args.add_schema(p)
-    _args.add_chunk_size(p, 5000, "entries per block")
+    _args.add_chunk_size(p, None, "entries per block (default: about 4 blocks per worker, 500 to 5000 entries)")
     p.add_argument("--on-error", choices=("raise", "skip"), default="raise",
                    help="stop at the first bad file/block, or skip it and list it in summary.json")
     p.add_argument("--models", metavar="DIR",
@@ -130,10 +131,13 @@ def run(args: argparse.Namespace) -> int:
     peak, cluster = (models_from_dir(args.models) if args.models else (None, None))
     config = dataclasses.replace(config, peak_model=args.peak_model or peak or config.peak_model,
                                  cluster_model=args.cluster_model or cluster or config.cluster_model)
+    def say(message: str) -> None:
+        print(f"ccreco reco: {message}", file=sys.stderr, flush=True)
+
     summary = run_reco(
         _args.input_files(args), _args.output(args), config=config, schema=args.mapping or args.schema,
         executor=args.executor, workers=args.workers, scheduler=args.scheduler, chunk_size=args.chunk_size,
-        on_error=args.on_error, overwrite=args.overwrite, plots=bool(args.plots),
+        on_error=args.on_error, overwrite=args.overwrite, plots=bool(args.plots), progress=say,
     )
     c, s = summary.counters, summary.stats
     tp = summary.data["throughput"]

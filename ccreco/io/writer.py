@@ -13,7 +13,7 @@ import numpy as np
 import uproot
 
 from ccreco import __version__
-from ccreco.constants import META_KEY, SCHEMA_VERSION, TREE
+from ccreco.constants import BASKET_ENTRIES, META_KEY, SCHEMA_VERSION, TREE
 from ccreco.errors import ConfigError
 from ccreco.io.chunk import WaveformChunk
 from ccreco.io.integrity import ALGORITHM, block_record
@@ -89,6 +89,9 @@ class NtupleWriter:
         JSON-serializable provenance stored as the TObjString ``ccreco_meta``.
     compression : uproot compression or None, optional
         Defaults to :func:`default_compression`; ``None`` writes uncompressed.
+    basket_entries : int
+        Most entries per TTree basket (default :data:`~ccreco.constants.BASKET_ENTRIES`): readers
+        decompress whole baskets, so this bounds their memory whatever block size they read.
 
     Examples
     --------
@@ -104,7 +107,11 @@ class NtupleWriter:
         tree: str = TREE,
         metadata: dict[str, Any] | None = None,
         compression: Any = "default",
+        basket_entries: int = BASKET_ENTRIES,
     ) -> None:
+        if basket_entries < 1:
+            raise ConfigError(f"basket_entries must be >= 1, got {basket_entries}")
+        self.basket_entries = int(basket_entries)
         self.path = Path(path)
         self.tree = tree
         self.metadata = dict(metadata or {})
@@ -120,7 +127,7 @@ class NtupleWriter:
         self._closed = False
 
     def write(self, chunk: WaveformChunk) -> None:
-        """Append a chunk of waveforms (one TTree basket per branch).
+        """Append a chunk of waveforms (baskets of at most ``basket_entries`` entries per branch).
 
         Parameters
         ----------
@@ -144,8 +151,11 @@ class NtupleWriter:
                 file=str(self.path),
                 tree=self.tree,
             )
-        self._tree.extend(branches)
-        self._blocks.append(block_record(branches["waveform"], self.n_entries))
+        step = self.basket_entries
+        for start in range(0, len(chunk), step):
+            part = {k: v[start : start + step] for k, v in branches.items()}
+            self._tree.extend(part)
+            self._blocks.append(block_record(part["waveform"], self.n_entries + start))
         self.n_entries += len(chunk)
 
     def close(self) -> None:

@@ -4,7 +4,8 @@ Importing this package imports neither torch nor onnxruntime. Names resolve lazi
 
 - configs and presets (:mod:`ccreco.models.config`), the step-2 encoding
   (:mod:`ccreco.models.encoding`): numpy only;
-- inference (:mod:`ccreco.models.inference`): onnxruntime only;
+- inference (:mod:`ccreco.models.inference`) and the coffea-style ONNX Runtime wrapper
+  (:mod:`ccreco.models.onnx_wrapper`, import ``onnx_wrapper`` from there): onnxruntime only;
 - training and export (:mod:`ccreco.models.train_peaks`, :mod:`ccreco.models.train_clusters`,
   :mod:`ccreco.models.export`): torch, imported when first used.
 """

@@ -2,9 +2,11 @@
 
 :class:`PeakModel` (step 1) and :class:`ClusterModel` (step 2) open the file once to validate
 it (kind, metadata, input shapes) and keep the metadata as plain Python values. The
-``onnxruntime.InferenceSession`` is not picklable, so it is dropped when the object is pickled
-and recreated lazily on first use, e.g. on each dask worker. Dask sets ``OMP_NUM_THREADS=1``,
-which onnxruntime ignores: the thread count is the explicit ``intra_op_num_threads``.
+``onnxruntime.InferenceSession`` is created by :class:`~ccreco.models.onnx_wrapper.onnx_wrapper`:
+it is not picklable, so it is dropped when the object is pickled and recreated lazily on first
+use, e.g. on each dask worker, with the execution provider chosen there (CUDA when
+``onnxruntime-gpu`` offers it, else CPU). Dask sets ``OMP_NUM_THREADS=1``, which onnxruntime
+ignores: the thread count is the explicit ``intra_op_num_threads``, and idle threads do not spin.
 
 Before running, both classes compare the model's metadata with what the caller says about the
 data (window length, sampling period, acquisition window) and raise
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ import numpy as np
 import onnxruntime as ort
 
 from ccreco.errors import ModelError
+from ccreco.models.onnx_wrapper import onnx_wrapper, session_options
 from ccreco.models import metadata as md
 from ccreco.models.config import Encoding
 from ccreco.models.encoding import encode_flat, encode_peak_times
@@ -31,55 +34,10 @@ from ccreco.models.encoding import encode_flat, encode_peak_times
 #: docs/MODELS.md for the benchmark behind the figure).
 DEFAULT_BATCH: int = 256
 
-_OPT_LEVELS = {
-    "disable": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
-    "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
-    "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
-    "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
-}
 
-
-def session_options(
-    intra_op_num_threads: int = 1, optimization: str = "all", sequential: bool = True, spinning: bool = True
-) -> ort.SessionOptions:
-    """onnxruntime session options as ccreco uses them.
-
-    Parameters
-    ----------
-    intra_op_num_threads : int
-        Threads inside one operator (set explicitly; ORT ignores ``OMP_NUM_THREADS``).
-    optimization : {"all", "extended", "basic", "disable"}
-        Graph optimization level.
-    sequential : bool
-        Sequential execution mode (one inter-op thread).
-    spinning : bool
-        Let idle intra-op threads spin (faster alone, wasteful on shared cores).
-
-    Returns
-    -------
-    onnxruntime.SessionOptions
-        The options.
-    """
-    if optimization not in _OPT_LEVELS:
-        raise ModelError(f"optimization must be one of {', '.join(_OPT_LEVELS)}; got {optimization!r}")
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = int(intra_op_num_threads)
-    opts.inter_op_num_threads = 1
-    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL if sequential else ort.ExecutionMode.ORT_PARALLEL
-    opts.graph_optimization_level = _OPT_LEVELS[optimization]
-    opts.log_severity_level = 3
-    if not spinning:
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return opts
-
-
-def _open_session(path: Path, options: ort.SessionOptions) -> ort.InferenceSession:
-    if not path.is_file():
-        raise ModelError("model file not found", file=str(path))
-    try:
-        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    except Exception as exc:  # onnxruntime raises its own Fail/InvalidProtobuf types
-        raise ModelError(f"not a readable ONNX model: {exc}", file=str(path)) from exc
+def _open_session(path: Path, **options: Any) -> ort.InferenceSession:
+    """A session through :class:`~ccreco.models.onnx_wrapper.onnx_wrapper` (CPU, for metadata)."""
+    return onnx_wrapper(path, providers="cpu", **options).session
 
 
 def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -101,7 +59,7 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
         Missing or unreadable file, or metadata that is not valid JSON.
     """
     path = Path(path)
-    session = _open_session(path, session_options())
+    session = _open_session(path, optimization="disable")
     try:
         return md.decode(session.get_modelmeta().custom_metadata_map)
     except ValueError as exc:
@@ -124,7 +82,10 @@ class OnnxModel:
     sequential : bool
         Sequential execution mode.
     spinning : bool
-        Allow intra-op thread spinning.
+        Allow idle onnxruntime threads to spin (off: no CPU burnt between calls on shared cores).
+    providers : "auto", "cpu", "cuda" or sequence of str
+        Execution providers (:func:`~ccreco.models.onnx_wrapper.select_providers`), resolved
+        where the session is created.
 
     Raises
     ------
@@ -144,7 +105,8 @@ class OnnxModel:
         batch_size: int = DEFAULT_BATCH,
         optimization: str = "all",
         sequential: bool = True,
-        spinning: bool = True,
+        spinning: bool = False,
+        providers: str | Sequence[str] = "auto",
     ) -> None:
         self.path = Path(path)
         if batch_size < 1:
@@ -156,7 +118,7 @@ class OnnxModel:
             sequential=sequential,
             spinning=spinning,
         )
-        self._session: ort.InferenceSession | None = None
+        self.wrapper = onnx_wrapper(self.path, providers=providers, batch_size=self.batch_size, **self._options)
         session = self.session  # validates the file now, in the process that names it
         try:
             self.metadata: dict[str, Any] = md.decode(session.get_modelmeta().custom_metadata_map)
@@ -184,21 +146,16 @@ class OnnxModel:
             )
         self._check_shapes()
 
-    # -- pickling: the session stays behind ------------------------------------------------
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state["_session"] = None
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-
     @property
     def session(self) -> ort.InferenceSession:
-        """The onnxruntime session, created on first access (also after unpickling)."""
-        if self._session is None:
-            self._session = _open_session(self.path, session_options(**self._options))
-        return self._session
+        """The onnxruntime session, created on first access (also after unpickling: the
+        :class:`~ccreco.models.onnx_wrapper.onnx_wrapper` holding it drops it when pickled)."""
+        return self.wrapper.session
+
+    @property
+    def _session(self) -> ort.InferenceSession | None:
+        """The session if this process has created it yet, else None."""
+        return self.wrapper._session
 
     @property
     def sampling_ns(self) -> float:
@@ -232,13 +189,10 @@ class OnnxModel:
             )
 
     def _run(self, inputs: Mapping[str, np.ndarray]) -> np.ndarray:
-        n = next(iter(inputs.values())).shape[0]
-        out = np.empty(n, dtype=np.float32)
-        session, bs = self.session, self.batch_size
-        for start in range(0, n, bs):
-            feed = {k: v[start : start + bs] for k, v in inputs.items()}
-            out[start : start + bs] = session.run(None, feed)[0].reshape(-1)
-        return out
+        out = self.wrapper.numpy_call(**inputs)
+        if isinstance(out, dict):
+            out = next(iter(out.values()))
+        return np.asarray(out, dtype=np.float32).reshape(-1)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self.path)!r}, batch_size={self.batch_size}, {self._options})"

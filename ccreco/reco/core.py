@@ -53,7 +53,8 @@ class RecoConfig:
     threads : int
         onnxruntime intra-op threads per model.
     batch_size : int
-        Windows per step-1 onnxruntime call (1024: the fastest in benchmarks/bench_models.py).
+        Windows per step-1 onnxruntime call (128: in the middle of the fastest range, 64-256, on
+        real candidate windows in benchmarks/bench_models.py; 1024 ran at about 0.77x of it).
     cnn_batch_size : int
         Waveforms per step-2 onnxruntime call (64: the fastest there).
     """
@@ -66,7 +67,7 @@ class RecoConfig:
     cell_length_cm: float = 0.8
     angle_deg: float = 0.0
     threads: int = 1
-    batch_size: int = 1024
+    batch_size: int = 128
     cnn_batch_size: int = 64
 
     def __post_init__(self) -> None:
