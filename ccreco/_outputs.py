@@ -40,6 +40,14 @@ from ccreco.errors import ConfigError
 MANIFEST = ".ccreco-outputs.json"
 #: Hidden files ccreco leaves beside an output while writing it: ``.NAME.<kind>-PID``.
 _HIDDEN = re.compile(r"^\.(?P<name>.+)\.(?P<kind>tmp|partial|old)-(?P<pid>\d+)$")
+#: The other form some writers use: ``.NAME.PID.tmp`` (optionally with an extension after it).
+_HIDDEN_PID_FIRST = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.tmp(\.[A-Za-z0-9]+)?$")
+
+
+def _leftover(filename: str) -> tuple[str, int] | None:
+    """``(output name, pid)`` when ``filename`` is one of ccreco's hidden in-progress names."""
+    m = _HIDDEN.match(filename) or _HIDDEN_PID_FIRST.match(filename)
+    return (m["name"], int(m["pid"])) if m else None
 
 
 def pid_alive(pid: int) -> bool:
@@ -69,8 +77,9 @@ def pid_alive(pid: int) -> bool:
 def clean_stale(path: str | os.PathLike[str]) -> list[Path]:
     """Remove the hidden leftovers of killed runs beside ``path`` (and inside it, for a directory).
 
-    Only names of ccreco's form ``.NAME.tmp-PID``, ``.NAME.partial-PID`` and ``.NAME.old-PID``
-    whose PID is not a live process are removed; the current process's own are kept.
+    Only names of ccreco's forms ``.NAME.tmp-PID``, ``.NAME.partial-PID``, ``.NAME.old-PID`` and
+    ``.NAME.PID.tmp[.ext]`` whose PID is not a live process are removed; the current process's own
+    are kept. Beside ``path`` only those of ``path`` itself; inside a directory all of them.
 
     Parameters
     ----------
@@ -93,10 +102,10 @@ def clean_stale(path: str | os.PathLike[str]) -> list[Path]:
         except OSError:
             continue
         for entry in entries:
-            m = _HIDDEN.match(entry.name)
-            if not m or (name is not None and m["name"] != name):
+            found = _leftover(entry.name)
+            if not found or (name is not None and found[0] != name):
                 continue
-            pid = int(m["pid"])
+            pid = found[1]
             if pid == os.getpid() or pid_alive(pid):
                 continue
             try:
@@ -372,7 +381,7 @@ def foreign_files(folder: str | os.PathLike[str]) -> list[str]:
     """
     f = Path(folder)
     listed = set(read_manifest(f) or ())
-    return [x for x in _files(f) if x not in listed and not _HIDDEN.match(Path(x).name)]
+    return [x for x in _files(f) if x not in listed and not _leftover(Path(x).name)]
 
 
 def check_replaceable(outdir: str | os.PathLike[str]) -> None:

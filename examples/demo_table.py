@@ -28,8 +28,8 @@ def main(outdir: str) -> None:
         print("\ncompare untuned vs tuned-45deg, no truth used (chi2/ndf, Kolmogorov-Smirnov p-value):")
         items = rows.items() if isinstance(rows, dict) else ((r.get("variable"), r) for r in rows)
         for name, r in items:
-            if name in ("n_peaks", "n_clusters", "dndx", "peak_amplitude_mv"):
-                print(f"  {name:<18} chi2/ndf {r.get('chi2_ndf', float('nan')):8.1f}   KS p {r.get('p_ks', float('nan')):.2g}")
+            if name in ("lstm_n_peaks", "cnn_n_clusters", "deriv_n_clusters", "cnn_dndx", "lstm_peak_amplitude_mv"):
+                print(f"  {name:<22} chi2/ndf {r.get('chi2_ndf', float('nan')):8.1f}   KS p {r.get('p_ks', float('nan')):.2g}")
 
 
 if __name__ == "__main__":

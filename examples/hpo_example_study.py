@@ -42,7 +42,7 @@ def main() -> int:
         simulate_to_file(root, SimConfig.from_preset("tb2023-untuned"), n, 7)
     here = Path(__file__).resolve().parent
     status = ccreco_main([
-        "hpo", "peaks", "--space", str(here / "hpo_space_peaks.toml"), "--data", str(root),
+        "hpo", "peaks", str(root), "--space", str(here / "hpo_space_peaks.toml"),
         "--trials", "8", "--sampler", "random", "--seed", "1", "--objective", "auc", "throughput_per_s",
         "--executor", "dask", "--workers", "2", "-o", str(out / "study"),
     ])

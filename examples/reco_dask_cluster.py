@@ -17,7 +17,7 @@ The same from the shell (what the script does, in one command each)::
 On a real cluster
 -----------------
 Every worker needs the same environment (``pip install`` of this repository, which also installs
-the ``processors`` package and the shipped models) and must see the output directory's parent:
+its coffea processor ``ccreco.processors`` and the shipped models) and must see the output directory's parent:
 workers write their per-block part files into the hidden staging directory next to ``OUTDIR``,
 so put it on a filesystem that all nodes share. Start a scheduler and workers by hand::
 

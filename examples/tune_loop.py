@@ -72,7 +72,7 @@ def main() -> None:
          "-o", str(w / "cmp_A_BB")])
 
     step("retrain the step-1 peak model on BB (tiny)")
-    run(["train", "peaks", "--data", str(w / "BB.root"), "--set", f"epochs={args.epochs}", "--set", "seed=1",
+    run(["train", "peaks", str(w / "BB.root"), "--set", f"epochs={args.epochs}", "--set", "seed=1",
          "-o", str(w / "lstm_BB.onnx")])
 
     step("apply to A: per-waveform cluster counts with the shipped (B-trained) and the BB-trained model")
@@ -94,8 +94,8 @@ def main() -> None:
     tuned = json.loads((w / "tuned.json").read_text())
     summary["tuned_parameters"] = tuned["parameters"]
     summary["hidden_parameters"] = HIDDEN
-    summary["ks_n_peaks_A_vs_B"] = json.loads((w / "cmp_A_B" / "summary.json").read_text())["variables"]["n_peaks"]["ks"]
-    summary["ks_n_peaks_A_vs_BB"] = json.loads((w / "cmp_A_BB" / "summary.json").read_text())["variables"]["n_peaks"]["ks"]
+    summary["ks_n_peaks_A_vs_B"] = json.loads((w / "cmp_A_B" / "summary.json").read_text())["variables"]["deriv_n_peaks"]["ks"]
+    summary["ks_n_peaks_A_vs_BB"] = json.loads((w / "cmp_A_BB" / "summary.json").read_text())["variables"]["deriv_n_peaks"]["ks"]
     (w / "loop_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(json.dumps(summary, indent=2))
 

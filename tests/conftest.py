@@ -24,3 +24,25 @@ def root_exe() -> str:
     if exe is None:
         pytest.fail("the ROOT executable 'root' is not installed (pip install root==0.1a12)")
     return exe
+
+
+@pytest.fixture(scope="session")
+def simulated_file(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    """Factory of simulated ROOT files, each made once per test session and shared.
+
+    ``simulated_file(n, seed, preset="tb2023-untuned", **overrides) -> Path``. The files are
+    read-only by convention: a test that modifies one must copy it first.
+    """
+    from ccreco.sim import SimConfig, simulate_to_file
+
+    made: dict[tuple, Path] = {}
+
+    def make(n: int, seed: int, preset: str = "tb2023-untuned", **overrides: object) -> Path:
+        key = (int(n), int(seed), preset, tuple(sorted(overrides.items())))
+        if key not in made:
+            path = tmp_path_factory.mktemp("simulated") / f"{preset}_{n}_{seed}.root"
+            simulate_to_file(path, SimConfig.from_preset(preset, **overrides), int(n), int(seed))
+            made[key] = path
+        return made[key]
+
+    return make

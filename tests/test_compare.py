@@ -70,7 +70,7 @@ def test_load_waveforms_and_reco_tree_and_cli(tmp_path) -> None:
     simulate_to_file(fa, cfg, 300, seed=1, progress=False)
     simulate_to_file(fb, cfg.replace(noise_mv=2.5), 300, seed=2, progress=False)
     a, b = load_sample(fa), load_sample(fb)
-    assert {"n_peaks", "peak_amplitude_mv", "baseline_rms_mv", "peak_time_ns"} <= set(a)
+    assert {"deriv_n_peaks", "deriv_peak_amplitude_mv", "baseline_rms_mv", "deriv_peak_time_ns"} <= set(a)
     res = compare_samples(a, b)
     assert res.variables["baseline_rms_mv"].ks > 0.5
     files = plot_comparison(res, a, b, tmp_path / "plots")
@@ -86,13 +86,15 @@ def test_load_waveforms_and_reco_tree_and_cli(tmp_path) -> None:
         f["reco"] = {"n_peaks": np.array([1, 2, 3], dtype=np.int32),
                      "peak_time_ns": ak.Array([[1.0], [2.0, 3.0], [4.0, 5.0, 6.0]])}
     r = load_sample(outdir)
-    assert r["n_peaks"].tolist() == [1, 2, 3] and r["peak_time_ns"].size == 6
+    assert r["lstm_n_peaks"].tolist() == [1, 2, 3] and r["lstm_peak_time_ns"].size == 6
+    # a reco OUTDIR against a waveform file: LSTM/CNN quantities never pair with DERIV ones
+    assert not set(r) & set(a)
     with pytest.raises(InputFileError):
         load_sample(tmp_path)
 
     out = tmp_path / "cmp"
     assert main(["compare", str(fa), str(fb), "-o", str(out), "--labels", "data,sim",
-                 "--variables", "n_peaks,baseline_rms_mv"]) == 0
+                 "--variables", "deriv_n_peaks,baseline_rms_mv"]) == 0
     info = json.loads((out / "summary.json").read_text())
-    assert set(info["variables"]) == {"n_peaks", "baseline_rms_mv"}
+    assert set(info["variables"]) == {"deriv_n_peaks", "baseline_rms_mv"}
     assert (out / "baseline_rms_mv.png").exists() and (out / "baseline_rms_mv_ks.png").exists()

@@ -245,3 +245,26 @@ def test_inspect_reports_truth_origin_clashes_and_uses(tmp_path):
     text = report.to_text()
     assert "supports:    evaluate peaks / train peaks: yes; evaluate clusters / train clusters: no" in text
     assert report.to_dict()["supports"]["evaluate peaks / train peaks"] is True
+
+
+def test_rntuple_through_reco_and_evaluate(tmp_path):
+    """coffea's runner (ccreco reco) and the evaluation read an RNTuple like the TTree it came from."""
+    from ccreco.analysis.evaluate import evaluate_clusters
+    from ccreco.reco import run_reco
+    from ccreco.sim import SimConfig, simulate_to_file
+
+    tt = tmp_path / "sim.root"
+    simulate_to_file(tt, SimConfig.from_preset("tb2023-untuned"), 60, seed=4, progress=False)
+    rn = to_rntuple(tt, tmp_path / "sim_rn.root", clusters=2)
+    runs = {}
+    for name, path in (("tt", tt), ("rn", rn)):
+        summary = run_reco(path, tmp_path / f"reco_{name}", chunk_size=40, plots=False, status=False)
+        assert summary.counters["waveforms_reconstructed"] == 60
+        runs[name] = uproot.open(tmp_path / f"reco_{name}" / "reco.root")["reco"].arrays(
+            ["event", "n_peaks", "n_clusters"], library="np")
+    order = {name: np.argsort(r["event"], kind="stable") for name, r in runs.items()}
+    for key in ("event", "n_peaks", "n_clusters"):
+        assert np.array_equal(runs["tt"][key][order["tt"]], runs["rn"][key][order["rn"]]), key
+    a = evaluate_clusters(str(tt), "deriv")
+    b = evaluate_clusters(str(rn), "deriv")
+    assert a["n_waveforms"] == b["n_waveforms"] == 60 and a["bias"] == b["bias"]

@@ -85,6 +85,31 @@ def test_cluster_metrics() -> None:
     assert m["mean_true"] == 11.5 and m["mean_reco"] == 12.25 and m["n_waveforms"] == 4
 
 
+def test_profile_fit_sees_shrinkage() -> None:
+    """Shrinking a noisy count toward the mean lowers the RMS; slope and calibrated RMS tell."""
+    rng = np.random.default_rng(3)
+    t = rng.poisson(15, 20000).astype(float)
+    linear = t + rng.normal(0.0, 3.0, t.size)
+    k = 15.0 / (15.0 + 9.0)  # the RMS-optimal shrinkage of a Poisson(15) count measured to +-3
+    shrunk = 15 + k * (linear - 15)
+    m_s, m_l = cluster_metrics(t, shrunk), cluster_metrics(t, linear)
+    assert m_s["slope"] == pytest.approx(k, abs=4 * m_s["slope_err"])
+    assert m_s["intercept"] == pytest.approx(15 * (1 - k), abs=4 * m_s["intercept_err"])
+    assert m_l["slope"] == pytest.approx(1.0, abs=4 * m_l["slope_err"])
+    assert 0 < m_s["slope_err"] < 0.02
+    # the raw RMS favours the shrunk response; after calibration both are the measurement's 3
+    assert m_s["rms"] < 0.85 * m_l["rms"]
+    assert m_s["calibrated_rms"] == pytest.approx(m_l["calibrated_rms"], rel=0.03)
+    assert m_l["calibrated_rms"] == pytest.approx(3.0, rel=0.03)
+    assert m_s["fit_points"] >= 20 and m_s["slope_range"] == [5.0, 30.0]
+
+
+def test_profile_fit_needs_two_bins() -> None:
+    m = cluster_metrics(np.array([10, 10, 10, 10, 10]), np.array([9, 10, 11, 10, 10]))
+    assert m["fit_points"] == 1 and np.isnan(m["slope"]) and np.isnan(m["calibrated_rms"])
+    assert json.loads(json.dumps(jsonable(m)))["slope"] is None
+
+
 def test_jsonable() -> None:
     out = jsonable({"a": float("nan"), "b": np.int64(3), "c": np.array([1.5, np.inf]), "d": (np.float32(2),)})
     assert json.loads(json.dumps(out)) == {"a": None, "b": 3, "c": [1.5, None], "d": [2.0]}

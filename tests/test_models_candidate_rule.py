@@ -87,3 +87,32 @@ def test_cli_trains_and_evaluates_on_local_maxima(max_model: tuple[Path, Path], 
         candidate_options({"rulez": "max"})
     with pytest.raises(ConfigError):
         candidate_options({"rule": "median"})
+
+
+def test_top_rule_with_region_of_interest_travels_with_the_model(max_model: tuple[Path, Path], tmp_path: Path) -> None:
+    from ccreco.analysis.evaluate import evaluate_peaks
+    from ccreco.io import iterate
+    from ccreco.kernels import CandidateConfig, candidate_recall, candidate_windows
+    from ccreco.models.config import PEAK_PRESETS, PEAK_TRAIN
+    from ccreco.models.dataset import peak_sample
+    from ccreco.models.inference import PeakModel
+    from ccreco.models.train_peaks import train_peak_model
+
+    sim, _ = max_model
+    mcfg = dataclasses.replace(PEAK_PRESETS["compact"], hidden=8, dense=(8, 1))
+    cand = {"rule": "top", "min_distance": 3, "threshold": 1.5, "roi_threshold": 6.0, "roi_margin": 20}
+    sample = peak_sample(str(sim), mcfg, candidates=cand)
+    res = train_peak_model(sample.windows, sample.labels, mcfg, dataclasses.replace(PEAK_TRAIN, epochs=1),
+                           sampling_ns=sample.sampling_ns, sample=sample.info, candidates=sample.info["candidates"])
+    path = tmp_path / "lstm_top.onnx"
+    res.export(path)
+    stored = PeakModel(path).candidates
+    assert {k: stored[k] for k in cand} == cand
+    ev = evaluate_peaks(str(sim), "lstm", options={"model": str(path)})
+    chunk = next(iter(iterate(str(sim))))
+    cw = candidate_windows(chunk.waveforms, CandidateConfig(**stored), sampling_ns=chunk.sampling_ns)
+    found, n_true = candidate_recall(cw, chunk.truth)
+    assert ev["candidates_per_waveform"] * ev["n_waveforms"] == len(cw) == sample.labels.size
+    assert ev["candidate_recall"] == pytest.approx(found / n_true)
+    d2 = evaluate_peaks(str(sim), "lstm", options={"model": str(path)}, candidates=CandidateConfig())
+    assert d2["candidates_per_waveform"] > 2 * ev["candidates_per_waveform"]  # a third of the windows or fewer

@@ -138,6 +138,33 @@ def test_cluster_training_with_extra_input() -> None:
         train_cluster_model(times, n_true, cfg, TrainConfig(epochs=1))
 
 
+def test_poisson_cnn_with_calibration_line(tmp_path: Path) -> None:
+    """output='exp' + poisson loss: a positive rate; the stored calibration line is inverted."""
+    from ccreco.models.config import ClusterModelConfig
+    from ccreco.models.inference import ClusterModel
+
+    rng = np.random.default_rng(8)
+    n_true = rng.poisson(14, 1200)
+    times = [np.sort(rng.uniform(0, 1500, k)) for k in n_true]
+    cfg = ClusterModelConfig(conv=((8, 4), (8, 4)), dense=(16,), encoding="counts", output="exp")
+    train = TrainConfig(optimizer="adam", batch_size=64, epochs=12, learning_rate=3e-3, balance="none", seed=2,
+                        loss="poisson")
+    res = train_cluster_model(times, n_true, cfg, train, calibrate=True)
+    assert np.all(res.p_val > 0)
+    assert res.metrics["rms"] < 0.6 * float(np.std(n_true))
+    cal = res.metadata["calibration"]
+    assert 0.3 < cal["slope"] < 1.5 and cal["n_waveforms"] == res.y_val.size
+    path = res.export(tmp_path / "cnn_poisson.onnx")
+    model = ClusterModel(path)
+    raw = model.predict(times[:50], sampling_ns=1.0, window_ns=2000.0, calibrate=False)
+    got = model.predict(times[:50], sampling_ns=1.0, window_ns=2000.0)
+    np.testing.assert_allclose(got, (raw - cal["intercept"]) / cal["slope"], rtol=1e-5)
+    with pytest.raises(ConfigError, match="poisson"):
+        train_cluster_model(times, n_true, ClusterModelConfig(conv=((4, 4),), dense=(4,)), train)
+    with pytest.raises(ConfigError, match="output"):
+        ClusterModelConfig(output="log")
+
+
 def test_plots_are_written(tmp_path: Path) -> None:
     pytest.importorskip("mplhep")
     from ccreco.models.plots import plot_training

@@ -18,16 +18,14 @@ from ccreco.errors import CcrecoError, ConfigError, ModelError, NonFiniteWavefor
 from ccreco.io import NtupleWriter, read
 from ccreco.reco import RecoConfig, Reconstructor
 from ccreco.reco.batch import run_reco
-from ccreco.sim import SimConfig, simulate, simulate_to_file
+from ccreco.sim import SimConfig, simulate
 
 N = 300
 
 
 @pytest.fixture(scope="module")
-def sim_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("batch") / "untuned.root"
-    simulate_to_file(path, SimConfig.from_preset("tb2023-untuned"), N, 21)
-    return path
+def sim_file(simulated_file):
+    return simulated_file(N, 21)
 
 
 @pytest.fixture(scope="module")
@@ -269,9 +267,11 @@ def test_compare_reads_a_reco_outdir(iterative_run, tmp_path):
     from ccreco.analysis.compare import compare_samples, load_sample
 
     sample = load_sample(iterative_run.outdir)
-    assert {"n_peaks", "n_clusters", "dndx", "peak_time_ns", "peak_amplitude_mv", "baseline_rms"} <= set(sample)
-    assert not {"run", "event", "channel", "npeak"} & set(sample)
-    assert sample["n_clusters"].size == N and sample["peak_time_ns"].size == sample["n_peaks"].sum()
+    # estimator-qualified names: LSTM peaks, CNN counts, the DERIV baseline under its own name
+    assert {"lstm_n_peaks", "cnn_n_clusters", "cnn_dndx", "lstm_peak_time_ns", "lstm_peak_amplitude_mv",
+            "deriv_n_clusters", "baseline_rms"} <= set(sample)
+    assert not {"run", "event", "channel", "npeak", "n_peaks", "n_clusters"} & set(sample)
+    assert sample["cnn_n_clusters"].size == N and sample["lstm_peak_time_ns"].size == sample["lstm_n_peaks"].sum()
     same = compare_samples(sample, sample)
     assert all(v.ks == 0.0 and (v.ndf == 0 or v.chi2 == 0.0) for v in same.variables.values())
 

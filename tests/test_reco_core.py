@@ -12,14 +12,11 @@ from ccreco.errors import ConfigError, ModelError
 from ccreco.io import read
 from ccreco.reco import RecoConfig, Reconstructor, reconstruct
 from ccreco.reco.hists import book, fill
-from ccreco.sim import SimConfig, simulate_to_file
 
 
 @pytest.fixture(scope="module")
-def sim_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("reco") / "untuned.root"
-    simulate_to_file(path, SimConfig.from_preset("tb2023-untuned"), 200, 11)
-    return path
+def sim_file(simulated_file):
+    return simulated_file(200, 11)
 
 
 @pytest.fixture(scope="module")

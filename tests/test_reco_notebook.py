@@ -48,7 +48,9 @@ def test_quickstart_notebook_runs(tmp_path, monkeypatch):
     assert f"{N} waveforms of 2000 samples every 1.0 ns" in text
     assert f"{N} waveforms in 2 blocks" in text
     out = tmp_path / "qs"
-    for name in ("run.root", "quickstart_counts.png", "quickstart_waveform.png"):
+    assert f"reco.root: TTree 'reco', {N} entries" in text and "n_clusters_vs_true (TH2D)" in text
+    assert f"n_clusters: {N} entries" in text
+    for name in ("run.root", "quickstart_counts.png", "quickstart_waveform.png", "quickstart_hists.png"):
         assert (out / name).stat().st_size > 1000, name
     summary = json.loads((out / "reco" / "summary.json").read_text())
     assert summary["counters"]["waveforms_reconstructed"] == N and summary["skipped"] == []

@@ -12,14 +12,11 @@ from ccreco.io import read
 from ccreco.kernels import DERIV_CLUSTERIZE, DERIV_PRESETS, deriv_preset
 from ccreco.reco import RecoConfig, Reconstructor
 from ccreco.reco.stages import deriv_clusters, resolve_extra_inputs, select_peaks
-from ccreco.sim import SimConfig, simulate_to_file
 
 
 @pytest.fixture(scope="module")
-def chunk(tmp_path_factory):
-    path = tmp_path_factory.mktemp("stages") / "untuned.root"
-    simulate_to_file(path, SimConfig.from_preset("tb2023-untuned"), 60, 3)
-    return read(path)
+def chunk(simulated_file):
+    return read(simulated_file(60, 3))
 
 
 def test_every_deriv_preset_carries_its_clusterization() -> None:

@@ -181,6 +181,13 @@ def test_read_only_outdir_is_a_clear_error_before_work(good, tmp_path, capsys):
         ro.chmod(0o755)
 
 
+def test_unwritable_destination_is_refused_before_work(good, tmp_path, monkeypatch, capsys):
+    """The read-only case also where the tests run as root (os.access says what the kernel would)."""
+    monkeypatch.setattr(_outputs.os, "access", lambda path, mode: not str(path).startswith(str(tmp_path)))
+    assert main(["reco", str(good), "-o", str(tmp_path / "out"), "--no-plots"]) == 2
+    assert "not writable" in capsys.readouterr().err and not (tmp_path / "out").exists()
+
+
 def test_stale_temporaries_of_dead_runs_are_cleaned(tmp_path):
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
@@ -193,8 +200,10 @@ def test_stale_temporaries_of_dead_runs_are_cleaned(tmp_path):
     live.write_bytes(b"1")
     other = tmp_path / f".other.root.tmp-{dead.pid}"  # another output's: not this run's business
     other.write_bytes(b"2")
+    other_form = tmp_path / f".sim.root.{dead.pid}.tmp"  # the form of export.py and hpo's writers
+    other_form.write_bytes(b"3")
     removed = clean_stale(out)
-    assert set(removed) == {stale_tmp, stale_dir}
+    assert set(removed) == {stale_tmp, stale_dir, other_form}
     assert live.exists() and other.exists()
 
 
@@ -222,3 +231,29 @@ def test_manifest_roundtrip(tmp_path):
     assert _outputs.foreign_files(d) == ["a.png"]
     _outputs.write_manifest(d, ["a.png"])
     assert _outputs.foreign_files(d) == []
+
+
+def test_training_with_non_finite_metrics_writes_no_model(tmp_path):
+    """Negative-polarity data gave a model with `auc: NaN` (one class only): no model is written."""
+    import argparse
+    from types import SimpleNamespace
+
+    from ccreco.cli.train import _finish
+
+    result = SimpleNamespace(metrics={"auc": float("nan"), "loss": 0.3})
+    args = argparse.Namespace(output=str(tmp_path / "m.onnx"), plots=None)
+    with pytest.raises(ConfigError, match="auc"):
+        _finish(result, args)
+    assert not (tmp_path / "m.onnx").exists()
+
+
+def test_hpo_cleans_temporaries_of_a_killed_run(tmp_path):
+    from ccreco.cli.hpo import _study_lock
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (tmp_path / "models").mkdir()
+    stale = tmp_path / "models" / f".trial_3.onnx.{dead.pid}.tmp"
+    stale.write_bytes(b"0")
+    with _study_lock(tmp_path):
+        assert not stale.exists()

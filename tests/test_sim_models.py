@@ -27,6 +27,10 @@ def test_heed_default_reproduces_reference_mean_and_tail() -> None:
     assert p.sum() == pytest.approx(1.0)
     assert np.dot(p, k) == pytest.approx(HEED_REFERENCE_MEAN, abs=2e-3)
     assert p[1] / p[2] == pytest.approx((3 / 2) ** 2)  # Rutherford 1/k^2 tail
+    # a steeper low-k part (k <= 5) joined continuously to the k^-2 tail
+    s = heed_pmf(0.9, 2.0, 300, low_exponent=3.0)
+    assert s[1] / s[2] == pytest.approx(1.5**3) and s[6] / s[7] == pytest.approx((8 / 7) ** 2)
+    assert s[4] / s[5] == pytest.approx((6 / 5) ** 2)
     # the table's P(1) with a mean-matching exponent keeps the mean
     q = heed_pmf(0.77, heed_exponent_for_mean(0.77, 1.527), 300)
     assert np.dot(q, k) == pytest.approx(1.527, abs=1e-3)

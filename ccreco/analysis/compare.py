@@ -32,8 +32,37 @@ import numpy as np
 from ccreco._outputs import safe_name
 from ccreco.errors import ConfigError, InputFileError
 
+#: Estimator-qualified names of what :func:`load_sample` reads, so that the same quantity from
+#: different estimators never pairs: waveform files give DERIV features, reco.root the LSTM peaks
+#: and CNN counts (its ``deriv_*`` branches keep their names and pair with waveform files).
+FEATURE_NAMES: dict[str, str] = {
+    "n_peaks": "deriv_n_peaks",
+    "n_clusters": "deriv_n_clusters",
+    "peak_amplitude_mv": "deriv_peak_amplitude_mv",
+    "peak_time_ns": "deriv_peak_time_ns",
+    "first_peak_ns": "deriv_first_peak_ns",
+}
+RECO_NAMES: dict[str, str] = {
+    "n_peaks": "lstm_n_peaks",
+    "n_clusters": "cnn_n_clusters",
+    "n_clusters_int": "cnn_n_clusters_int",
+    "dndx": "cnn_dndx",
+    "peak_amplitude_mv": "lstm_peak_amplitude_mv",
+    "peak_time_ns": "lstm_peak_time_ns",
+}
+
 #: Variables compared by default when present in both samples, in this order.
 DEFAULT_VARIABLES: tuple[str, ...] = (
+    "lstm_n_peaks",
+    "deriv_n_peaks",
+    "cnn_n_clusters",
+    "deriv_n_clusters",
+    "cnn_dndx",
+    "lstm_peak_amplitude_mv",
+    "deriv_peak_amplitude_mv",
+    "lstm_peak_time_ns",
+    "deriv_peak_time_ns",
+    "deriv_first_peak_ns",
     "n_peaks",
     "n_clusters",
     "dndx",
@@ -57,6 +86,9 @@ LABELS: dict[str, str] = {
     "charge_mv_ns": "Collected charge [mV ns]",
     "first_peak_ns": "First peak time [ns]",
 }
+_ESTIMATOR = {"deriv": "DERIV", "lstm": "LSTM", "cnn": "CNN"}
+LABELS.update({q: f"{LABELS[k]} ({_ESTIMATOR[q.split('_', 1)[0]]})"
+               for names in (FEATURE_NAMES, RECO_NAMES) for k, q in names.items() if k in LABELS})
 
 Sample = Mapping[str, np.ndarray]
 
@@ -379,7 +411,10 @@ def load_sample(
     Returns
     -------
     dict of str to numpy.ndarray
-        Variables (per waveform, and per peak flattened).
+        Variables (per waveform, and per peak flattened), estimator-qualified: a waveform
+        file's DERIV quantities are ``deriv_n_peaks``, ``deriv_n_clusters``, ... (:data:`FEATURE_NAMES`),
+        a reco.root's ``lstm_n_peaks``, ``cnn_n_clusters``, ``cnn_dndx``, ... (:data:`RECO_NAMES`),
+        so different estimators never pair.
 
     Raises
     ------
@@ -390,7 +425,7 @@ def load_sample(
     if p.is_dir():
         if not (p / "reco.root").exists():
             raise InputFileError(f"{p} has no reco.root (expected a `ccreco reco` output directory)", file=str(p))
-        return _tree_sample(p / "reco.root", max_waveforms)
+        return _qualify(_tree_sample(p / "reco.root", max_waveforms), RECO_NAMES)
     if not p.exists():
         raise InputFileError(f"no such file or directory: {p}", file=str(p))
     import uproot
@@ -398,12 +433,19 @@ def load_sample(
     with uproot.open(p) as f:
         is_waveforms = any(_is_tree(c) and "waveform" in f[k].keys()
                            for k, c in f.classnames().items())
+        is_reco = any(k.split(";")[0] == "reco" and _is_tree(c) for k, c in f.classnames().items())
     if not is_waveforms and schema == "native":
-        return _tree_sample(p, max_waveforms)
+        return _qualify(_tree_sample(p, max_waveforms), RECO_NAMES if is_reco else {})
     from ccreco.analysis.features import features_from_chunks
     from ccreco.io import iterate
 
-    return sample_from_features(features_from_chunks(iterate(p, schema=schema), max_waveforms=max_waveforms))
+    features = features_from_chunks(iterate(p, schema=schema), max_waveforms=max_waveforms)
+    return _qualify(sample_from_features(features), FEATURE_NAMES)
+
+
+def _qualify(sample: dict[str, np.ndarray], names: Mapping[str, str]) -> dict[str, np.ndarray]:
+    """Rename variables to their estimator-qualified names (``n_clusters`` -> ``cnn_n_clusters``)."""
+    return {names.get(k, k): v for k, v in sample.items()}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -135,6 +135,8 @@ register_method("lstm", peaks=_builtin.lstm_peaks_factory, clusters=_builtin.lst
                 description="step-1 LSTM (ONNX) peaks; clusters by time proximity")
 register_method("cnn", clusters=_builtin.cnn_clusters_factory,
                 description="step-1 LSTM peaks + step-2 CNN cluster count (ONNX)")
+register_method("perpeak", clusters=_builtin.perpeak_clusters_factory,
+                description="step-1 LSTM scores + per-peak model: sum of clusters opened per candidate (ONNX)")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ importing this module registers nothing.
 - ``lstm`` peaks: the step-1 ONNX model scores the evaluator's candidate windows; a window is
   selected when its probability reaches the model's threshold. Options: ``model`` (ONNX path;
   default the shipped :data:`ccreco.models.shipped.DEFAULT_PEAK_MODEL`), ``threshold``,
-  ``threads``, ``batch_size``.
+  ``threads``, ``batch_size`` (windows per call; default :class:`ccreco.reco.RecoConfig`'s).
 - ``lstm`` clusters: the same peaks, clusterized by time proximity; extra options ``c`` and
   ``t0_ns``.
 - ``cnn`` clusters: step-1 peaks (candidates made as the step-1 model's metadata says) fed to
@@ -20,6 +20,11 @@ importing this module registers nothing.
   ``threads``, ``batch_size``. Extra CNN inputs (e.g. ``track_length_cm``) are taken from the
   chunk's truth, unless an option of the same name fixes them for every waveform
   (``track_length_cm=1.131``: data without truth, or a wrong-geometry study on simulation).
+- ``perpeak`` clusters: every step-1 candidate (scored by the step-1 model, accepted or not)
+  goes to the per-peak model (:class:`ccreco.models.inference.PeakClusterModel`), which returns
+  the clusters it opens; the count is their sum, through the model's stored calibration line
+  unless ``calibrate=0``. Options: ``model``, ``peak_model``, ``calibrate``, ``threads``,
+  ``batch_size``.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ from ccreco.kernels import (
     deriv_preset,
 )
 from ccreco.analysis.metrics import selected_candidates
+from ccreco.reco.core import RecoConfig
 from ccreco.reco.stages import (
     count_clusters,
     deriv_clusters,
@@ -164,7 +170,7 @@ def _peak_model(opts: dict[str, str], key: str = "model") -> tuple[Any, float | 
 
     path = _model_path(opts, key, DEFAULT_PEAK_MODEL)
     threads = _pop(opts, "threads", int, 1)
-    batch = _pop(opts, "batch_size", int, 256)
+    batch = _pop(opts, "batch_size", int, RecoConfig.batch_size)  # the reconstruction's default
     threshold = _pop(opts, "threshold", float | None, None)
     return PeakModel(path, intra_op_num_threads=threads, batch_size=batch), threshold
 
@@ -230,7 +236,7 @@ def cnn_clusters_factory(options: Mapping[str, str]) -> ClusterCounter:
     cnn_path = _model_path(opts, "model", DEFAULT_CLUSTER_MODEL)
     peak_model, threshold = _peak_model(opts, "peak_model")
     cnn = ClusterModel(cnn_path, intra_op_num_threads=peak_model._options["intra_op_num_threads"],
-                       batch_size=peak_model.batch_size)
+                       batch_size=RecoConfig.cnn_batch_size)
     # an option named like an extra input (e.g. track_length_cm=1.131) fixes it for every
     # waveform: data without truth, or a study of a wrong geometry on simulation
     fixed = {k: _pop(opts, k, float, None) for k in cnn.extra_inputs if k in opts}
@@ -248,6 +254,29 @@ def cnn_clusters_factory(options: Mapping[str, str]) -> ClusterCounter:
     return counter
 
 
+def perpeak_clusters_factory(options: Mapping[str, str]) -> ClusterCounter:
+    """``perpeak`` cluster counter: step-1 candidates and scores -> the per-peak model (rounded)."""
+    from ccreco.kernels.windows import candidate_windows
+    from ccreco.models.inference import PeakClusterModel
+    from ccreco.models.shipped import DEFAULT_PERPEAK_MODEL
+
+    opts = dict(options)
+    path = _model_path(opts, "model", DEFAULT_PERPEAK_MODEL)
+    peak_model, _ = _peak_model(opts, "peak_model")
+    calibrate = _pop(opts, "calibrate", bool, True)
+    model = PeakClusterModel(path, intra_op_num_threads=peak_model._options["intra_op_num_threads"],
+                             batch_size=max(peak_model.batch_size, 1024))
+    _reject_unknown(opts, "perpeak")
+    cands = _model_candidates(peak_model)
+
+    def counter(chunk: WaveformChunk) -> np.ndarray:
+        cw = candidate_windows(chunk.waveforms, cands, sampling_ns=chunk.sampling_ns)
+        scores = score_windows(peak_model, cw.windows, chunk.sampling_ns)
+        return round_counts(model.count(cw, scores, sampling_ns=chunk.sampling_ns, calibrate=calibrate))
+
+    return counter
+
+
 # kept for the earlier private names (tests, benchmarks)
 _cnn_clusters_factory = cnn_clusters_factory
 
@@ -261,4 +290,5 @@ __all__ = [
     "deriv_peaks_factory",
     "lstm_clusters_factory",
     "lstm_peaks_factory",
+    "perpeak_clusters_factory",
 ]

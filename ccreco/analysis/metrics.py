@@ -13,6 +13,15 @@ Definitions (docs/ALGORITHMS.md, "Metrics"):
 - **cluster counting**: ``d = N_reco - N_true`` per waveform: bias = mean(d),
   rms = sqrt(mean(d**2)), std = std(d), rms / sqrt(mean N_true) (1 = Poisson width),
   resolution = std(d) / mean(N_true), and the N_reco vs N_true profile.
+- **linearity** (what shrinkage toward the training mean cannot hide): a weighted straight-line
+  fit ``mean N_reco = intercept + slope * N_true`` of the profile over N_true in
+  :data:`SLOPE_RANGE` (bins with >= :data:`MIN_PROFILE_COUNT` waveforms; each mean weighted by
+  ``count / max(var, 1/4)``), with errors from the fit covariance. A model that pulls every
+  waveform toward its training mean has a small RMS but a slope well below 1, which divides
+  every difference between particles. ``calibrated_rms`` is the RMS of
+  ``(N_reco - intercept) / slope - N_true``: the resolution left after inverting that line
+  (what a calibrated analysis gets), also as ``calibrated_rms_over_sqrt_n`` and
+  ``calibrated_resolution`` (std / mean N_true).
 
 Undefined ratios (0/0) are ``nan``; :func:`jsonable` turns them into ``None``.
 """
@@ -25,6 +34,15 @@ from typing import Any
 import numpy as np
 
 from ccreco.kernels import match_peaks
+
+
+#: N_true range of the linearity fit (issue 16: slope over N_true 5-30).
+SLOPE_RANGE: tuple[float, float] = (5.0, 30.0)
+#: Fewest waveforms in a profile bin that enters the linearity fit.
+MIN_PROFILE_COUNT: int = 5
+#: Floor of the per-bin variance in the fit weights (integer counts: a bin whose N_reco are all
+#: equal still has an error).
+_VAR_FLOOR: float = 0.25
 
 
 def _ratio(a: float, b: float) -> float:
@@ -232,7 +250,9 @@ def cluster_metrics(n_true: np.ndarray, n_reco: np.ndarray) -> dict[str, Any]:
     dict
         ``bias`` (mean d), ``rms`` (sqrt mean d**2), ``std``, ``mean_true``, ``mean_reco``,
         ``rms_over_sqrt_n`` (rms / sqrt(mean_true)), ``resolution`` (std / mean_true),
-        ``n_waveforms`` and ``profile``: list of ``[n_true, count, mean n_reco, std n_reco]``.
+        ``n_waveforms``, ``profile``: list of ``[n_true, count, mean n_reco, std n_reco]``, and
+        the linearity fit of :func:`profile_fit` (``slope``, ``intercept``, their errors,
+        ``calibrated_rms``, ...).
     """
     t = np.asarray(n_true, dtype=np.float64).reshape(-1)
     r = np.asarray(n_reco, dtype=np.float64).reshape(-1)
@@ -257,7 +277,87 @@ def cluster_metrics(n_true: np.ndarray, n_reco: np.ndarray) -> dict[str, Any]:
         "resolution": std / mean_true if mean_true > 0 else nan,
         "n_waveforms": int(t.size),
         "profile": profile,
+        **profile_fit(t, r),
     }
+
+
+def profile_fit(
+    n_true: np.ndarray,
+    n_reco: np.ndarray,
+    fit_range: tuple[float, float] = SLOPE_RANGE,
+    min_count: int = MIN_PROFILE_COUNT,
+) -> dict[str, float]:
+    """Weighted straight-line fit of the profile mean N_reco vs N_true, and the calibrated RMS.
+
+    Parameters
+    ----------
+    n_true : numpy.ndarray
+        True number of clusters per waveform.
+    n_reco : numpy.ndarray
+        Reconstructed number per waveform (integer or real).
+    fit_range : (float, float)
+        Inclusive N_true range of the fit.
+    min_count : int
+        Fewest waveforms in an N_true bin for it to enter the fit.
+
+    Returns
+    -------
+    dict
+        ``slope``, ``slope_err``, ``intercept``, ``intercept_err``, ``fit_chi2_ndf``,
+        ``fit_points`` (bins used), ``calibrated_bias``, ``calibrated_rms``,
+        ``calibrated_rms_over_sqrt_n``, ``calibrated_resolution`` (all ``nan`` with fewer than
+        two bins or a slope <= 0) and ``slope_range`` (the fit range).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.repeat(np.arange(5, 25), 10).astype(float)
+    >>> fit = profile_fit(t, 0.5 * t + 7.0)
+    >>> round(fit["slope"], 6), round(fit["intercept"], 6), round(fit["calibrated_rms"], 6)
+    (0.5, 7.0, 0.0)
+    """
+    t = np.asarray(n_true, dtype=np.float64).reshape(-1)
+    r = np.asarray(n_reco, dtype=np.float64).reshape(-1)
+    if t.shape != r.shape:
+        raise ValueError(f"n_true and n_reco differ in length: {t.size} vs {r.size}")
+    nan = float("nan")
+    out = {"slope": nan, "slope_err": nan, "intercept": nan, "intercept_err": nan,
+           "fit_chi2_ndf": nan, "fit_points": 0, "calibrated_bias": nan, "calibrated_rms": nan,
+           "calibrated_rms_over_sqrt_n": nan, "calibrated_resolution": nan,
+           "slope_range": [float(fit_range[0]), float(fit_range[1])]}
+    in_range = (t >= fit_range[0]) & (t <= fit_range[1])
+    xs, ys, ws = [], [], []
+    for value in np.unique(t[in_range]):
+        sel = r[t == value]
+        if sel.size < max(int(min_count), 1):
+            continue
+        xs.append(value)
+        ys.append(sel.mean())
+        ws.append(sel.size / max(float(sel.var()), _VAR_FLOOR))
+    out["fit_points"] = len(xs)
+    if len(xs) < 2:
+        return out
+    x, y, w = np.asarray(xs), np.asarray(ys), np.asarray(ws)
+    s, sx, sy = w.sum(), (w * x).sum(), (w * y).sum()
+    sxx, sxy = (w * x * x).sum(), (w * x * y).sum()
+    det = s * sxx - sx * sx
+    if det <= 0:
+        return out
+    slope = (s * sxy - sx * sy) / det
+    intercept = (sxx * sy - sx * sxy) / det
+    chi2 = float((w * (y - intercept - slope * x) ** 2).sum())
+    out.update(slope=float(slope), slope_err=math.sqrt(s / det), intercept=float(intercept),
+               intercept_err=math.sqrt(sxx / det),
+               fit_chi2_ndf=chi2 / (len(xs) - 2) if len(xs) > 2 else nan)
+    if slope <= 0:
+        return out
+    d = (r - intercept) / slope - t
+    mean_true = float(t.mean())
+    cal_rms = float(np.sqrt(np.mean(d**2)))
+    out.update(calibrated_bias=float(d.mean()), calibrated_rms=cal_rms,
+               calibrated_rms_over_sqrt_n=cal_rms / math.sqrt(mean_true) if mean_true > 0 else nan,
+               calibrated_resolution=float(d.std()) / mean_true if mean_true > 0 else nan)
+    return out
 
 
 def jsonable(value: Any) -> Any:
@@ -287,10 +387,13 @@ def jsonable(value: Any) -> Any:
 
 
 __all__ = [
+    "MIN_PROFILE_COUNT",
+    "SLOPE_RANGE",
     "cluster_metrics",
     "electron_matching",
     "electron_metrics",
     "jsonable",
+    "profile_fit",
     "roc",
     "selected_candidates",
     "window_metrics",

@@ -2,7 +2,7 @@
 
 Method (docs/DATA_VS_SIM.md, "Tuning"):
 
-1. **Summary statistics with errors** (:func:`summary_statistics`), each chosen to respond to
+1. **Summary statistics with errors** (:mod:`ccreco.analysis.tune_statistics`), each chosen to respond to
    one parameter first: mean baseline RMS (noise), quantiles of the DERIV peak-amplitude spectrum
    and the mean collected charge (gain), the mean normalized shape of isolated peaks before and
    after the maximum (pulse rise / fall), mean candidate and DERIV peak counts per waveform
@@ -25,6 +25,11 @@ Method (docs/DATA_VS_SIM.md, "Tuning"):
 
 Statistics are treated as independent (quantiles of one spectrum are correlated): the chi2 is a
 distance, and HESSE errors are approximate (the closure test checks them).
+
+Layout: statistics in :mod:`ccreco.analysis.tune_statistics`, the two optimizers in
+:mod:`ccreco.analysis.tune_optimizers`, checks (model, bounds, geometry) in
+:mod:`ccreco.analysis.tune_checks`, plots in :mod:`ccreco.analysis.tune_plots`; this module
+orchestrates (:func:`tune`) and writes (:func:`write_result`).
 """
 
 from __future__ import annotations
@@ -39,7 +44,25 @@ from typing import Any
 import numpy as np
 
 from ccreco._progress import progress
-from ccreco.analysis.features import FeatureConfig, Features, features_from_chunks
+from ccreco.analysis.features import FeatureConfig, Features
+from ccreco.analysis.tune_checks import (
+    BOUND_TOLERANCE,
+    bound_warnings,
+    check_active,
+    geometry_check,
+    peak_time_endpoint,
+)
+from ccreco.analysis.tune_statistics import (
+    AMPLITUDE_QUANTILES,
+    AUTOCORR_LAGS,
+    PAIR_WINDOWS_NS,
+    SHAPE_OFFSETS,
+    TAIL_FACTORS,
+    TUNE_FEATURES,
+    Statistics,
+    simulate_features,
+    summary_statistics,
+)
 from ccreco.errors import ConfigError
 
 #: The parameters tuned by default: SimConfig field -> role.
@@ -65,6 +88,7 @@ DEFAULT_RANGES: dict[str, tuple[str, float, float]] = {
     "trigger_offset_ns": ("add", -40.0, 40.0),
     "cluster_p1": ("abs", 0.5, 0.99),
     "cluster_tail_exponent": ("abs", 1.2, 4.5),
+    "cluster_low_exponent": ("abs", 1.2, 6.0),
     "pulse_ion_tau_ns": ("mul", 0.3, 3.0),
     "pulse_ion_t0_ns": ("mul", 0.3, 3.0),
     "pulse_shaper_tau_ns": ("mul", 0.4, 2.5),
@@ -75,174 +99,7 @@ DEFAULT_RANGES: dict[str, tuple[str, float, float]] = {
 }
 
 #: Cluster-size parameters (need ``cluster_size_model = "heed"``; see :func:`tune`).
-CLUSTER_PARAMETERS: tuple[str, ...] = ("cluster_p1", "cluster_tail_exponent")
-#: A parameter within this fraction of its range from a bound is reported as "at the bound".
-BOUND_TOLERANCE: float = 0.01
-
-#: Offsets (samples from the maximum) of the isolated-peak shape used as statistics.
-SHAPE_OFFSETS: tuple[int, ...] = (-3, -2, -1, 1, 2, 4, 7, 10)
-#: Lags (samples) of the signal-region autocorrelation used as statistics (pulse shape).
-AUTOCORR_LAGS: tuple[int, ...] = (1, 2, 3, 5, 8)
-#: Quantiles of the peak-amplitude spectrum used as statistics.
-AMPLITUDE_QUANTILES: tuple[float, ...] = (0.25, 0.5, 0.75, 0.9)
-#: Amplitude-tail statistics: share of peaks above these multiples of the median amplitude.
-TAIL_FACTORS: tuple[float, ...] = (2.0, 3.0, 5.0, 10.0)
-#: Peak-multiplicity statistics: share of peaks with another peak within these times (ns).
-PAIR_WINDOWS_NS: tuple[float, ...] = (4.0, 8.0)
-#: Feature options used for tuning (isolation short enough to keep many peaks).
-TUNE_FEATURES: FeatureConfig = FeatureConfig(isolation_ns=12.0, shape_left=4, shape_right=12)
-
-
-@dataclass(frozen=True)
-class Statistics:
-    """Summary statistics of one sample: names, values and standard errors.
-
-    Attributes
-    ----------
-    names : tuple of str
-        Statistic names.
-    values, errors : numpy.ndarray
-        float64, one per name.
-    n_waveforms : int
-        Sample size.
-    """
-
-    names: tuple[str, ...]
-    values: np.ndarray
-    errors: np.ndarray
-    n_waveforms: int
-
-    def as_dict(self) -> dict[str, dict[str, float]]:
-        """Name -> {"value", "error"} (for JSON)."""
-        return {n: {"value": float(v), "error": float(e)} for n, v, e in zip(self.names, self.values, self.errors)}
-
-
-def _mean_err(x: np.ndarray) -> tuple[float, float]:
-    x = x[np.isfinite(x)]
-    if x.size < 2:
-        return float("nan"), float("inf")
-    return float(x.mean()), float(x.std(ddof=1) / np.sqrt(x.size))
-
-
-def _quantile_err(x: np.ndarray, q: float) -> tuple[float, float]:
-    # order-statistic error: the quantile moves by the spread of the binomial count
-    if x.size < 10:
-        return float("nan"), float("inf")
-    dq = np.sqrt(q * (1 - q) / x.size)
-    lo, mid, hi = np.quantile(x, [max(q - dq, 0.0), q, min(q + dq, 1.0)])
-    return float(mid), float(max((hi - lo) / 2, 1e-6))
-
-
-def summary_statistics(features: Features) -> Statistics:
-    """Truth-free summary statistics of a sample, with their standard errors.
-
-    Parameters
-    ----------
-    features : Features
-        From :func:`ccreco.analysis.features.waveform_features` (best with
-        :data:`TUNE_FEATURES`).
-
-    Returns
-    -------
-    Statistics
-        ``rms_mean`` (noise), ``amp_qXX`` and ``charge_mean`` (gain), ``shape_+k`` (rise for
-        k < 0, fall for k > 0), ``n_candidates_mean`` and ``n_peaks_mean`` (cluster density),
-        ``first_peak_mean`` (time offset).
-    """
-    pw = features.per_waveform
-    amp = features.per_peak["peak_amplitude_mv"]
-    names: list[str] = []
-    vals: list[float] = []
-    errs: list[float] = []
-
-    def add(name: str, ve: tuple[float, float]) -> None:
-        names.append(name)
-        vals.append(ve[0])
-        errs.append(ve[1])
-
-    add("rms_mean", _mean_err(pw["baseline_rms_mv"]))
-    for q in AMPLITUDE_QUANTILES:
-        add(f"amp_q{int(round(q * 100)):02d}", _quantile_err(amp, q))
-    add("charge_mean", _mean_err(pw["charge_mv_ns"]))
-    sh = features.shapes
-    for k in SHAPE_OFFSETS:
-        col = TUNE_FEATURES.shape_left + k
-        if sh.shape[0] >= 2 and 0 <= col < sh.shape[1]:
-            add(f"shape_{k:+d}", _mean_err(sh[:, col]))
-        else:
-            add(f"shape_{k:+d}", (float("nan"), float("inf")))
-    if features.autocorr is not None:
-        for k in AUTOCORR_LAGS:
-            if k <= features.autocorr.shape[1]:
-                add(f"autocorr_{k}", _mean_err(features.autocorr[:, k - 1]))
-    add("n_candidates_mean", _mean_err(pw["n_candidates"]))
-    add("n_peaks_mean", _mean_err(pw["n_peaks"]))
-    add("first_peak_mean", _mean_err(pw["first_peak_ns"]))
-    first = pw["first_peak_ns"]
-    add("first_peak_q10", _quantile_err(first[np.isfinite(first)], 0.1))
-    # cluster sizes: the amplitude and charge tails relative to their medians (gain-free) and
-    # the share of peaks with a neighbour within a short window (electrons of one cluster)
-    nan = (float("nan"), float("inf"))
-    med = float(np.median(amp)) if amp.size >= 10 else 0.0
-    for f in TAIL_FACTORS:
-        add(f"amp_frac_above_{f:g}med", _frac_err(amp > f * med) if med > 0 else nan)
-    charge = pw["charge_mv_ns"][np.isfinite(pw["charge_mv_ns"])]
-    charge = charge[charge > 0]
-    med_q = float(np.median(charge)) if charge.size >= 10 else 0.0
-    if med_q > 0:
-        q90, q90e = _quantile_err(charge, 0.9)
-        add("charge_q90_over_median", (q90 / med_q, q90e / med_q))
-        add("charge_frac_above_2med", _frac_err(charge > 2 * med_q))
-    else:
-        add("charge_q90_over_median", nan)
-        add("charge_frac_above_2med", nan)
-    times = features.per_peak["peak_time_ns"]
-    off = features.peak_offsets
-    row = np.repeat(np.arange(off.size - 1), np.diff(off))
-    gap = np.diff(times)
-    same = row[1:] == row[:-1]
-    for w in PAIR_WINDOWS_NS:
-        if times.size < 10:
-            add(f"peak_pair_frac_{w:g}ns", nan)
-            continue
-        near = same & (gap <= w)
-        has_near = np.zeros(times.size, dtype=bool)
-        has_near[1:] |= near
-        has_near[:-1] |= near
-        add(f"peak_pair_frac_{w:g}ns", _frac_err(has_near))
-    return Statistics(tuple(names), np.array(vals), np.array(errs), len(features))
-
-
-def _frac_err(flags: np.ndarray) -> tuple[float, float]:
-    n = flags.size
-    if n < 10:
-        return float("nan"), float("inf")
-    f = float(flags.mean())
-    return f, float(max(np.sqrt(f * (1 - f) / n), 1.0 / n))
-
-
-def simulate_features(config: Any, n: int, seed: int, features: FeatureConfig = TUNE_FEATURES) -> Features:
-    """Simulate ``n`` waveforms and compute their truth-free features.
-
-    Parameters
-    ----------
-    config : SimConfig
-        Simulator configuration.
-    n : int
-        Number of waveforms.
-    seed : int
-        Seed (keep it fixed between evaluations: common random numbers).
-    features : FeatureConfig
-        Feature options.
-
-    Returns
-    -------
-    Features
-        The features of the simulated sample.
-    """
-    from ccreco.sim import simulate
-
-    return features_from_chunks(simulate(config, n, seed, chunk_size=min(max(n, 1), 5000)), features)
+CLUSTER_PARAMETERS: tuple[str, ...] = ("cluster_p1", "cluster_tail_exponent", "cluster_low_exponent")
 
 
 @dataclass
@@ -391,7 +248,14 @@ class _Objective:
         self.last_features: Features | None = None
 
     def config(self, theta: Sequence[float]) -> Any:
-        return self.base.replace(**{n: float(v) for n, v in zip(self.names, theta)})
+        values = {n: float(v) for n, v in zip(self.names, theta)}
+        b = self.base
+        # a single power law (low-k exponent = tail exponent) stays one unless the low-k
+        # exponent is tuned itself
+        if ("cluster_tail_exponent" in values and "cluster_low_exponent" not in values
+                and b.cluster_low_exponent == b.cluster_tail_exponent):
+            values["cluster_low_exponent"] = values["cluster_tail_exponent"]
+        return b.replace(**values)
 
     def __call__(self, theta: Sequence[float]) -> Statistics:
         key = tuple(float(v) for v in theta)
@@ -401,6 +265,34 @@ class _Objective:
             self.last_features = feats
             self.cache[key] = summary_statistics(feats)
         return self.cache[key]
+
+
+def default_parameters(config: Any) -> list[str]:
+    """The parameters tuned by default for a start configuration.
+
+    :data:`DEFAULT_PARAMETERS` for the ``biexp`` pulse and ``table`` cluster sizes (the tb2023
+    presets). Otherwise noise, gain, density and time offset, plus the pulse's main shape
+    parameter (``pulse_rise_ns`` / ``pulse_fall_ns`` for ``biexp``, ``pulse_shaper_tau_ns`` for
+    ``iontail``, none for a measured ``template``) and, with the HEED-like cluster sizes,
+    ``cluster_p1`` and ``cluster_tail_exponent``.
+
+    Parameters
+    ----------
+    config : SimConfig
+        Start configuration.
+
+    Returns
+    -------
+    list of str
+        SimConfig fields.
+    """
+    if config.pulse_model == "biexp" and config.cluster_size_model == "table":
+        return list(DEFAULT_PARAMETERS)
+    out = ["noise_mv", "single_electron_mv", "density_scale", "trigger_offset_ns"]
+    out += {"biexp": ["pulse_rise_ns", "pulse_fall_ns"], "iontail": ["pulse_shaper_tau_ns"]}.get(config.pulse_model, [])
+    if config.cluster_size_model == "heed":
+        out += ["cluster_p1", "cluster_tail_exponent"]
+    return out
 
 
 def prepare_base(base: Any, names: Sequence[str], log: Callable[[str], None] | None = None) -> tuple[Any, list[str]]:
@@ -437,6 +329,7 @@ def prepare_base(base: Any, names: Sequence[str], log: Callable[[str], None] | N
         mean = base.mean_cluster_size
         expo = heed_exponent_for_mean(p1, mean, base.cluster_tail_kmax)
         base = base.replace(cluster_size_model="heed", cluster_p1=round(p1, 5), cluster_tail_exponent=round(expo, 4),
+                            cluster_low_exponent=round(expo, 4),
                             delta_electron_spread=True)
         notes.append(f"cluster-size parameters need the HEED-like model: starting from its member closest to "
                      f"the {pmf.size}-entry '{old_model}' table (P(1) {p1:.4f}, exponent {expo:.3f}, "
@@ -444,106 +337,6 @@ def prepare_base(base: Any, names: Sequence[str], log: Callable[[str], None] | N
     for note in notes:
         (log or (lambda s: None))(note)
     return base, notes
-
-
-def bound_warnings(parameters: dict[str, float], bounds: dict[str, tuple[float, float]],
-                   tolerance: float = BOUND_TOLERANCE) -> list[str]:
-    """One warning per parameter that ended within ``tolerance`` of its range's ends.
-
-    A parameter at its bound did not find a minimum inside the range: the range is too narrow
-    or, more often, the parameter absorbs something the model lacks (a wrong geometry, pulse or
-    cluster-size model). Its HESSE error is then meaningless.
-
-    Parameters
-    ----------
-    parameters : dict of str to float
-        Tuned values.
-    bounds : dict of str to (float, float)
-        Search ranges.
-    tolerance : float
-        Fraction of the range counted as "at the bound".
-
-    Returns
-    -------
-    list of str
-        Warnings (empty when every parameter is inside).
-    """
-    out = []
-    for name, v in parameters.items():
-        lo, hi = bounds[name]
-        eps = tolerance * (hi - lo)
-        for side, b in (("lower", lo), ("upper", hi)):
-            if abs(v - b) <= eps:
-                out.append(f"{name} = {v:.4g} ended at its {side} bound {b:.4g} (range {lo:.4g}:{hi:.4g}): "
-                           "widen the range with --range, or check the geometry / pulse / cluster-size model")
-    return out
-
-
-def peak_time_endpoint(features: Features, q: float = 0.98) -> tuple[float, float]:
-    """The ``q`` quantile of (last peak - first peak) per waveform, with its error.
-
-    The drift-time span of a track: set by the cell's maximum drift time (geometry, voltage,
-    gas), nearly independent of gain, noise and cluster density.
-
-    Parameters
-    ----------
-    features : Features
-        Waveform features.
-    q : float
-        Quantile.
-
-    Returns
-    -------
-    (float, float)
-        Span in ns and its error.
-    """
-    off = features.peak_offsets
-    t = features.per_peak["peak_time_ns"]
-    has = np.diff(off) > 1
-    span = t[off[1:][has] - 1] - t[off[:-1][has]]
-    return _quantile_err(span, q)
-
-
-def geometry_check(data: Features, sim: Features, config: Any, tolerance: float = 0.06) -> list[str]:
-    """Say when the start configuration's cell cannot match the data's drift-time span.
-
-    Compares :func:`peak_time_endpoint` (the 98% quantile and the median of last - first peak
-    time per waveform) of the data with the same quantities simulated with ``config``. The
-    endpoint is set by the maximum drift time (cell size, voltage, gas), the median by the
-    distribution of chords (cell shape, impact range). A difference beyond ``tolerance``
-    (relative, plus 3 sigma) means none of the tuned parameters can fix it (the tuner would
-    bend the cluster density or the time offset instead).
-
-    Parameters
-    ----------
-    data, sim : Features
-        Data features and the simulation at the start values.
-    config : SimConfig
-        The start configuration (for the message).
-    tolerance : float
-        Relative difference tolerated.
-
-    Returns
-    -------
-    list of str
-        Warnings (empty when the spans agree).
-    """
-    out = []
-    for q, what in ((0.98, "endpoint (98% quantile)"), (0.5, "median")):
-        d, de = peak_time_endpoint(data, q)
-        m, me = peak_time_endpoint(sim, q)
-        if not (np.isfinite(d) and np.isfinite(m)) or m <= 0:
-            continue
-        if abs(d - m) <= tolerance * m + 3 * np.hypot(de, me):
-            continue
-        out.append(
-            f"geometry: drift-time span (last - first peak) {what}: data {d:.0f} +- {de:.0f} ns, start simulation "
-            f"{m:.0f} +- {me:.0f} ns ({'longer' if d > m else 'shorter'} in the data). The cell "
-            f"'{config.cell_shape}' {config.cell_size_cm} cm, impact {config.impact_min_cm}-{config.impact_max_cm} cm, "
-            f"{config.anode_voltage_v:.0f} V (maximum drift time {config.drift_table.max_time_ns:.0f} ns) cannot "
-            "match the data: set cell_shape / cell_size_cm / impact_max_cm / anode_voltage_v first (otherwise "
-            "density_scale and the time offset absorb the difference)")
-    return out
 
 
 def tune(
@@ -573,7 +366,9 @@ def tune(
         ``cluster_p1`` / ``cluster_tail_exponent`` from the ``table`` cluster-size model starts
         from the closest HEED-like member (:func:`prepare_base`).
     parameters : sequence of str
-        SimConfig float fields to tune (default :data:`DEFAULT_PARAMETERS`).
+        SimConfig float fields to tune (default :data:`DEFAULT_PARAMETERS`; see
+        :func:`default_parameters` for the other models). Parameters without effect in the
+        start's models are refused (:func:`check_active`).
     ranges : dict, optional
         Absolute ``(lo, hi)`` search bounds per parameter (default :data:`DEFAULT_RANGES`).
     n_sim : int
@@ -613,6 +408,7 @@ def tune(
     if not names:
         raise ConfigError("nothing to tune")
     say = log or (lambda s: None)
+    check_active(base, names)
     base, notes = prepare_base(base, names, say)
     bounds = parameter_bounds(base, names, ranges)
     dstats = data if isinstance(data, Statistics) else summary_statistics(data)
@@ -720,7 +516,16 @@ def write_result(result: TuneResult, toml_path: str | os.PathLike[str]) -> dict[
 
 def plot_tuning(result: TuneResult, data: Features, outdir: str | os.PathLike[str], n_sim: int | None = None,
                 seed: int = 1, features: FeatureConfig = TUNE_FEATURES) -> list[Path]:
-    """Before/after plots (see :func:`ccreco.analysis.tune_plots.plot_tuning`)."""
+    """Before/after plots (see :func:`ccreco.analysis.tune_plots.plot_tuning`).
+
+    Normalized distributions of data, start and tuned simulation with ratio panels, the
+    amplitude and charge tails on a log scale, and the mean isolated pulse / autocorrelation.
+
+    Returns
+    -------
+    list of pathlib.Path
+        PNG files written.
+    """
     from ccreco.analysis.tune_plots import plot_tuning as _plot
 
     return _plot(result, data, outdir, n_sim=n_sim, seed=seed, features=features)
@@ -734,6 +539,8 @@ __all__ = [
     "PAIR_WINDOWS_NS",
     "TAIL_FACTORS",
     "bound_warnings",
+    "check_active",
+    "default_parameters",
     "geometry_check",
     "peak_time_endpoint",
     "prepare_base",

@@ -61,6 +61,16 @@ def plot_tuning(result: Any, data: Features, outdir: str | os.PathLike[str], n_s
         path = out / f"tune_{name}.png"
         fig.savefig(path, dpi=90, bbox_inches="tight")
         written.append(path)
+    # the tails (large clusters, delta electrons) on a log scale, up to the data's maximum
+    for name in ("peak_amplitude_mv", "charge_mv_ns"):
+        vals = {k: v[name][np.isfinite(v[name])] for k, v in samples.items()}
+        top = float(np.max(vals["data"])) if vals["data"].size else 1.0
+        edges = np.linspace(0.0, max(top, 1e-9) * 1.02, 61)
+        fig = overlay_figure(vals, edges, LABELS.get(name, name), title="tuning: tail", reference="data")
+        fig.axes[0].set_yscale("log")
+        path = out / f"tune_{name}_tail.png"
+        fig.savefig(path, dpi=90, bbox_inches="tight")
+        written.append(path)
     hep.style.use("ROOT")
     fig = Figure(figsize=(12, 5.5))
     ax1, ax2 = fig.subplots(1, 2)

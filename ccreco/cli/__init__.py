@@ -100,6 +100,11 @@ def _guarded(args: argparse.Namespace) -> Any:
     if spec is None:
         return contextlib.nullcontext()
     outs, ins = spec(args)
+    target = getattr(args, "json", None)  # --json FILE of any command (``-`` is stdout)
+    if isinstance(target, str) and target != "-" and all(o.path != target for o in outs):
+        from ccreco._outputs import Output
+
+        outs = [*outs, Output(target, "file")]
     return guard(outs, expand_inputs(ins))
 
 

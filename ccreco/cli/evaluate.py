@@ -135,3 +135,23 @@ def _evaluate(args: argparse.Namespace, files: list[str], options: dict[str, str
                               schema=schema, step_size=step, max_waveforms=args.max_waveforms)
     return evaluate_clusters(files, args.method, options=options, schema=schema,
                              step_size=step, max_waveforms=args.max_waveforms)
+
+
+def outputs(args: argparse.Namespace) -> tuple[list[Any], list[str | None]]:
+    """What ``ccreco evaluate`` reads (its ``--json`` output is added by the CLI); checked and locked.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed arguments.
+
+    Returns
+    -------
+    (list of ccreco._outputs.Output, list of str)
+        Outputs and inputs.
+    """
+    from ccreco._outputs import Output
+
+    from ccreco.cli import _args
+
+    return [], list(_args.input_files(args))

@@ -123,6 +123,10 @@ def _study_lock(out: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise ConfigError(f"another ccreco hpo is running on {out} (one process per study)") from None
+        from ccreco._outputs import clean_stale
+
+        for folder in (out, out / "models", out / "plots"):  # temporaries of a killed earlier run
+            clean_stale(folder)
         try:
             yield
         finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -130,10 +131,13 @@ def run(args: argparse.Namespace) -> int:
     peak, cluster = (models_from_dir(args.models) if args.models else (None, None))
     config = dataclasses.replace(config, peak_model=args.peak_model or peak or config.peak_model,
                                  cluster_model=args.cluster_model or cluster or config.cluster_model)
+    def say(message: str) -> None:
+        print(f"ccreco reco: {message}", file=sys.stderr, flush=True)
+
     summary = run_reco(
         _args.input_files(args), _args.output(args), config=config, schema=args.mapping or args.schema,
         executor=args.executor, workers=args.workers, scheduler=args.scheduler, chunk_size=args.chunk_size,
-        on_error=args.on_error, overwrite=args.overwrite, plots=bool(args.plots),
+        on_error=args.on_error, overwrite=args.overwrite, plots=bool(args.plots), progress=say,
     )
     c, s = summary.counters, summary.stats
     tp = summary.data["throughput"]

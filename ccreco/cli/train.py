@@ -57,9 +57,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                   "ccreco train peaks run.root --candidates rule=max -o lstm_max.onnx"])
     peaks.add_argument("--preset", default="compact", help="model preset: anwar2024 or compact")
     peaks.add_argument("--candidates", action="append", metavar="KEY=VALUE",
-                       help="candidate selection the model is trained on and stores (repeatable): rule=d2|max, "
-                       "threshold=K|none, smooth=H, normalize=true|false, tolerance=N, baseline_start_ns, "
-                       "baseline_stop_ns (default: CandidateConfig, rule d2, k 2.5)")
+                       help="candidate selection the model is trained on and stores (repeatable): rule=d2|max|top, "
+                       "min_distance=N (rule top), threshold=K|none, roi_threshold=K|none, roi_margin=N, smooth=H, "
+                       "normalize=true|false, tolerance=N, baseline_start_ns, baseline_stop_ns "
+                       "(default: CandidateConfig, rule d2, k 2.5, no region of interest)")
     common(peaks)
     peaks.set_defaults(func=run_peaks)
 
@@ -92,6 +93,17 @@ def _log_epochs() -> None:
 
 
 def _finish(result: Any, args: argparse.Namespace) -> int:
+    import math
+
+    from ccreco.errors import ConfigError
+
+    # AUC or loss NaN: one class only in the validation sample, or a diverged fit (wrong polarity, no
+    # pulses). A NaN precision alone only means nothing passed the threshold, which a short run may show.
+    bad = sorted(k for k, v in result.metrics.items() if ("auc" in k or "loss" in k or k in ("mae", "rmse"))
+                 and isinstance(v, float) and not math.isfinite(v))
+    if bad:
+        raise ConfigError(f"training gave non-finite validation metrics {bad}; no model written. Check the data "
+                          "with `ccreco inspect` (polarity, flat waveforms) and the truth labels")
     from ccreco.cli import _args
 
     out = Path(args.output)

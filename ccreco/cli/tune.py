@@ -41,9 +41,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     _args.add_set(p, "override a start field (repeatable)")
     _args.add_output(p, metavar="TUNED.toml", help="tuned simulator config (.json/.md written beside it)")
     p.add_argument("--params", default=None,
-                   help="comma-separated SimConfig float fields to tune (default: noise_mv,single_electron_mv,"
-                   "pulse_rise_ns,pulse_fall_ns,density_scale,trigger_offset_ns); cluster sizes: cluster_p1,"
-                   "cluster_tail_exponent (a 'table' start switches to its closest HEED-like member); ion-tail "
+                   help="comma-separated SimConfig float fields to tune (default for the tb2023 presets: noise_mv,"
+                   "single_electron_mv,pulse_rise_ns,pulse_fall_ns,density_scale,trigger_offset_ns; for heed-tube: "
+                   "noise_mv,single_electron_mv,density_scale,trigger_offset_ns,pulse_shaper_tau_ns,cluster_p1,"
+                   "cluster_tail_exponent); cluster sizes: cluster_p1,"
+                   "cluster_tail_exponent[,cluster_low_exponent] (a 'table' start switches to its closest HEED-like member); ion-tail "
                    "pulse: pulse_ion_tau_ns,pulse_ion_t0_ns,pulse_shaper_tau_ns,pulse_ac_coupling_ns")
     p.add_argument("--range", dest="ranges", action="append", metavar="NAME=LO:HI",
                    help="absolute search range of a parameter (repeatable)")
@@ -75,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         Exit status (0 on success).
     """
     from ccreco.analysis.features import features_from_chunks
-    from ccreco.analysis.tune import DEFAULT_PARAMETERS, TUNE_FEATURES, plot_tuning, tune, write_result
+    from ccreco.analysis.tune import TUNE_FEATURES, default_parameters, plot_tuning, tune, write_result
     from ccreco.cli import parse_set
     from ccreco.errors import ConfigError
     from ccreco.io import iterate
@@ -92,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError(f"--range expects NAME=LO:HI, got {item!r}") from None
         if not sep:
             raise ConfigError(f"--range expects NAME=LO:HI, got {item!r}")
-    params = [s.strip() for s in args.params.split(",")] if args.params else list(DEFAULT_PARAMETERS)
+    params = [s.strip() for s in args.params.split(",")] if args.params else default_parameters(config)
     from ccreco.cli import _args
     from ccreco.constants import STEP_SIZE
 

@@ -31,7 +31,10 @@ ENCODINGS: tuple[str, ...] = ("binary", "counts")
 #: Step-1 (classification) losses: binary cross-entropy (default) and binary focal loss.
 PEAK_LOSSES: tuple[str, ...] = ("bce", "focal")
 #: Step-2 (regression) losses on the standardised target: MSE (default), MAE and Huber.
-CLUSTER_LOSSES: tuple[str, ...] = ("mse", "mae", "huber")
+CLUSTER_LOSSES: tuple[str, ...] = ("mse", "mae", "huber", "poisson")
+#: Output transforms of the step-2 CNN: ``linear`` (standardised regression, the MSE/MAE/Huber
+#: losses) or ``exp`` (a Poisson rate, with the ``poisson`` loss on the raw count).
+CLUSTER_OUTPUTS: tuple[str, ...] = ("linear", "exp")
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
@@ -184,6 +187,9 @@ class ClusterModelConfig:
     extra : tuple of str
         Names of optional per-waveform scalar inputs (e.g. ``("track_length_cm",)``), fed
         next to the flattened convolution output through a second ONNX input ``extra``.
+    output : {"linear", "exp"}
+        ``linear``: the network regresses the standardised count (MSE, MAE, Huber); ``exp``:
+        it returns ``exp(.)``, a Poisson rate trained with the ``poisson`` loss on the count.
     """
 
     conv: tuple[tuple[int, int], ...] = ((32, 4), (16, 4))
@@ -195,9 +201,11 @@ class ClusterModelConfig:
     bins: int = CNN_BINS
     window_ns: float = WINDOW_NS
     extra: tuple[str, ...] = ()
+    output: str = "linear"
 
     def __post_init__(self) -> None:
         coerce_fields(self)  # one converter for keyword arguments, --set and metadata (ccreco.config)
+        _check_choice("output", self.output, CLUSTER_OUTPUTS)
         conv = tuple((int(f), int(k)) for f, k in self.conv)
         object.__setattr__(self, "conv", conv)
         object.__setattr__(self, "dense", tuple(int(d) for d in self.dense))
@@ -244,6 +252,53 @@ CLUSTER_PRESETS: dict[str, ClusterModelConfig] = {
     "ihep": ClusterModelConfig(),
     "wide": ClusterModelConfig(conv=((64, 5), (64, 5), (32, 3)), dense=(64,), dropout=0.1),
 }
+
+
+@dataclass(frozen=True)
+class PeakClusterConfig:
+    """Step-2 per-peak model (formulation (b)): expected clusters opened by each candidate.
+
+    Each step-1 candidate is seen with ``context`` neighbours on either side
+    (:func:`ccreco.models.encoding.peak_context`); the channels are standardised inside the
+    graph, flattened and passed through dense layers to ``log(lambda)``; the model returns
+    ``lambda >= 0`` and the waveform's count is the sum over its candidates (linear in the
+    number of candidates by construction: a candidate's output depends only on its neighbours).
+
+    Attributes
+    ----------
+    context : int
+        Neighbours on each side.
+    dense : tuple of int
+        Hidden widths.
+    activation : {"relu", "selu", "sigmoid", "tanh"}
+        Hidden activation.
+    dropout : float
+        Dropout after each hidden layer.
+    """
+
+    context: int = 6
+    dense: tuple[int, ...] = (64, 32)
+    activation: str = "relu"
+    dropout: float = 0.0
+
+    def __post_init__(self) -> None:
+        coerce_fields(self)  # one converter for keyword arguments, --set and metadata (ccreco.config)
+        object.__setattr__(self, "dense", tuple(int(d) for d in self.dense))
+        if int(self.context) < 0:
+            raise ConfigError(f"context must be >= 0; got {self.context!r}")
+        object.__setattr__(self, "context", int(self.context))
+        for d in self.dense:
+            _check_positive("dense (each width)", d)
+        _check_choice("activation", self.activation, ACTIVATIONS)
+        if not 0.0 <= self.dropout < 1.0:
+            raise ConfigError(f"dropout must be in [0, 1); got {self.dropout!r}")
+
+    @property
+    def input_shape(self) -> tuple[int, int]:
+        """Shape of one example: ``(2 * context + 1, channels)``."""
+        from ccreco.models.encoding import CONTEXT_CHANNELS
+
+        return (2 * self.context + 1, len(CONTEXT_CHANNELS))
 
 
 @dataclass(frozen=True)
@@ -459,6 +514,7 @@ __all__ = [
     "BALANCING",
     "CELLS",
     "CLUSTER_LOSSES",
+    "CLUSTER_OUTPUTS",
     "CLUSTER_PRESETS",
     "CLUSTER_TRAIN",
     "ClusterModelConfig",
@@ -466,6 +522,7 @@ __all__ = [
     "Encoding",
     "OPTIMIZERS",
     "PEAK_LOSSES",
+    "PeakClusterConfig",
     "PEAK_PRESETS",
     "PEAK_TRAIN",
     "PeakModelConfig",

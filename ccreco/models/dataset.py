@@ -284,4 +284,158 @@ def cluster_sample(
     return ClusterSample(times, y, ex, float(sampling), info)
 
 
-__all__ = ["ClusterSample", "PeakSample", "candidate_config", "chunk_windows", "cluster_sample", "peak_sample"]
+def peak_cluster_targets(cw: Any, truth: Any) -> np.ndarray:
+    """Number of primary clusters each candidate opens (the per-peak model's target).
+
+    Every truth cluster with an electron peak inside the waveform is given to one candidate:
+    the candidate matched one-to-one (:func:`ccreco.kernels.match_peaks`, ``cw.config.tolerance``)
+    to the earliest of its electrons that has a match, i.e. the first detected arrival of the
+    cluster; a cluster none of whose electrons is matched (lost in a merged pulse, or below
+    threshold) goes to the candidate nearest in time to its first electron peak. The targets of a
+    waveform therefore sum to its number of clusters with an electron in the window (for a
+    waveform with at least one candidate); most are 0 or 1.
+
+    Parameters
+    ----------
+    cw : CandidateWindows
+        The candidates (sorted within each waveform).
+    truth : awkward.Array
+        Chunk truth with ``electron_peak_ns`` and ``electron_cluster``.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 ``(len(cw),)``.
+
+    Raises
+    ------
+    TruthInconsistencyError
+        A truth field missing, or of a different length than the electrons.
+    """
+    import awkward as ak
+
+    from ccreco.kernels import match_peaks
+
+    fields = set(ak.fields(truth))
+    for name in ("electron_peak_ns", "electron_cluster"):
+        if name not in fields:
+            raise TruthInconsistencyError(f"the per-peak target needs the truth field {name!r} (have {sorted(fields)})")
+    if len(truth) != cw.n_waveforms:
+        raise TruthInconsistencyError(f"truth has {len(truth)} entries for {cw.n_waveforms} waveforms")
+    times = ak.values_astype(truth["electron_peak_ns"], np.float64)
+    cluster = ak.values_astype(truth["electron_cluster"], np.int64)
+    if not ak.all(ak.num(times, axis=1) == ak.num(cluster, axis=1)):
+        raise TruthInconsistencyError("electron_peak_ns and electron_cluster differ in length")
+    samples = ak.values_astype(np.rint(times / cw.sampling_ns), np.int64)
+    inside = (samples >= 0) & (samples < cw.n_samples)
+    order = ak.argsort(times[inside], axis=1, stable=True)
+    s = ak.to_numpy(ak.flatten(samples[inside][order], axis=1)).astype(np.int64)
+    c = ak.to_numpy(ak.flatten(cluster[inside][order], axis=1)).astype(np.int64)
+    counts = ak.to_numpy(ak.num(samples[inside], axis=1)).astype(np.int64)
+    ref_off = np.zeros(counts.size + 1, dtype=np.int64)
+    np.cumsum(counts, out=ref_off[1:])
+    m = len(cw)
+    target = np.zeros(m, dtype=np.float32)
+    if s.size == 0 or m == 0:
+        return target
+    ref_match, _ = match_peaks(s, ref_off, cw.sample_index, cw.offsets, cw.config.tolerance)
+    wf = np.repeat(np.arange(counts.size, dtype=np.int64), counts)
+    gid = wf * (int(c.max()) + 1) + c  # a waveform-unique cluster id, electrons in time order
+    # the earliest matched electron of each cluster (first occurrence in time order)
+    hit = ref_match >= 0
+    hit_ids, first_hit = np.unique(gid[hit], return_index=True)
+    np.add.at(target, ref_match[hit][first_hit], 1.0)
+    # clusters without any matched electron: nearest candidate to their first electron
+    all_ids, first_any = np.unique(gid, return_index=True)
+    lost = first_any[~np.isin(all_ids, hit_ids)]
+    if lost.size:
+        span = int(cw.n_samples) + 1
+        key_det = np.repeat(np.arange(cw.n_waveforms, dtype=np.int64), np.diff(cw.offsets)) * span + cw.sample_index
+        key = wf[lost] * span + s[lost]
+        right = np.searchsorted(key_det, key)
+        left = right - 1
+        best = np.full(lost.size, -1, dtype=np.int64)
+        best_d = np.full(lost.size, np.iinfo(np.int64).max, dtype=np.int64)
+        for cand in (left, right):
+            ok = (cand >= 0) & (cand < m)
+            cc = np.clip(cand, 0, m - 1)
+            ok &= key_det[cc] // span == wf[lost]
+            d = np.abs(key_det[cc] - key)
+            better = ok & (d < best_d)
+            best[better], best_d[better] = cc[better], d[better]
+        np.add.at(target, best[best >= 0], 1.0)
+    return target
+
+
+def peak_cluster_sample(
+    files: FileArg,
+    peak_model: Any,
+    context: int,
+    *,
+    schema: str = "native",
+    max_waveforms: int | None = None,
+) -> dict[str, Any]:
+    """Per-candidate inputs and targets of the per-peak cluster model, from ntuples.
+
+    Candidates are selected as the step-1 model's metadata says and scored by it; every
+    candidate (accepted or not) becomes an example, with its neighbours as context
+    (:func:`ccreco.models.encoding.peak_context`) and :func:`peak_cluster_targets` as target.
+
+    Parameters
+    ----------
+    files : path or iterable of paths
+        ROOT files with MC truth.
+    peak_model : PeakModel
+        The step-1 ONNX model.
+    context : int
+        Neighbours on each side.
+    schema : str
+        Ntuple schema.
+    max_waveforms : int, optional
+        Stop after this many waveforms.
+
+    Returns
+    -------
+    dict
+        ``x`` (m, 2 context + 1, channels) float32, ``y`` (m,) float32, ``offsets`` (n + 1,),
+        ``n_true`` (n,) truth ``n_clusters``, ``sampling_ns``, ``window_ns`` and ``info``.
+    """
+    from ccreco.models.encoding import peak_context, peak_features
+
+    cfg = candidate_config(peak_model.window_left, peak_model.window_right, peak_model.metadata.get("candidates"))
+    xs, ys, counts, n_true, files_seen = [], [], [], [], []
+    sampling = window = None
+    with progress(total=max_waveforms, desc="per-peak sample", unit="wf") as bar:
+        for chunk in _chunks(files, schema, max_waveforms):
+            sampling = chunk.sampling_ns if sampling is None else sampling
+            window = chunk.n_samples * chunk.sampling_ns
+            cw, _ = chunk_windows(chunk, cfg, with_labels=False)
+            scores = peak_model.predict(cw.windows, sampling_ns=chunk.sampling_ns)
+            feats = peak_features(cw.windows, cw.time_ns, scores, cw.config.window_left)
+            xs.append(peak_context(feats, cw.offsets, context))
+            ys.append(peak_cluster_targets(cw, chunk.truth))
+            counts.append(np.diff(cw.offsets))
+            n_true.append(np.asarray(chunk.truth["n_clusters"], dtype=np.float32))
+            if chunk.source is not None and chunk.source.file not in files_seen:
+                files_seen.append(chunk.source.file)
+            bar.update(len(chunk))
+    if sampling is None:
+        raise ConfigError(f"no waveforms read from {files!r}")
+    cnt = np.concatenate(counts)
+    offsets = np.zeros(cnt.size + 1, dtype=np.int64)
+    np.cumsum(cnt, out=offsets[1:])
+    y = np.concatenate(ys)
+    info = {
+        "files": [os.path.basename(f) for f in files_seen],
+        "n_waveforms": int(cnt.size),
+        "n_candidates": int(y.size),
+        "target_sum_over_n_clusters": float(y.sum() / max(float(np.concatenate(n_true).sum()), 1.0)),
+        "peak_model": {"file": os.path.basename(str(peak_model.path)), "candidates": dataclasses.asdict(cfg)},
+        "target": "clusters opened per candidate (peak_cluster_targets)",
+    }
+    return {"x": np.concatenate(xs), "y": y, "offsets": offsets, "n_true": np.concatenate(n_true),
+            "sampling_ns": float(sampling), "window_ns": float(window), "info": info}
+
+
+__all__ = ["ClusterSample", "PeakSample", "candidate_config", "chunk_windows", "cluster_sample", "peak_cluster_sample",
+           "peak_cluster_targets", "peak_sample"]

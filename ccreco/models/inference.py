@@ -377,6 +377,7 @@ class ClusterModel(OnnxModel):
         window_ns: float,
         extra: Mapping[str, Any] | np.ndarray | None = None,
         offsets: np.ndarray | None = None,
+        calibrate: bool = True,
     ) -> np.ndarray:
         """Predicted number of primary clusters per waveform.
 
@@ -393,6 +394,9 @@ class ClusterModel(OnnxModel):
             Extra scalar inputs when the model has them.
         offsets : numpy.ndarray, optional
             int64 ``(n_waveforms + 1,)``: waveform ``w`` owns ``peak_times[offsets[w]:offsets[w + 1]]``.
+        calibrate : bool
+            Invert the calibration line stored at training time (``calibration`` metadata:
+            ``N = (output - intercept) / slope``), when the model has one.
 
         Returns
         -------
@@ -411,15 +415,109 @@ class ClusterModel(OnnxModel):
                 f"model encodes a {enc.window_ns} ns window, data cover {window_ns} ns", file=str(self.path)
             )
         if offsets is None:
-            return self.predict_encoded(encode_peak_times(peak_times, enc), extra)
-        off = np.asarray(offsets, dtype=np.int64).reshape(-1)
-        flat = np.asarray(peak_times, dtype=np.float64).reshape(-1)
-        if off.size < 1 or off[0] != 0 or off[-1] != flat.size or np.any(np.diff(off) < 0):
-            raise ValueError(f"offsets must rise from 0 to len(peak_times)={flat.size}")
-        return self.predict_encoded(encode_flat(flat, np.diff(off), enc), extra)
+            n = self.predict_encoded(encode_peak_times(peak_times, enc), extra)
+        else:
+            off = np.asarray(offsets, dtype=np.int64).reshape(-1)
+            flat = np.asarray(peak_times, dtype=np.float64).reshape(-1)
+            if off.size < 1 or off[0] != 0 or off[-1] != flat.size or np.any(np.diff(off) < 0):
+                raise ValueError(f"offsets must rise from 0 to len(peak_times)={flat.size}")
+            n = self.predict_encoded(encode_flat(flat, np.diff(off), enc), extra)
+        cal = self.metadata.get("calibration")
+        if calibrate and cal is not None:
+            n = ((n - float(cal["intercept"])) / float(cal["slope"])).astype(np.float32)
+        return n
 
 
-def load_model(path: str | os.PathLike[str], **kwargs: Any) -> PeakModel | ClusterModel:
+class PeakClusterModel(OnnxModel):
+    """Step-2 per-peak model: expected primary clusters opened by each step-1 candidate.
+
+    See :class:`OnnxModel` for the parameters. The context size comes from the metadata; the
+    count of a waveform is the sum over its candidates, optionally mapped through the
+    calibration line stored at training time (``calibration``: ``N = (sum - intercept) / slope``).
+
+    Examples
+    --------
+    >>> model = PeakClusterModel("perpeak.onnx")  # doctest: +SKIP
+    >>> n = model.count(cw, scores, sampling_ns=chunk.sampling_ns)  # doctest: +SKIP
+    """
+
+    kind = "peak_clusters"
+
+    def _check_shapes(self) -> None:
+        self._expect_shape(0, [2 * self.context + 1, len(self.metadata["channels"])])
+
+    @property
+    def context(self) -> int:
+        """Neighbours on each side of a candidate."""
+        return int(self.metadata["context"])
+
+    @property
+    def calibration(self) -> dict[str, float] | None:
+        """``{"slope": ..., "intercept": ...}`` of the stored calibration line, if any."""
+        cal = self.metadata.get("calibration")
+        return None if cal is None else {"slope": float(cal["slope"]), "intercept": float(cal["intercept"])}
+
+    def predict_context(self, context: np.ndarray) -> np.ndarray:
+        """Expected clusters opened by each candidate, from :func:`~ccreco.models.encoding.peak_context`.
+
+        Parameters
+        ----------
+        context : numpy.ndarray
+            ``(m, 2 * context + 1, channels)``.
+
+        Returns
+        -------
+        numpy.ndarray
+            float32 ``(m,)``.
+        """
+        x = np.asarray(context, dtype=np.float32)
+        want = (2 * self.context + 1, len(self.metadata["channels"]))
+        if x.ndim != 3 or x.shape[1:] != want:
+            raise ModelError(f"context input of shape {x.shape}; the model expects (m, {want[0]}, {want[1]})", file=str(self.path))
+        return self._run({self.input_names[0]: np.ascontiguousarray(x)})
+
+    def count(
+        self,
+        cw: Any,
+        scores: np.ndarray,
+        *,
+        sampling_ns: float,
+        calibrate: bool = True,
+    ) -> np.ndarray:
+        """Number of primary clusters per waveform from the step-1 candidates and their scores.
+
+        Parameters
+        ----------
+        cw : CandidateWindows
+            The candidates of the waveforms (selected as the step-1 model's metadata says).
+        scores : numpy.ndarray
+            Step-1 probability of each candidate.
+        sampling_ns : float
+            Sampling period of the data.
+        calibrate : bool
+            Apply the stored calibration line (when the model has one).
+
+        Returns
+        -------
+        numpy.ndarray
+            float64 ``(n_waveforms,)``, real-valued.
+        """
+        from ccreco.models.encoding import peak_context, peak_features
+
+        self._check_sampling(sampling_ns)
+        feats = peak_features(cw.windows, cw.time_ns, scores, cw.config.window_left)
+        lam = self.predict_context(peak_context(feats, cw.offsets, self.context)) if len(feats) else np.zeros(0, np.float32)
+        csum = np.concatenate([[0.0], np.cumsum(lam, dtype=np.float64)])
+        off = np.asarray(cw.offsets, dtype=np.int64)
+        n = csum[off[1:]] - csum[off[:-1]]
+        cal = self.calibration
+        if calibrate and cal is not None:
+            n = (n - cal["intercept"]) / cal["slope"]
+        # no candidate at all (flat or empty waveform): no clusters, whatever the calibration says
+        return np.where(np.diff(off) > 0, n, 0.0)
+
+
+def load_model(path: str | os.PathLike[str], **kwargs: Any) -> PeakModel | ClusterModel | PeakClusterModel:
     """Open a ccreco ONNX model as the class matching its metadata ``kind``.
 
     Parameters
@@ -435,10 +533,10 @@ def load_model(path: str | os.PathLike[str], **kwargs: Any) -> PeakModel | Clust
         The validated model.
     """
     kind = read_metadata(path).get("kind")
-    cls = {"peaks": PeakModel, "clusters": ClusterModel}.get(kind)
+    cls = {"peaks": PeakModel, "clusters": ClusterModel, "peak_clusters": PeakClusterModel}.get(kind)
     if cls is None:
         raise ModelError(f"not a ccreco model (ccreco.kind is {kind!r})", file=str(path))
     return cls(path, **kwargs)
 
 
-__all__ = ["ClusterModel", "DEFAULT_BATCH", "OnnxModel", "PeakModel", "load_model", "read_metadata", "session_options"]
+__all__ = ["ClusterModel", "DEFAULT_BATCH", "OnnxModel", "PeakClusterModel", "PeakModel", "load_model", "read_metadata", "session_options"]

@@ -23,7 +23,7 @@ PREFIX: str = "ccreco."
 #: Version of this metadata layout.
 METADATA_VERSION: int = 1
 #: Model kinds.
-KINDS: tuple[str, ...] = ("peaks", "clusters")
+KINDS: tuple[str, ...] = ("peaks", "clusters", "peak_clusters")
 #: Keys every ccreco model carries.
 COMMON_KEYS: tuple[str, ...] = (
     "kind",
@@ -41,6 +41,7 @@ COMMON_KEYS: tuple[str, ...] = (
 KIND_KEYS: dict[str, tuple[str, ...]] = {
     "peaks": ("window_left", "window_right", "normalization", "threshold"),
     "clusters": ("encoding", "extra_inputs", "target", "normalization"),
+    "peak_clusters": ("context", "channels", "peak_model", "target", "normalization"),
 }
 
 

@@ -7,6 +7,8 @@ under the same names.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 #: Step-1 history metrics (names as in :func:`ccreco.analysis.metrics.window_metrics`).
@@ -65,4 +67,25 @@ def cluster_metrics(n_true: np.ndarray, n_pred: np.ndarray) -> dict[str, float]:
     return out
 
 
-__all__ = ["CLUSTER_METRICS", "PEAK_METRICS", "cluster_metrics", "peak_metrics"]
+def waveform_cluster_metrics(n_true: np.ndarray, n_pred: np.ndarray) -> dict[str, Any]:
+    """All waveform-level cluster-count metrics, the linearity fit included.
+
+    Parameters
+    ----------
+    n_true : numpy.ndarray
+        True numbers of clusters.
+    n_pred : numpy.ndarray
+        Predicted numbers.
+
+    Returns
+    -------
+    dict
+        :func:`ccreco.analysis.metrics.cluster_metrics` (``bias``, ``rms``, ``slope``,
+        ``intercept``, ``calibrated_rms``, ``profile``, ...).
+    """
+    from ccreco.analysis.metrics import cluster_metrics as _cluster_metrics
+
+    return _cluster_metrics(np.asarray(n_true, dtype=np.float64), np.asarray(n_pred, dtype=np.float64))
+
+
+__all__ = ["CLUSTER_METRICS", "PEAK_METRICS", "cluster_metrics", "peak_metrics", "waveform_cluster_metrics"]

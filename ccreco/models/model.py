@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ccreco.models.config import ClusterModelConfig, PeakModelConfig
+from ccreco.models.config import ClusterModelConfig, PeakClusterConfig, PeakModelConfig
 
 _ACTIVATIONS: dict[str, type[nn.Module]] = {
     "relu": nn.ReLU,
@@ -36,7 +36,7 @@ class ModelInfo:
 
     Attributes
     ----------
-    kind : {"peaks", "clusters"}
+    kind : {"peaks", "clusters", "peak_clusters"}
         Which step the model serves.
     input_names : tuple of str
         ONNX input names, in ``forward`` argument order.
@@ -201,14 +201,18 @@ class ClusterCNN(nn.Module):
 
     def forward(self, x: torch.Tensor, extra: torch.Tensor | None = None) -> torch.Tensor:
         """Predicted number of clusters, shape (batch, 1)."""
-        return self.fit_forward(x, extra) * self.target_scale + self.target_offset
+        return self.from_fit_output(self.fit_forward(x, extra))
 
     def fit_target(self, y: torch.Tensor) -> torch.Tensor:
-        """Standardised target ``(n - target_offset) / target_scale``."""
+        """Standardised target ``(n - target_offset) / target_scale`` (the count for ``exp``)."""
+        if self.cfg.output == "exp":
+            return y.float().reshape(-1, 1)
         return (y.float().reshape(-1, 1) - self.target_offset) / self.target_scale
 
     def from_fit_output(self, out: torch.Tensor) -> torch.Tensor:
-        """Map the standardised output back to a number of clusters."""
+        """Map the training-space output to a number of clusters."""
+        if self.cfg.output == "exp":
+            return torch.exp(out)
         return out * self.target_scale + self.target_offset
 
     def set_normalization(self, y: torch.Tensor, extra: torch.Tensor | None = None) -> dict[str, list[float] | float]:
@@ -228,8 +232,12 @@ class ClusterCNN(nn.Module):
         """
         y = y.float()
         std = float(y.std()) if y.numel() > 1 else 0.0
-        self.target_offset.fill_(float(y.mean()))
-        self.target_scale.fill_(std if std > 0 else 1.0)
+        if self.cfg.output == "exp":  # a rate: no standardisation, the output starts at the mean
+            with torch.no_grad():
+                self.head[-1].bias.fill_(float(torch.log(torch.clamp(y.mean(), min=1e-3))))
+        else:
+            self.target_offset.fill_(float(y.mean()))
+            self.target_scale.fill_(std if std > 0 else 1.0)
         if self.cfg.extra and extra is not None:
             mean, sd = extra.float().mean(dim=0), extra.float().std(dim=0)
             self.extra_offset.copy_(mean)
@@ -243,6 +251,81 @@ class ClusterCNN(nn.Module):
             "extra_offset": self.extra_offset.tolist(),
             "extra_scale": self.extra_scale.tolist(),
         }
+
+
+class PeakClusterNet(nn.Module):
+    """Per-peak cluster model: ``forward`` returns the expected clusters each candidate opens.
+
+    Input ``(batch, 2 * context + 1, channels)`` from :func:`ccreco.models.encoding.peak_context`;
+    output ``lambda`` of shape (batch, 1). Training maximises the Poisson likelihood of the
+    per-candidate target (:func:`ccreco.models.dataset.peak_cluster_targets`), whose sum over a
+    waveform is its number of clusters; the count of a waveform is the sum of ``lambda``.
+
+    Parameters
+    ----------
+    cfg : PeakClusterConfig
+        Context and topology.
+    """
+
+    def __init__(self, cfg: PeakClusterConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        slots, channels = cfg.input_shape
+        self.register_buffer("channel_offset", torch.zeros(channels))
+        self.register_buffer("channel_scale", torch.ones(channels))
+        layers: list[nn.Module] = [nn.Flatten()]
+        width = slots * channels
+        for d in cfg.dense:
+            layers += [nn.Linear(width, d), _ACTIVATIONS[cfg.activation](), nn.Dropout(cfg.dropout)]
+            width = d
+        layers.append(nn.Linear(width, 1))
+        self.net = nn.Sequential(*layers)
+
+    def fit_forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``log(lambda)`` for context inputs ``x`` (empty slots stay zero after scaling)."""
+        present = x[:, :, :1]
+        z = (x - self.channel_offset) * self.channel_scale * present
+        return self.net(z)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Expected number of clusters opened by each candidate, shape (batch, 1)."""
+        return torch.exp(self.fit_forward(x))
+
+    def fit_target(self, y: torch.Tensor) -> torch.Tensor:
+        """The per-candidate cluster count as float."""
+        return y.float().reshape(-1, 1)
+
+    def from_fit_output(self, out: torch.Tensor) -> torch.Tensor:
+        """``exp`` of the training-space output."""
+        return torch.exp(out)
+
+    def set_normalization(self, x: torch.Tensor, y: torch.Tensor | None = None) -> dict[str, list[float]]:
+        """Fit per-channel standardisation on the occupied slots of the training inputs.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Training inputs (batch, slots, channels).
+        y : torch.Tensor, optional
+            Training targets: the output bias starts at ``log(mean y)``.
+
+        Returns
+        -------
+        dict
+            ``channel_offset`` and ``channel_scale``.
+        """
+        flat = x.reshape(-1, x.shape[-1])
+        occupied = flat[flat[:, 0] > 0]
+        if occupied.shape[0] > 1:
+            mean, sd = occupied.mean(dim=0), occupied.std(dim=0)
+            mean[0], sd[0] = 0.0, 1.0  # the presence flag stays 0/1
+            self.channel_offset.copy_(mean)
+            self.channel_scale.copy_(torch.where(sd > 1e-6, 1.0 / sd, torch.ones_like(sd)))
+        if y is not None and y.numel():
+            rate = float(y.float().mean())
+            with torch.no_grad():
+                self.net[-1].bias.fill_(float(torch.log(torch.tensor(max(rate, 1e-3)))))
+        return {"channel_offset": self.channel_offset.tolist(), "channel_scale": self.channel_scale.tolist()}
 
 
 def build_peak_model(cfg: PeakModelConfig) -> tuple[PeakClassifier, ModelInfo]:
@@ -282,6 +365,23 @@ def build_cluster_model(cfg: ClusterModelConfig) -> tuple[ClusterCNN, ModelInfo]
     return ClusterCNN(cfg), ModelInfo("clusters", names, shapes, ("n_clusters",))
 
 
+def build_peak_cluster_model(cfg: PeakClusterConfig) -> tuple[PeakClusterNet, ModelInfo]:
+    """Build the per-peak cluster model and its I/O description.
+
+    Parameters
+    ----------
+    cfg : PeakClusterConfig
+        Context and topology; input ``context`` of shape ``cfg.input_shape``.
+
+    Returns
+    -------
+    (PeakClusterNet, ModelInfo)
+        The module and its I/O description (kind ``peak_clusters``, output ``clusters_opened``).
+    """
+    info = ModelInfo("peak_clusters", ("context",), (cfg.input_shape,), ("clusters_opened",))
+    return PeakClusterNet(cfg), info
+
+
 def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
     """Number of (trainable) parameters of ``model``.
 
@@ -304,6 +404,8 @@ __all__ = [
     "ClusterCNN",
     "ModelInfo",
     "PeakClassifier",
+    "PeakClusterNet",
+    "build_peak_cluster_model",
     "build_cluster_model",
     "build_peak_model",
     "count_parameters",

@@ -13,6 +13,8 @@ DATA_DIR: Path = Path(__file__).resolve().parent / "data"
 DEFAULT_PEAK_MODEL: str = "lstm_compact_tb2023_untuned"
 #: Shipped step-2 CNN used when none is named.
 DEFAULT_CLUSTER_MODEL: str = "cnn_ihep_tb2023_mix"
+#: Shipped per-peak step-2 model used by the ``perpeak`` method when none is named.
+DEFAULT_PERPEAK_MODEL: str = "perpeak_tb2023_random"
 
 
 def available_models() -> list[str]:
@@ -172,5 +174,5 @@ def model_card(path: str | Path, title: str | None = None, notes: str = "") -> s
         lines += ["", notes.strip()]
     return "\n".join(lines) + "\n"
 
-__all__ = ["DATA_DIR", "DEFAULT_CLUSTER_MODEL", "DEFAULT_PEAK_MODEL", "available_models", "model_card",
+__all__ = ["DATA_DIR", "DEFAULT_CLUSTER_MODEL", "DEFAULT_PEAK_MODEL", "DEFAULT_PERPEAK_MODEL", "available_models", "model_card",
            "recorded_sha256", "shipped_model", "verify_shipped"]

@@ -18,10 +18,16 @@ import torch
 
 from ccreco.constants import SAMPLING_NS
 from ccreco.errors import ConfigError
-from ccreco.models.config import CLUSTER_PRESETS, CLUSTER_TRAIN, ClusterModelConfig, TrainConfig
+from ccreco.models.config import (
+    CLUSTER_PRESETS,
+    CLUSTER_TRAIN,
+    ClusterModelConfig,
+    PeakClusterConfig,
+    TrainConfig,
+)
 from ccreco.models.encoding import encode_peak_times
-from ccreco.models.metrics import cluster_metrics
-from ccreco.models.model import build_cluster_model
+from ccreco.models.metrics import cluster_metrics, waveform_cluster_metrics
+from ccreco.models.model import build_cluster_model, build_peak_cluster_model
 from ccreco.models.training import TrainResult, fit, predict, split_indices
 
 
@@ -54,6 +60,7 @@ def train_cluster_model(
     sampling_ns: float = SAMPLING_NS,
     sample: Mapping[str, Any] | None = None,
     checkpoint: str | os.PathLike[str] | None = None,
+    calibrate: bool = False,
 ) -> TrainResult:
     """Train the step-2 CNN on in-memory peak times.
 
@@ -76,6 +83,10 @@ def train_cluster_model(
         Description of the training sample (files, step-1 model), stored in the metadata.
     checkpoint : path-like, optional
         Keep the best weights in this file instead of in memory.
+    calibrate : bool
+        Fit the line mean N_pred = intercept + slope * N_true on the validation waveforms
+        (:func:`ccreco.analysis.metrics.profile_fit`) and store it as ``calibration`` in the
+        metadata; :class:`~ccreco.models.inference.ClusterModel` then inverts it.
 
     Returns
     -------
@@ -90,6 +101,9 @@ def train_cluster_model(
         raise ConfigError(f"{y.shape[0]} targets for {x.shape[0]} waveforms")
     ex = _extra_matrix(cfg, extra, x.shape[0])
     loss = train_config.resolved_loss("clusters")
+    if (loss == "poisson") != (cfg.output == "exp"):
+        raise ConfigError(f"loss {loss!r} with output {cfg.output!r}: the poisson loss goes with output='exp' "
+                          "and the other losses with output='linear'")
     train_config = dataclasses.replace(train_config, loss=loss)  # recorded resolved
     rng = np.random.default_rng(train_config.seed)
     keep = rng.permutation(x.shape[0])
@@ -113,6 +127,13 @@ def train_cluster_model(
     )
     best = result.history[result.best_epoch - 1]
     metrics = {k.removeprefix("val_"): v for k, v in best.items() if k.startswith("val_")}
+    p_val = predict(model, inputs_va)
+    calibration = None
+    if calibrate:
+        line = waveform_cluster_metrics(y[va], p_val)
+        if np.isfinite(line["slope"]) and line["slope"] > 0:
+            calibration = {"slope": line["slope"], "intercept": line["intercept"],
+                           "slope_range": line["slope_range"], "n_waveforms": int(va.size)}
     info_sample = dict(sample or {})
     info_sample.update(
         n_waveforms_in=int(x.shape[0]),
@@ -130,7 +151,7 @@ def train_cluster_model(
         fit=result,
         metrics=metrics,
         y_val=y[va],
-        p_val=predict(model, inputs_va),
+        p_val=p_val,
         sample=info_sample,
         metadata={
             "sampling_ns": float(sampling_ns),
@@ -144,8 +165,141 @@ def train_cluster_model(
             "extra_inputs": list(cfg.extra),
             "target": "n_clusters (MC truth, primary clusters)",
             "normalization": dict(norm, in_graph=True),
+            **({"calibration": calibration} if calibration is not None else {}),
         },
     )
 
 
-__all__ = ["train_cluster_model"]
+#: Training defaults of the per-peak model (Adam, Poisson likelihood, large batches: one
+#: example is one candidate, about a hundred per waveform).
+PEAK_CLUSTER_TRAIN: TrainConfig = TrainConfig(
+    optimizer="adam", batch_size=2048, epochs=30, patience=5, balance="none", learning_rate=2e-3
+)
+
+
+def waveform_sums(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Sum per-candidate values within each waveform.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        ``(m,)`` per-candidate values.
+    offsets : numpy.ndarray
+        ``(n + 1,)`` waveform offsets.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 ``(n,)`` (0 for a waveform without candidates).
+    """
+    csum = np.concatenate([[0.0], np.cumsum(np.asarray(values, dtype=np.float64))])
+    off = np.asarray(offsets, dtype=np.int64)
+    return csum[off[1:]] - csum[off[:-1]]
+
+
+def _per_peak_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
+    y, p = np.asarray(y, np.float64), np.asarray(p, np.float64)
+    return {"mean_target": float(y.mean()) if y.size else float("nan"),
+            "mean_prediction": float(p.mean()) if p.size else float("nan")}
+
+
+def train_peak_cluster_model(
+    sample: Mapping[str, Any],
+    model_config: PeakClusterConfig = PeakClusterConfig(),
+    train_config: TrainConfig = PEAK_CLUSTER_TRAIN,
+    *,
+    checkpoint: str | os.PathLike[str] | None = None,
+) -> TrainResult:
+    """Train the per-peak cluster model (formulation (b) of step 2).
+
+    Parameters
+    ----------
+    sample : mapping
+        Output of :func:`ccreco.models.dataset.peak_cluster_sample` made with
+        ``model_config.context``.
+    model_config : PeakClusterConfig
+        Context and topology.
+    train_config : TrainConfig
+        Optimizer, batch, epochs, patience, seed, threads, validation fraction (the split is
+        by waveform; ``max_samples`` limits waveforms).
+    checkpoint : path-like, optional
+        Keep the best weights in this file.
+
+    Returns
+    -------
+    TrainResult
+        The model; ``metrics`` are waveform-level (:func:`ccreco.analysis.metrics.cluster_metrics`
+        of the summed outputs on the validation waveforms: bias, rms, slope, calibrated rms, ...);
+        ``y_val`` / ``p_val`` are validation N_true and summed predictions.
+    """
+    from ccreco.models.encoding import CONTEXT_CHANNELS
+
+    x = np.asarray(sample["x"], dtype=np.float32)
+    y = np.asarray(sample["y"], dtype=np.float32)
+    off = np.asarray(sample["offsets"], dtype=np.int64)
+    n_true = np.asarray(sample["n_true"], dtype=np.float32)
+    if x.shape[1:] != model_config.input_shape:
+        raise ConfigError(f"sample examples of shape {x.shape[1:]}, the model expects {model_config.input_shape} "
+                          f"(context {model_config.context})")
+    n_wf = off.size - 1
+    rng = np.random.default_rng(train_config.seed)
+    keep = rng.permutation(n_wf)
+    if train_config.max_samples is not None:
+        keep = keep[: train_config.max_samples]
+    tr_wf, va_wf = (np.sort(keep[i]) for i in split_indices(keep.size, train_config.validation_fraction, rng))
+
+    def rows(wfs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        counts = off[wfs + 1] - off[wfs]
+        starts = np.repeat(off[wfs], counts)
+        idx = starts + (np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts))
+        sub = np.zeros(wfs.size + 1, dtype=np.int64)
+        np.cumsum(counts, out=sub[1:])
+        return idx, sub
+
+    tr, _ = rows(tr_wf)
+    va, va_off = rows(va_wf)
+    torch.manual_seed(train_config.seed)
+    model, info = build_peak_cluster_model(model_config)
+    norm = model.set_normalization(torch.from_numpy(x[tr]), torch.from_numpy(y[tr]))
+    result = fit(model, ([x[tr]], y[tr]), ([x[va]], y[va]), train_config, loss="poisson",
+                 metrics=_per_peak_metrics, checkpoint=checkpoint, desc="train clusters (per-peak)")
+    lam = predict(model, [x[va]])
+    n_pred = waveform_sums(lam, va_off)
+    wm = waveform_cluster_metrics(n_true[va_wf], n_pred)
+    metrics = {k: v for k, v in wm.items() if k != "profile" and not isinstance(v, list)}
+    metrics["mae"] = float(np.mean(np.abs(n_pred - n_true[va_wf]))) if va_wf.size else float("nan")
+    calibration = None
+    if np.isfinite(wm["slope"]) and wm["slope"] > 0:
+        # the line mean N_reco = intercept + slope * N_true on the validation waveforms; inference
+        # inverts it (N = (sum - intercept) / slope) unless asked for the raw sum
+        calibration = {"slope": float(wm["slope"]), "intercept": float(wm["intercept"]),
+                       "slope_range": list(wm["slope_range"]), "n_waveforms": int(va_wf.size)}
+    info_sample = dict(sample.get("info", {}))
+    info_sample.update(n_waveforms_in=int(n_wf), n_used=int(keep.size), n_train=int(tr_wf.size),
+                       n_validation=int(va_wf.size), n_train_candidates=int(tr.size),
+                       mean_n_true=float(n_true.mean()) if n_true.size else float("nan"), seed=train_config.seed)
+    return TrainResult(
+        model=model,
+        info=info,
+        model_config=model_config,
+        train_config=dataclasses.replace(train_config, loss=None),
+        fit=result,
+        metrics=metrics,
+        y_val=n_true[va_wf],
+        p_val=n_pred.astype(np.float32),
+        sample=info_sample,
+        metadata={
+            "sampling_ns": float(sample["sampling_ns"]),
+            "window_ns": float(sample["window_ns"]),
+            "context": int(model_config.context),
+            "channels": list(CONTEXT_CHANNELS),
+            "peak_model": dict(info_sample.get("peak_model", {})),
+            "loss": "poisson",
+            "target": "primary clusters opened per step-1 candidate; N_clusters = sum over candidates",
+            "normalization": dict(norm, in_graph=True),
+            "calibration": calibration,
+        },
+    )
+
+
+__all__ = ["PEAK_CLUSTER_TRAIN", "train_cluster_model", "train_peak_cluster_model", "waveform_sums"]

@@ -160,7 +160,9 @@ def loss_function(loss: str, cfg: TrainConfig) -> torch.nn.Module:
         return torch.nn.L1Loss()
     if loss == "huber":
         return torch.nn.HuberLoss(delta=cfg.huber_delta)
-    raise ModelError(f"unknown loss {loss!r} (bce, focal, mse, mae or huber)")
+    if loss == "poisson":  # on log(lambda): the per-peak cluster model
+        return torch.nn.PoissonNLLLoss(log_input=True, full=False)
+    raise ModelError(f"unknown loss {loss!r} (bce, focal, mse, mae, huber or poisson)")
 
 
 def save_checkpoint(model: torch.nn.Module, path: str | os.PathLike[str]) -> None:

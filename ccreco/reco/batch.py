@@ -5,15 +5,18 @@ The coffea processor (:mod:`ccreco.reco.processor`, public as ``ccreco.processor
 layout, the outputs — lives here so that dask workers import it from ``ccreco`` and the tests
 exercise it directly.
 
-Accumulator (what every block returns; coffea adds them up): ``hists`` (name ->
-``hist.Hist``), ``sums`` (variable -> ``{"n", "sum", "sum2"}`` for exact means and RMS),
-``counters`` (ints), ``skipped`` (list of dicts naming file, tree, entries and reason), and
-``parts`` (list of ``[file_index, entry_start, path]`` of the per-block part files).
+Accumulator (what every block returns; coffea adds them up with ``+``): a typed
+:class:`~ccreco.reco.accumulator.RecoAccumulator` (histograms, exact moments, counters, skip
+records, part files, timing). ``run_reco`` is three steps around it: :func:`plan_run`
+(validate options and inputs, load the models; nothing written), :func:`execute` (coffea's
+runner over the planned files -> one accumulator) and :func:`publish_run` (``reco.root``,
+``hists.root``, plots, ``summary.json``, atomic move to ``OUTDIR``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import platform
@@ -28,8 +31,10 @@ import numpy as np
 
 from ccreco import __version__
 from ccreco._outputs import Output, OutputLock, check_outputs, check_replaceable, clean_stale, duplicate_inputs
+from ccreco.constants import N_SAMPLES, SAMPLING_NS
 from ccreco.errors import CcrecoError, ConfigError
 from ccreco.io.schema import Mapping as SchemaMapping
+from ccreco.reco.accumulator import Moments, RecoAccumulator
 from ccreco.reco.core import RecoConfig, RecoResult, Reconstructor
 from ccreco.reco.hists import book, fill, moments
 from ccreco.reco.output import (
@@ -71,38 +76,27 @@ def get_reconstructor(config: RecoConfig) -> Reconstructor:
     return reco
 
 
-def _sums(result: RecoResult) -> dict[str, dict[str, float]]:
-    out: dict[str, dict[str, float]] = {}
+def _sums(result: RecoResult) -> dict[str, Moments]:
+    out: dict[str, Moments] = {}
     for name in SUMMARY_VARIABLES:
         if name == "residual":
             values = None if result.n_clusters_true is None else result.n_clusters - result.n_clusters_true
         else:
             values = getattr(result, name)
-        if values is None:
-            continue
-        v = np.asarray(values, dtype=np.float64)
-        v = v[np.isfinite(v)]
-        out[name] = {"n": int(v.size), "sum": float(v.sum()), "sum2": float(np.dot(v, v))}
+        if values is not None:
+            out[name] = Moments.of(values)
     return out
 
 
-def empty_output() -> dict[str, Any]:
+def empty_output() -> RecoAccumulator:
     """An accumulator with nothing in it (the identity of the sum).
 
     Returns
     -------
-    dict
-        ``hists``, ``sums``, ``counters``, ``skipped``, ``parts``, ``timing``.
+    RecoAccumulator
+        No histograms, zero counters.
     """
-    return {
-        "hists": {},
-        "sums": {},
-        "counters": {"chunks": 0, "chunks_skipped": 0, "waveforms_read": 0, "waveforms_reconstructed": 0,
-                     "waveforms_skipped": 0, "truth_length": 0, "config_length": 0},
-        "skipped": [],
-        "parts": [],
-        "timing": {"reco_s": 0.0, "reco_cpu_s": 0.0},
-    }
+    return RecoAccumulator()
 
 
 def skip_record(error: CcrecoError, file: str, tree: str | None, start: int | None, stop: int | None) -> dict[str, Any]:
@@ -143,24 +137,24 @@ def process_block(chunk: Any, reconstructor: Reconstructor, parts_dir: str | os.
 
     Returns
     -------
-    dict
-        One block's accumulator (see the module docstring).
+    RecoAccumulator
+        One block's accumulator.
     """
     t0, c0 = time.perf_counter(), time.process_time()
     result = reconstructor(chunk)
     out = empty_output()
-    out["hists"] = fill(book(result.has_truth), result)
-    out["sums"] = _sums(result)
+    out.hists = fill(book(result.has_truth), result)
+    out.sums = _sums(result)
     n = len(result)
-    out["counters"].update(chunks=1, waveforms_read=n, waveforms_reconstructed=n)
-    out["counters"][f"{result.length_source}_length"] = n
+    out.counters.update(chunks=1, waveforms_read=n, waveforms_reconstructed=n)
+    out.counters[f"{result.length_source}_length"] = n
     if parts_dir is not None:
         start = chunk.source.entry_start if chunk.source else 0
         stop = chunk.source.entry_stop if chunk.source else n
         path = Path(parts_dir) / f"{file_index:05d}_{start:012d}_{stop:012d}.root"
-        out["parts"] = [[int(file_index), int(start), write_part(result, path)]]
-    out["timing"]["reco_s"] = time.perf_counter() - t0
-    out["timing"]["reco_cpu_s"] = time.process_time() - c0
+        out.parts = [(int(file_index), int(start), write_part(result, path))]
+    out.reco_s = time.perf_counter() - t0
+    out.reco_cpu_s = time.process_time() - c0
     return out
 
 
@@ -215,13 +209,13 @@ class BlockTask:
     parts_dir: str
     on_error: str
     file_index: dict[str, int] = field(hash=False)
-    sampling_ns: float = 1.0
-    n_samples: int = 2000
+    sampling_ns: float = SAMPLING_NS
+    n_samples: int = N_SAMPLES
     #: file -> recorded block checksums (``ccreco.io.integrity``; empty for files ccreco did not write)
     checksums: dict[str, list[tuple[int, int, int]]] = field(default_factory=dict, hash=False)
 
 
-def process_events(events: Any, task: BlockTask) -> dict[str, Any]:
+def process_events(events: Any, task: BlockTask) -> RecoAccumulator:
     """The coffea processor's body: columns of one block -> validated chunk -> accumulator.
 
     Parameters
@@ -234,7 +228,7 @@ def process_events(events: Any, task: BlockTask) -> dict[str, Any]:
 
     Returns
     -------
-    dict
+    RecoAccumulator
         The block's accumulator; with ``on_error="skip"`` a bad block returns an empty
         accumulator that lists it in ``skipped``.
 
@@ -265,11 +259,13 @@ def process_events(events: Any, task: BlockTask) -> dict[str, Any]:
             raise error
         log.warning("skipping entries [%d, %d) of %s: %s", start, stop, file, error)
         out = empty_output()
-        out["counters"].update(chunks_skipped=1, waveforms_skipped=stop - start)
-        out["skipped"] = [skip_record(error, file, tree, start, stop)]
+        out.counters.update(chunks_skipped=1, waveforms_skipped=stop - start)
+        out.skipped = [skip_record(error, file, tree, start, stop)]
         return out
     out = process_block(chunk, get_reconstructor(task.config), task.parts_dir, task.file_index.get(file, 0))
-    out.update(block_checks(chunk, file, start, task.checksums.get(file, ())))
+    checks = block_checks(chunk, file, start, task.checksums.get(file, ()))
+    out.data_checks = checks["data_checks"]
+    out.integrity = checks.get("integrity", {})
     return out
 
 
@@ -302,12 +298,13 @@ def block_checks(chunk: Any, file: str, start: int, blocks: Sequence[tuple[int, 
     return out
 
 
-def check_blocks(acc: Any, checksums: dict[str, list[tuple[int, int, int]]], on_error: str) -> dict[str, Any]:
+def check_blocks(acc: RecoAccumulator, checksums: dict[str, list[tuple[int, int, int]]], on_error: str
+                 ) -> dict[str, Any]:
     """Verify the accumulated checksums and warn once per file about its data-sanity findings.
 
     Parameters
     ----------
-    acc : dict
+    acc : RecoAccumulator
         The run's accumulator.
     checksums : dict
         File -> recorded blocks.
@@ -330,14 +327,14 @@ def check_blocks(acc: Any, checksums: dict[str, list[tuple[int, int, int]]], on_
     from ccreco.io.validate import sanity_messages
 
     checks: dict[str, Any] = {}
-    for file, counts in sorted((acc.get("data_checks") or {}).items()):
+    for file, counts in sorted(acc.data_checks.items()):
         problems, warnings = sanity_messages(dict(counts))
         for text in problems + warnings:
             log.warning("%s: %s", file, text)
         checks[file] = {"counts": dict(counts), "problems": problems, "warnings": warnings}
     integrity = {"recorded": 0, "verified": 0, "failed": []}
     for file, blocks in sorted(checksums.items()):
-        part = (acc.get("integrity") or {}).get(file, {})
+        part = acc.integrity.get(file, {})
         n_ok, bad = mismatches(part.get("sums", {}), part.get("rows", {}), blocks)
         integrity["recorded"] += len(blocks)
         integrity["verified"] += n_ok
@@ -576,7 +573,89 @@ def auto_chunk_size(n_entries: int, workers: int) -> int:
     return int(min(BLOCK_ENTRIES_MAX, max(BLOCK_ENTRIES_MIN, per_block)))
 
 
-def run_reco(
+@dataclass(frozen=True)
+class RunPlan:
+    """A validated batch run, before anything is written (:func:`plan_run`).
+
+    Attributes
+    ----------
+    paths : list of str
+        Every input file, resolved.
+    good : list of str
+        Those that passed validation (to be processed).
+    file_skips : list of dict
+        Skip records of the bad files (``on_error="skip"``).
+    outdir : str
+        Requested output directory.
+    config : RecoConfig
+        Reconstruction configuration.
+    mapping : ccreco.io.schema.Mapping
+        The files' schema.
+    reconstructor : Reconstructor
+        This process's models (also used for provenance).
+    sampling_ns : float
+        Sampling period of the data.
+    n_samples : int
+        Samples per waveform.
+    executor, workers, scheduler, chunk_size, on_error, overwrite
+        As given to :func:`run_reco` (``chunk_size`` ``None``: :func:`auto_chunk_size`).
+    n_entries : dict of str to dict
+        File -> ``{"numentries": n, "uuid": file UUID}`` of every good file.
+    checksums : dict
+        File -> recorded block checksums (``ccreco.io.integrity``; files ccreco wrote).
+    """
+
+    paths: list[str]
+    good: list[str]
+    file_skips: list[dict[str, Any]]
+    outdir: str
+    config: RecoConfig
+    mapping: SchemaMapping
+    reconstructor: Reconstructor
+    sampling_ns: float
+    n_samples: int
+    executor: str
+    workers: int
+    scheduler: str | None
+    chunk_size: int | None
+    on_error: str
+    overwrite: bool
+    n_entries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    checksums: dict[str, list[tuple[int, int, int]]] = field(default_factory=dict)
+
+    def task(self, parts_dir: str | os.PathLike[str]) -> BlockTask:
+        """The picklable per-block task of this plan, writing part files to ``parts_dir``."""
+        return BlockTask(config=self.config, mapping=self.mapping, parts_dir=str(parts_dir), on_error=self.on_error,
+                         file_index={p: i for i, p in enumerate(self.paths)}, sampling_ns=self.sampling_ns,
+                         n_samples=self.n_samples, checksums=self.checksums)
+
+
+@dataclass(frozen=True)
+class Execution:
+    """What :func:`execute` returns: the summed accumulator and coffea's metrics.
+
+    Attributes
+    ----------
+    accumulator : RecoAccumulator
+        All blocks, bad files' skip records first.
+    metrics : dict
+        coffea's run metrics.
+    wall_s : float
+        Wall time of the runner.
+    chunk_size : int
+        Entries per block used.
+    checks : dict
+        :func:`check_blocks`: ``data_checks`` and ``integrity``.
+    """
+
+    accumulator: RecoAccumulator
+    metrics: dict[str, Any]
+    wall_s: float
+    chunk_size: int
+    checks: dict[str, Any]
+
+
+def plan_run(
     files: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
     outdir: str | os.PathLike[str],
     *,
@@ -588,57 +667,23 @@ def run_reco(
     chunk_size: int | None = None,
     on_error: str = "raise",
     overwrite: bool = False,
-    plots: bool = True,
-    status: bool | None = None,
-    processor_factory: Any = None,
-) -> RunSummary:
-    """Reconstruct files with coffea's runner and write ``OUTDIR`` (hists.root, reco.root, plots, summary).
+) -> RunPlan:
+    """Validate the options, the inputs' identity and the output directory; load the models.
 
-    Parameters
-    ----------
-    files : path, glob or iterable of them
-        Input ROOT files.
-    outdir : path-like
-        Output directory; published atomically at the end.
-    config : RecoConfig, optional
-        Models, working point, geometry.
-    schema : str, Mapping or path
-        ``ccreco.io`` schema preset, mapping TOML or :class:`~ccreco.io.schema.Mapping`.
-    executor : {"iterative", "futures", "dask"}
-        coffea executor.
-    workers : int
-        Processes for ``futures`` and the embedded dask ``LocalCluster``.
-    scheduler : str, optional
-        Address of an existing dask scheduler (``dask`` only; the output directory must be on a
-        filesystem the workers share).
-    chunk_size : int, optional
-        Entries per block; default :func:`auto_chunk_size` of the run's entries and the workers
-        (a dask cluster's actual worker count).
-    on_error : {"raise", "skip"}
-        Stop at the first bad file or block, or skip and list it in ``summary.json``.
-    overwrite : bool
-        Replace an existing ``outdir``.
-    plots : bool
-        Draw ``plots/``.
-    status : bool, optional
-        coffea's progress bars (default: on a terminal unless ``CCRECO_NO_PROGRESS`` is set).
-    processor_factory : callable, optional
-        ``BlockTask -> ProcessorABC``; defaults to ``processors.cluster_counting``'s processor.
+    Nothing is read from the inputs (:func:`check_inputs` does that) and nothing is written.
+    Parameters are those of :func:`run_reco`.
 
     Returns
     -------
-    RunSummary
-        Output directory and the summary.
+    RunPlan
+        The validated run, before its inputs are opened.
 
     Raises
     ------
     CcrecoError
-        Bad input in raise mode, model/data mismatch (before any work), bad options.
+        Bad options, duplicate inputs, an output that would overwrite an input, or an existing
+        ``outdir`` without ``overwrite``.
     """
-    from coffea import processor
-    from coffea.nanoevents import BaseSchema
-
-    from ccreco._progress import progress_enabled
     from ccreco.io.reader import expand_files
     from ccreco.io.schema import resolve_schema
 
@@ -668,104 +713,289 @@ def run_reco(
         raise ConfigError(f"output directory {Path(outdir).resolve()} exists; pass --overwrite to replace it")
     if overwrite:
         check_replaceable(outdir)
-    lock = OutputLock(outdir).acquire()  # held until the end: a second run on OUTDIR is refused
-    try:
-        clean_stale(outdir)
-        n_entries: dict[str, dict[str, Any]] = {}
-        good, file_skips, sampling, n_samples = validate_inputs(paths, mapping, reconstructor, on_error, n_entries)
-        stage = staging_dir(outdir, overwrite)
-    except BaseException:
-        lock.release()
-        raise
-    closers: Any = None
-    try:
-        from ccreco.io.integrity import read_file_blocks
+    return RunPlan(paths=paths, good=[], file_skips=[], outdir=str(outdir), config=config,
+                   mapping=mapping, reconstructor=reconstructor, sampling_ns=SAMPLING_NS, n_samples=N_SAMPLES,
+                   executor=executor, workers=workers, scheduler=scheduler, chunk_size=chunk_size,
+                   on_error=on_error, overwrite=overwrite)
 
-        checksums = {p: read_file_blocks(p) for p in good} if mapping.name == "native" else {}
-        task = BlockTask(config=config, mapping=mapping, parts_dir=str(stage / PARTS_DIR), on_error=on_error,
-                         file_index={p: i for i, p in enumerate(paths)}, sampling_ns=sampling, n_samples=n_samples,
-                         checksums={p: b for p, b in checksums.items() if b})
-        if processor_factory is None:
-            from ccreco.reco.processor import ClusterCountingProcessor as processor_factory
-        proc = processor_factory(task)
-        show = progress_enabled() if status is None else bool(status)
-        exe, closers = _executor(executor, workers, scheduler, show)
+
+def check_inputs(plan: RunPlan) -> RunPlan:
+    """Open every input file of a plan (tree, branches, first entry, the models' fit) and read
+    the block checksums of the files ccreco wrote; nothing is written.
+
+    Parameters
+    ----------
+    plan : RunPlan
+        From :func:`plan_run`.
+
+    Returns
+    -------
+    RunPlan
+        The plan with the good files, the skip records of the bad ones, the data's sampling and
+        length, entries and checksums.
+
+    Raises
+    ------
+    CcrecoError
+        A bad file (raise mode), no readable file, or a model/data mismatch.
+    """
+    from ccreco.io.integrity import read_file_blocks
+
+    n_entries: dict[str, dict[str, Any]] = {}
+    good, file_skips, sampling, n_samples = validate_inputs(plan.paths, plan.mapping, plan.reconstructor,
+                                                            plan.on_error, n_entries)
+    checksums = {p: read_file_blocks(p) for p in good} if plan.mapping.name == "native" else {}
+    return dataclasses.replace(plan, good=good, file_skips=file_skips, sampling_ns=sampling, n_samples=n_samples,
+                               n_entries=n_entries, checksums={p: b for p, b in checksums.items() if b})
+
+
+def execute(plan: RunPlan, parts_dir: str | os.PathLike[str], *, status: bool | None = None,
+            processor_factory: Any = None, progress: Any = None) -> Execution:
+    """Run coffea's runner over the planned files; each block writes its part file to ``parts_dir``.
+
+    Parameters
+    ----------
+    plan : RunPlan
+        From :func:`plan_run`.
+    parts_dir : path-like
+        Staging directory for part files (a filesystem the workers share).
+    status : bool, optional
+        coffea's progress bars (default: on a terminal unless ``CCRECO_NO_PROGRESS`` is set).
+    processor_factory : callable, optional
+        ``BlockTask -> ProcessorABC``; default :class:`ccreco.processors.ClusterCountingProcessor`.
+    progress : callable, optional
+        Called with a one-line message at each stage (batch logs see where a run is).
+
+    Returns
+    -------
+    Execution
+        The summed accumulator (bad files' skip records included), metrics and wall time.
+    """
+    from coffea import processor
+    from coffea.nanoevents import BaseSchema
+
+    from ccreco._progress import progress_enabled
+
+    if processor_factory is None:
+        from ccreco.reco.processor import ClusterCountingProcessor as processor_factory
+    proc = processor_factory(plan.task(parts_dir))
+    show = progress_enabled() if status is None else bool(status)
+    say = progress or (lambda message: None)
+    say(f"{len(plan.good)} file(s) checked; starting the {plan.executor} executor"
+        + (f" ({plan.workers} workers)" if plan.executor != "iterative" and not plan.scheduler else ""))
+    exe, closers = _executor(plan.executor, plan.workers, plan.scheduler, show)
+    try:
+        chunk_size = plan.chunk_size
         if chunk_size is None:
-            n_workers = 1 if executor == "iterative" else workers
-            if executor == "dask" and scheduler:
+            n_workers = 1 if plan.executor == "iterative" else plan.workers
+            if plan.executor == "dask" and plan.scheduler:
                 n_workers = max(1, len(exe.client.scheduler_info().get("workers", {})))
-            chunk_size = auto_chunk_size(sum(m["numentries"] for m in n_entries.values()), n_workers)
+            chunk_size = auto_chunk_size(sum(m["numentries"] for m in plan.n_entries.values()), n_workers)
+        say(f"reconstructing in blocks of {int(chunk_size)} entries")
         runner = processor.Runner(exe, schema=BaseSchema, chunksize=int(chunk_size), savemetrics=True,
-                                  metadata_cache=_known_metadata(n_entries, mapping.tree))
-        fileset = {"ccreco": {"files": {p: mapping.tree for p in good}}}
+                                  metadata_cache=_known_metadata(plan.n_entries, plan.mapping.tree))
+        fileset = {"ccreco": {"files": {p: plan.mapping.tree for p in plan.good}}}
         t0 = time.perf_counter()
         try:
             with _coffea_bars(show):
-                acc, metrics = runner(fileset, proc, treename=mapping.tree)
+                acc, metrics = runner(fileset, proc, treename=plan.mapping.tree)
         except Exception as exc:
             inner = _unwrap(exc)
             if inner is not exc:
                 raise inner from exc
             raise
         wall = time.perf_counter() - t0
-        out = empty_output()
-        for key in ("hists", "sums", "counters", "skipped", "parts", "timing"):
-            if key in acc:
-                out[key] = acc[key] if key not in ("counters", "timing") else {**out[key], **acc[key]}
-        verified = check_blocks(acc, task.checksums, on_error)
-        out["skipped"] = file_skips + sorted(out["skipped"], key=lambda s: (s["file"], s["entry_start"] or 0))
-
-        t1 = time.perf_counter()
-        parts = [p for _, _, p in sorted(out["parts"], key=lambda x: (x[0], x[1]))]
-        n_written = merge_parts(parts, stage / "reco.root")
-
-        shutil.rmtree(stage / PARTS_DIR, ignore_errors=True)
-        hists = out["hists"] or book(False)
-        write_hists(hists, stage / "hists.root")
-        plot_files = draw(hists, stage / "plots", label=Path(good[0]).name if len(good) == 1 else "") if plots else []
-        counters = dict(out["counters"])
-        n_wf = counters["waveforms_reconstructed"]
-        data = {
-            "ccreco_version": __version__,
-            "created_unix": time.time(),
-            "host": platform.node(),
-            "inputs": [{"file": p, "size_bytes": os.path.getsize(p)} for p in paths],
-            "schema": mapping.name,
-            "executor": {"name": executor, "workers": 1 if executor == "iterative" else workers,
-                         "scheduler": scheduler, "chunk_size": chunk_size, "on_error": on_error},
-            "counters": counters,
-            "reco_entries_written": n_written,
-            "stats": {k: moments(v) for k, v in sorted(out["sums"].items())},
-            "skipped": out["skipped"],
-            "data_checks": verified["data_checks"],
-            "integrity": verified["integrity"],
-            "throughput": {
-                "wall_s": wall,
-                "waveforms_per_s": n_wf / wall if wall > 0 else None,
-                "reco_wall_s": out["timing"]["reco_s"],
-                "reco_cpu_s": out["timing"]["reco_cpu_s"],
-                "waveforms_per_reco_s": n_wf / out["timing"]["reco_s"] if out["timing"]["reco_s"] > 0 else None,
-                "coffea_metrics": {k: v for k, v in metrics.items() if k in ("bytesread", "entries", "processtime", "chunks")},
-                "output_s": time.perf_counter() - t1,
-            },
-            "provenance": reconstructor.provenance(),
-            "outputs": ["hists.root", "reco.root", "summary.json"] + [str(Path(p).relative_to(stage)) for p in plot_files],
-        }
-        write_json(data, stage / "summary.json")
-        final = publish(stage, outdir)
-    except BaseException:
-
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
     finally:
-        lock.release()
         for c in closers or ():
             try:
                 c.close()
             except Exception:  # closing a cluster that is already down is not a failure
                 pass
-    return RunSummary(final, data)
+    total = empty_output() + acc if isinstance(acc, RecoAccumulator) else empty_output()
+    verified = check_blocks(total, plan.checksums, plan.on_error)
+    skipped = plan.file_skips + sorted(total.skipped, key=lambda s: (s["file"], s["entry_start"] or 0))
+    return Execution(total.replace(skipped=skipped), dict(metrics), wall, int(chunk_size), verified)
 
 
-__all__ = ["EXECUTORS", "SUMMARY_VARIABLES", "BlockTask", "RunSummary", "auto_chunk_size", "empty_output", "get_reconstructor",
-           "process_block", "process_events", "run_reco", "skip_record", "validate_inputs"]
+def summary_data(plan: RunPlan, run: Execution, outputs: list[str], n_written: int, output_s: float
+                 ) -> dict[str, Any]:
+    """The content of ``summary.json``.
+
+    Parameters
+    ----------
+    plan : RunPlan
+        The run.
+    run : Execution
+        Its result.
+    outputs : list of str
+        Files written in ``OUTDIR`` (relative).
+    n_written : int
+        Entries in ``reco.root``.
+    output_s : float
+        Seconds spent writing the outputs.
+
+    Returns
+    -------
+    dict
+        JSON-ready summary (inputs, executor, counters, stats, skips, throughput, provenance).
+    """
+    acc, wall = run.accumulator, run.wall_s
+    n_wf = acc.counters["waveforms_reconstructed"]
+    return {
+        "ccreco_version": __version__,
+        "created_unix": time.time(),
+        "host": platform.node(),
+        "inputs": [{"file": p, "size_bytes": os.path.getsize(p)} for p in plan.paths],
+        "schema": plan.mapping.name,
+        "executor": {"name": plan.executor, "workers": 1 if plan.executor == "iterative" else plan.workers,
+                     "scheduler": plan.scheduler, "chunk_size": run.chunk_size, "on_error": plan.on_error},
+        "counters": dict(acc.counters),
+        "reco_entries_written": n_written,
+        "stats": {k: moments(v.as_dict()) for k, v in sorted(acc.sums.items())},
+        "skipped": acc.skipped,
+        "data_checks": run.checks["data_checks"],
+        "integrity": run.checks["integrity"],
+        "throughput": {
+            "wall_s": wall,
+            "waveforms_per_s": n_wf / wall if wall > 0 else None,
+            "reco_wall_s": acc.reco_s,
+            "reco_cpu_s": acc.reco_cpu_s,
+            "waveforms_per_reco_s": n_wf / acc.reco_s if acc.reco_s > 0 else None,
+            "coffea_metrics": {k: v for k, v in run.metrics.items() if k in ("bytesread", "entries", "processtime", "chunks")},
+            "output_s": output_s,
+        },
+        "provenance": plan.reconstructor.provenance(),
+        "outputs": outputs,
+    }
+
+
+def publish_run(plan: RunPlan, run: Execution, stage: Path, *, plots: bool = True,
+                progress: Any = None) -> RunSummary:
+    """Write ``reco.root``, ``hists.root``, plots and ``summary.json`` into ``stage``; publish it.
+
+    Parameters
+    ----------
+    plan : RunPlan
+        The run.
+    run : Execution
+        Its result (part files in ``stage/parts``).
+    stage : pathlib.Path
+        The staging directory (:func:`ccreco.reco.output.staging_dir`).
+    plots : bool
+        Draw ``plots/``.
+    progress : callable, optional
+        Called with a one-line message at each stage.
+
+    Returns
+    -------
+    RunSummary
+        The published directory and the summary.
+    """
+    t1 = time.perf_counter()
+    acc = run.accumulator
+    say = progress or (lambda message: None)
+    say(f"reconstruction done in {run.wall_s:.1f} s; writing reco.root and hists.root")
+    n_written = merge_parts(acc.sorted_parts(), stage / "reco.root")
+    shutil.rmtree(stage / PARTS_DIR, ignore_errors=True)
+    hists = acc.hists or book(False)
+    write_hists(hists, stage / "hists.root")
+    label = Path(plan.good[0]).name if len(plan.good) == 1 else ""
+    if plots:
+        say("drawing plots")
+    plot_files = draw(hists, stage / "plots", label=label) if plots else []
+    outputs = ["hists.root", "reco.root", "summary.json"] + [str(Path(p).relative_to(stage)) for p in plot_files]
+    data = summary_data(plan, run, outputs, n_written, output_s=0.0)
+    data["throughput"]["output_s"] = time.perf_counter() - t1
+    write_json(data, stage / "summary.json")
+    return RunSummary(publish(stage, plan.outdir), data)
+
+
+def run_reco(
+    files: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    outdir: str | os.PathLike[str],
+    *,
+    config: RecoConfig | None = None,
+    schema: str | SchemaMapping | os.PathLike[str] = "native",
+    executor: str = "iterative",
+    workers: int = 2,
+    scheduler: str | None = None,
+    chunk_size: int | None = None,
+    on_error: str = "raise",
+    overwrite: bool = False,
+    plots: bool = True,
+    status: bool | None = None,
+    processor_factory: Any = None,
+    progress: Any = None,
+) -> RunSummary:
+    """Reconstruct files with coffea's runner and write ``OUTDIR`` (hists.root, reco.root, plots, summary).
+
+    :func:`plan_run` -> (lock ``OUTDIR``) :func:`check_inputs` -> :func:`execute` ->
+    :func:`publish_run`; on any failure the staging directory is removed and nothing is
+    published.
+
+    Parameters
+    ----------
+    files : path, glob or iterable of them
+        Input ROOT files.
+    outdir : path-like
+        Output directory; published atomically at the end.
+    config : RecoConfig, optional
+        Models, working point, geometry.
+    schema : str, Mapping or path
+        ``ccreco.io`` schema preset, mapping TOML or :class:`~ccreco.io.schema.Mapping`.
+    executor : {"iterative", "futures", "dask"}
+        coffea executor.
+    workers : int
+        Processes for ``futures`` and the embedded dask ``LocalCluster``.
+    scheduler : str, optional
+        Address of an existing dask scheduler (``dask`` only; the output directory must be on a
+        filesystem the workers share).
+    chunk_size : int, optional
+        Entries per block; default :func:`auto_chunk_size` of the run's entries and the workers
+        (a dask cluster's actual worker count).
+    on_error : {"raise", "skip"}
+        Stop at the first bad file or block, or skip and list it in ``summary.json``.
+    overwrite : bool
+        Replace an existing ``outdir``.
+    plots : bool
+        Draw ``plots/``.
+    status : bool, optional
+        coffea's progress bars (default: on a terminal unless ``CCRECO_NO_PROGRESS`` is set).
+    progress : callable, optional
+        Called with a one-line message at each stage (cluster start, run, outputs, plots), so
+        that batch logs show where a run is (``ccreco reco`` prints them on stderr).
+    processor_factory : callable, optional
+        ``BlockTask -> ProcessorABC``; default :class:`ccreco.processors.ClusterCountingProcessor`.
+
+    Returns
+    -------
+    RunSummary
+        Output directory and the summary.
+
+    Raises
+    ------
+    CcrecoError
+        Bad input in raise mode, model/data mismatch (before any work), bad options.
+    """
+    plan = plan_run(files, outdir, config=config, schema=schema, executor=executor, workers=workers,
+                    scheduler=scheduler, chunk_size=chunk_size, on_error=on_error, overwrite=overwrite)
+    lock = OutputLock(outdir).acquire()  # held until the end: a second run on OUTDIR is refused
+    try:
+        clean_stale(outdir)
+        plan = check_inputs(plan)
+        stage = staging_dir(outdir, overwrite)
+        try:
+            run = execute(plan, stage / PARTS_DIR, status=status, processor_factory=processor_factory,
+                          progress=progress)
+            return publish_run(plan, run, stage, plots=plots, progress=progress)
+        except BaseException:
+            shutil.rmtree(stage, ignore_errors=True)
+            raise
+    finally:
+        lock.release()
+
+
+__all__ = ["EXECUTORS", "SUMMARY_VARIABLES", "BlockTask", "Execution", "RunPlan", "RunSummary", "auto_chunk_size",
+           "block_checks", "check_blocks", "check_inputs", "empty_output", "execute", "get_reconstructor", "plan_run",
+           "process_block", "process_events", "publish_run", "run_reco", "skip_record", "summary_data",
+           "unreadable_block", "validate_inputs"]

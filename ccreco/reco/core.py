@@ -259,7 +259,11 @@ class Reconstructor:
         peak_path = Path(c.peak_model) if c.peak_model else shipped_model(DEFAULT_PEAK_MODEL)
         cnn_path = Path(c.cluster_model) if c.cluster_model else shipped_model(DEFAULT_CLUSTER_MODEL)
         self.peak_model = PeakModel(peak_path, intra_op_num_threads=c.threads, batch_size=c.batch_size)
-        self.cluster_model = ClusterModel(cnn_path, intra_op_num_threads=c.threads, batch_size=c.cnn_batch_size)
+        from ccreco.models.inference import PeakClusterModel, read_metadata
+
+        # a per-peak step-2 model (kind "peak_clusters") is used the same way (PeakClusterModel.count)
+        step2 = PeakClusterModel if read_metadata(cnn_path).get("kind") == "peak_clusters" else ClusterModel
+        self.cluster_model = step2(cnn_path, intra_op_num_threads=c.threads, batch_size=c.cnn_batch_size)
         self.candidates = candidate_config(self.peak_model.window_left, self.peak_model.window_right,
                                            self.peak_model.candidates)
         self.threshold = self.peak_model.threshold if c.threshold is None else float(c.threshold)
@@ -289,8 +293,8 @@ class Reconstructor:
                     f"model made for {model.sampling_ns} ns sampling; the data{f' ({where})' if where else ''} "
                     f"are sampled every {sampling_ns} ns", file=str(model.path))
         window = float(n_samples) * float(sampling_ns)
-        enc = self.cluster_model.encoding
-        if not math.isclose(enc.window_ns, window, rel_tol=1e-6):
+        enc = getattr(self.cluster_model, "encoding", None)  # None: per-peak model, no time encoding
+        if enc is not None and not math.isclose(enc.window_ns, window, rel_tol=1e-6):
             raise ModelError(
                 f"CNN encodes a {enc.window_ns} ns acquisition window; the data{f' ({where})' if where else ''} "
                 f"cover {window} ns ({n_samples} samples x {sampling_ns} ns)", file=str(self.cluster_model.path))
@@ -315,6 +319,8 @@ class Reconstructor:
     def _extra_inputs(self, chunk: WaveformChunk) -> dict[str, np.ndarray] | None:
         from ccreco.reco.stages import resolve_extra_inputs
 
+        if not getattr(self.cluster_model, "extra_inputs", None):
+            return None
         return resolve_extra_inputs(
             self.cluster_model.extra_inputs, len(chunk), truth=chunk.truth,
             fallback={"track_length_cm": self.config.config_track_length_cm, "angle_deg": self.config.angle_deg},
@@ -367,8 +373,11 @@ class Reconstructor:
         amplitude = (chunk.waveforms[wf_index, peaks.index] - cw.baseline[wf_index]).astype(np.float32)
 
         length, source = self.track_length(chunk)
-        n_cl = count_clusters(self.cluster_model, peaks.times_ns(dt), peak_offsets, sampling_ns=dt,
-                              window_ns=chunk.n_samples * dt, extra=self._extra_inputs(chunk) if n else None)
+        if hasattr(self.cluster_model, "count"):  # per-peak model: all candidates and their scores
+            n_cl = np.asarray(self.cluster_model.count(cw, scores, sampling_ns=dt), dtype=np.float32)
+        else:
+            n_cl = count_clusters(self.cluster_model, peaks.times_ns(dt), peak_offsets, sampling_ns=dt,
+                                  window_ns=chunk.n_samples * dt, extra=self._extra_inputs(chunk) if n else None)
         n_int = round_counts(n_cl)
         with np.errstate(divide="ignore", invalid="ignore"):
             dndx = np.where(length > 0, n_cl / length, np.nan).astype(np.float32)

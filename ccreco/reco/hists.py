@@ -14,6 +14,7 @@ from typing import Any
 import hist
 import numpy as np
 
+from ccreco.constants import WINDOW_NS
 from ccreco.reco.core import RecoResult
 
 
@@ -63,7 +64,7 @@ HISTS: tuple[HistSpec, ...] = (
              tex=r"$N_{cl}$ (CNN)"),
     HistSpec("dndx", "dN_{cl}/dx [cm^{-1}]", 120, 0.0, 60.0, lambda r: r.dndx,
              tex=r"$dN_{cl}/dx$ [cm$^{-1}$]"),
-    HistSpec("peak_time", "peak time [ns]", 200, 0.0, 2000.0, lambda r: r.peak_time_ns),
+    HistSpec("peak_time", "peak time [ns]", 200, 0.0, WINDOW_NS, lambda r: r.peak_time_ns),
     HistSpec("peak_amplitude", "peak amplitude [mV]", 150, 0.0, 150.0, lambda r: r.peak_amplitude_mv),
     HistSpec("lstm_score", "step-1 score of every candidate", 100, 0.0, 1.0, lambda r: r.score),
     HistSpec("n_candidates", "candidate windows per waveform", 150, -0.5, 599.5, lambda r: r.n_candidates),

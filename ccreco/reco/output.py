@@ -21,6 +21,7 @@ import numpy as np
 import uproot
 
 from ccreco.errors import ConfigError
+from ccreco.io.writer import default_compression
 from ccreco.reco.core import RecoResult
 
 #: Tree name of the per-waveform output (``reco.root``) and of each part file.
@@ -55,7 +56,7 @@ def write_part(result: RecoResult, path: str | os.PathLike[str]) -> str:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _tmp(path)
-    with uproot.recreate(tmp, compression=uproot.ZSTD(1)) as f:
+    with uproot.recreate(tmp, compression=default_compression()) as f:
         _extend(f, None, result.to_arrays())
     os.replace(tmp, path)
     return str(path)
@@ -103,7 +104,7 @@ def merge_parts(parts: Iterable[str | os.PathLike[str]], dest: str | os.PathLike
     tmp = _tmp(dest)
     n = 0
     tree_out = None
-    with uproot.recreate(tmp, compression=uproot.ZSTD(1)) as out:
+    with uproot.recreate(tmp, compression=default_compression()) as out:
         for part in parts:
             with uproot.open(part) as f:
                 tree = f[RECO_TREE]

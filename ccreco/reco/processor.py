@@ -27,6 +27,7 @@ from typing import Any
 
 from coffea import processor
 
+from ccreco.reco.accumulator import RecoAccumulator
 from ccreco.reco.batch import BlockTask, process_events
 
 
@@ -42,11 +43,11 @@ class ClusterCountingProcessor(processor.ProcessorABC):
     def __init__(self, task: BlockTask) -> None:
         self.task = task
 
-    def process(self, events: Any) -> dict[str, Any]:
+    def process(self, events: Any) -> RecoAccumulator:
         """Accumulator of one block (see :mod:`ccreco.reco.batch`)."""
         return process_events(events, self.task)
 
-    def postprocess(self, accumulator: dict[str, Any]) -> dict[str, Any]:
+    def postprocess(self, accumulator: RecoAccumulator) -> RecoAccumulator:
         """Nothing to do: outputs are written by the driver after the merge."""
         return accumulator
 

@@ -8,7 +8,8 @@ models"):
     truncated at ``cluster_size_kmax``. The calibration of the ``tb2023-*`` presets.
 ``heed``
     A HEED-like family with continuous parameters: ``P(1) = p1`` and, for ``2 <= k <= k_max``,
-    ``P(k) = (1 - p1) k^-a / sum_j j^-a``. Large clusters come from energetic delta electrons;
+    ``P(k) = (1 - p1) k^-a / sum_j j^-a`` (optionally a steeper ``k^-a_low`` for k <= 5, the
+    resonance region of the energy-loss spectrum). Large clusters come from energetic delta electrons;
     their energy transfers follow the Rutherford ``1/E^2`` spectrum and a delta of energy E frees
     about ``E / W`` electrons, hence a power law with ``a = 2``. ``k_max`` is the size whose
     delta-electron range (:func:`electron_range_cm`) reaches the 0.4 cm tube radius (about 300
@@ -48,6 +49,9 @@ _KO_A_OVER_Z: float = 1.0 / (0.375 * 2**0.889 / 4.0 + 0.518 * 6**0.889 / 12.0 + 
 
 #: Default HEED-like tail exponent (Rutherford 1/E^2 delta-electron spectrum).
 HEED_DEFAULT_EXPONENT: float = 2.0
+#: Largest cluster size of the low-k power law (about 5 W = 135 eV: the energy-loss spectrum's
+#: resonance region, where atomic shells make it steeper than 1/E^2, ends there).
+HEED_BREAK_K: int = 5
 #: Default largest cluster of the HEED-like family (delta range = 0.4 cm tube radius).
 HEED_DEFAULT_KMAX: int = 300
 #: Published Garfield++ (HEED) mean electrons per cluster for this gas (PHYSICS.md, untuned).
@@ -95,27 +99,38 @@ def cluster_range_cm(size: np.ndarray) -> np.ndarray:
     return np.where(k > 1, electron_range_cm((k - 1) * W_EV), 0.0)
 
 
-def heed_pmf(p1: float, exponent: float, k_max: int) -> np.ndarray:
+def heed_pmf(p1: float, exponent: float, k_max: int, low_exponent: float | None = None,
+             break_k: int = HEED_BREAK_K) -> np.ndarray:
     """HEED-like cluster-size probabilities ``P(k)``, k = 1..k_max.
+
+    ``P(1) = p1``; for k >= 2, P(k) is proportional to ``k^-low_exponent`` up to ``break_k`` and
+    continues as ``k^-exponent`` beyond (continuous at ``break_k``). With ``low_exponent ==
+    exponent`` (the default) it is one power law.
 
     Parameters
     ----------
     p1 : float
         Probability of a single-electron cluster, in (0, 1].
     exponent : float
-        Power ``a`` of the tail ``k^-a`` for k >= 2 (2 for the Rutherford spectrum).
+        Power of the tail beyond ``break_k`` (2 for the Rutherford spectrum).
     k_max : int
         Largest cluster size (>= 1).
+    low_exponent : float, optional
+        Power for 2 <= k <= ``break_k`` (default: ``exponent``).
+    break_k : int
+        Where the two power laws meet.
 
     Returns
     -------
     numpy.ndarray
         ``pmf[k - 1] = P(k)``, summing to 1.
     """
+    a_low = exponent if low_exponent is None else low_exponent
     p = np.zeros(k_max, dtype=np.float64)
     p[0] = p1
     if k_max >= 2:
-        tail = np.arange(2, k_max + 1, dtype=np.float64) ** (-exponent)
+        k = np.arange(2, k_max + 1, dtype=np.float64)
+        tail = np.where(k <= break_k, k ** (-a_low), float(break_k) ** (-a_low) * (k / break_k) ** (-exponent))
         p[1:] = (1.0 - p1) * tail / tail.sum()
     return p / p.sum()
 
@@ -262,7 +277,8 @@ def read_cluster_size_file(path: str | os.PathLike[str]) -> np.ndarray:
     return out / out.sum()
 
 
-def size_pmf(model: str, *, kmax: int, p1: float, exponent: float, heed_kmax: int, file: str) -> np.ndarray:
+def size_pmf(model: str, *, kmax: int, p1: float, exponent: float, heed_kmax: int, file: str,
+             low_exponent: float | None = None) -> np.ndarray:
     """The cluster-size distribution of a model (see the module docstring).
 
     Parameters
@@ -273,6 +289,8 @@ def size_pmf(model: str, *, kmax: int, p1: float, exponent: float, heed_kmax: in
         Truncation of the ``table`` model.
     p1, exponent, heed_kmax : float, float, int
         Parameters of the ``heed`` model.
+    low_exponent : float, optional
+        Low-k exponent of the ``heed`` model (default: ``exponent``).
     file : str
         Table of the ``file`` model.
 
@@ -284,7 +302,7 @@ def size_pmf(model: str, *, kmax: int, p1: float, exponent: float, heed_kmax: in
     if model == "table":
         return cluster_size_pmf(kmax)
     if model == "heed":
-        return heed_pmf(p1, exponent, heed_kmax)
+        return heed_pmf(p1, exponent, heed_kmax, low_exponent)
     if model == "file":
         return read_cluster_size_file(file)
     raise ConfigError(f"unknown cluster_size_model {model!r}; known: table, heed, file")
@@ -292,6 +310,7 @@ def size_pmf(model: str, *, kmax: int, p1: float, exponent: float, heed_kmax: in
 
 __all__ = [
     "GAS_DENSITY_G_CM3",
+    "HEED_BREAK_K",
     "HEED_DEFAULT_EXPONENT",
     "HEED_DEFAULT_KMAX",
     "HEED_DEFAULT_P1",

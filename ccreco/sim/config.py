@@ -67,6 +67,10 @@ class SimConfig:
     cluster_tail_exponent : float
         ``heed`` model: P(k) ~ k^-a for k >= 2 (2 = Rutherford 1/E^2 delta spectrum), in [0.5, 8].
         Continuous (tunable, randomizable).
+    cluster_low_exponent : float
+        ``heed`` model: P(k) ~ k^-a_low for 2 <= k <= 5 (continuous with the tail beyond), in
+        [0.5, 8]; equal to ``cluster_tail_exponent`` (2) by default: one power law. Real gases
+        are steeper there (atomic shells). Continuous (tunable, randomizable).
     cluster_tail_kmax : int
         ``heed`` model: largest cluster size (>= 2).
     cluster_size_file : str
@@ -137,6 +141,7 @@ class SimConfig:
     cluster_size_kmax: int = 17
     cluster_p1: float = HEED_DEFAULT_P1
     cluster_tail_exponent: float = HEED_DEFAULT_EXPONENT
+    cluster_low_exponent: float = HEED_DEFAULT_EXPONENT
     cluster_tail_kmax: int = HEED_DEFAULT_KMAX
     cluster_size_file: str = ""
     delta_electron_spread: bool = False
@@ -214,6 +219,8 @@ class SimConfig:
             raise bad("cluster_p1", "must be in (0, 1]")
         if not 0.5 <= self.cluster_tail_exponent <= 8:
             raise bad("cluster_tail_exponent", "must be in [0.5, 8]")
+        if not 0.5 <= self.cluster_low_exponent <= 8:
+            raise bad("cluster_low_exponent", "must be in [0.5, 8]")
         if not 2 <= self.cluster_tail_kmax <= 100_000:
             raise bad("cluster_tail_kmax", "must be in 2..100000")
         if self.cluster_size_model == "file" and not self.cluster_size_file:
@@ -291,7 +298,7 @@ class SimConfig:
         """Cluster-size probabilities of the selected model, ``size_pmf[k - 1] = P(k)``."""
         return size_pmf(self.cluster_size_model, kmax=self.cluster_size_kmax, p1=self.cluster_p1,
                         exponent=self.cluster_tail_exponent, heed_kmax=self.cluster_tail_kmax,
-                        file=self.cluster_size_file)
+                        file=self.cluster_size_file, low_exponent=self.cluster_low_exponent)
 
     @property
     def mean_cluster_size(self) -> float:

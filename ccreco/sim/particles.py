@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ccreco.geometry import path_length_cm  # the one definition, shared with ccreco.reco
+
 #: Particle species: short name -> (mass in GeV/c^2, PDG id of the negative/positive beam particle).
 #: Masses from the PDG 2024 review.
 PARTICLES: dict[str, tuple[float, int]] = {
@@ -58,26 +60,3 @@ def chord_cm(shape: str, size_cm: float, impact_cm: np.ndarray) -> np.ndarray:
     if shape == "square":
         return np.where(d < size_cm / 2, size_cm, 0.0)
     return 2.0 * np.sqrt(np.clip((size_cm / 2) ** 2 - d**2, 0.0, None))
-
-
-def path_length_cm(chord: np.ndarray, angle_deg: float) -> np.ndarray:
-    """Path length in the gas of a track inclined by ``angle_deg`` to the transverse plane.
-
-    A perpendicular track (0 degrees) crosses the chord; at angle theta the path is
-    ``chord / cos(theta)`` (0.8 cm -> 1.13 cm at 45 degrees).
-
-    Parameters
-    ----------
-    chord : numpy.ndarray
-        Transverse chord lengths in cm.
-    angle_deg : float
-        Angle between the track and the plane perpendicular to the wire, in degrees.
-
-    Returns
-    -------
-    numpy.ndarray
-        Path lengths in cm.
-    """
-    from ccreco.geometry import path_length_cm as _path_length_cm  # the one definition
-
-    return _path_length_cm(chord, angle_deg)

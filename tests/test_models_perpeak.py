@@ -1,0 +1,118 @@
+"""The per-peak step-2 model: inputs, truth targets, training, export, inference, evaluation."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import awkward as ak
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from ccreco.errors import ConfigError  # noqa: E402
+from ccreco.kernels import CandidateConfig, candidate_windows  # noqa: E402
+from ccreco.models.config import PeakClusterConfig  # noqa: E402
+from ccreco.models.dataset import peak_cluster_sample, peak_cluster_targets  # noqa: E402
+from ccreco.models.encoding import CONTEXT_CHANNELS, peak_context, peak_features  # noqa: E402
+from ccreco.sim import SimConfig, simulate, simulate_to_file  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def sim_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("perpeak") / "sim.root"
+    simulate_to_file(path, SimConfig.from_preset("tb2023-untuned"), 160, seed=5, progress=False)
+    return path
+
+
+def test_peak_features_ignore_baseline_and_context_edges() -> None:
+    rng = np.random.default_rng(0)
+    w = rng.normal(0, 1, (5, 15)).astype(np.float32)
+    w[:, 5] += 10
+    t = np.array([10.0, 20.0, 35.0, 5.0, 50.0])
+    s = np.array([0.9, 0.1, 0.7, 0.2, 0.95])
+    a = peak_features(w, t, s, 5)
+    b = peak_features(w + 3.0, t, s, 5)
+    np.testing.assert_allclose(a, b, atol=1e-5)
+    x = peak_context(a, np.array([0, 3, 3, 5]), 2)  # waveforms of 3, 0 and 2 candidates
+    assert x.shape == (5, 5, len(CONTEXT_CHANNELS))
+    assert x[0, :, 0].tolist() == [0, 0, 1, 1, 1] and x[2, :, 0].tolist() == [1, 1, 1, 0, 0]
+    assert x[3, :, 0].tolist() == [0, 0, 1, 1, 0]  # the third waveform does not see the first
+    assert x[0, 3, 1] == pytest.approx(10.0)  # dt to the next candidate
+    # t_rel: time since the first candidate with score >= 0.5 of the waveform
+    assert x[1, 2, 2] == pytest.approx(10.0) and x[3, 2, 2] == pytest.approx(-45.0)
+    with pytest.raises(ValueError, match="offsets"):
+        peak_context(a, np.array([0, 4]), 1)
+
+
+def test_targets_sum_to_the_clusters_in_the_window() -> None:
+    chunk = next(simulate(SimConfig.from_preset("tb2023-untuned"), 80, seed=2, chunk_size=80))
+    cw = candidate_windows(chunk.waveforms, CandidateConfig(), sampling_ns=chunk.sampling_ns)
+    y = peak_cluster_targets(cw, chunk.truth)
+    assert y.shape == (len(cw),) and np.all(y >= 0) and np.all(y == np.rint(y))
+    per_wf = np.add.reduceat(np.append(y, 0), cw.offsets[:-1])[: cw.n_waveforms]
+    per_wf[np.diff(cw.offsets) == 0] = 0
+    t = chunk.truth
+    inside = (t["electron_peak_ns"] >= 0) & (t["electron_peak_ns"] < chunk.n_samples * chunk.sampling_ns - 0.5)
+    in_window = np.array([len(set(c)) for c in ak.to_list(t["electron_cluster"][inside])])
+    has_cand = np.diff(cw.offsets) > 0
+    np.testing.assert_array_equal(per_wf[has_cand], in_window[has_cand])
+    assert np.all(in_window <= np.asarray(t["n_clusters"]))
+    # about one candidate in ten opens a cluster; most targets are 0 or 1
+    assert 0.02 < y.mean() < 0.5 and np.mean(y <= 1) > 0.98
+    with pytest.raises(Exception, match="electron_cluster"):
+        peak_cluster_targets(cw, t[["electron_peak_ns", "n_clusters"]])
+
+
+def test_config_rejects_bad_values() -> None:
+    with pytest.raises(ConfigError, match="context"):
+        PeakClusterConfig(context=-1)
+    with pytest.raises(ConfigError, match="activation"):
+        PeakClusterConfig(activation="bad")
+    assert PeakClusterConfig(context=3).input_shape == (7, len(CONTEXT_CHANNELS))
+
+
+def test_train_export_infer_evaluate(sim_file: Path, tmp_path: Path) -> None:
+    from ccreco.analysis.evaluate import evaluate_clusters
+    from ccreco.models.inference import PeakClusterModel, PeakModel, load_model
+    from ccreco.models.shipped import shipped_model
+    from ccreco.models.train_clusters import PEAK_CLUSTER_TRAIN, train_peak_cluster_model, waveform_sums
+
+    cfg = PeakClusterConfig(context=2, dense=(8,))
+    pm = PeakModel(shipped_model("lstm_compact_tb2023_untuned"))
+    sample = peak_cluster_sample(sim_file, pm, cfg.context)
+    assert sample["x"].shape[1:] == cfg.input_shape and sample["offsets"].size == 161
+    assert sample["info"]["target_sum_over_n_clusters"] == pytest.approx(1.0, abs=0.02)
+    res = train_peak_cluster_model(sample, cfg, dataclasses.replace(PEAK_CLUSTER_TRAIN, epochs=3, seed=4))
+    assert len(res.history) == 3 and res.metrics["n_waveforms"] == 48
+    # the Poisson fit gets the mean rate right: summed output close to the truth on average
+    assert abs(res.metrics["bias"]) < 0.25 * res.metrics["mean_true"]
+    with pytest.raises(ConfigError, match="context"):
+        train_peak_cluster_model(sample, PeakClusterConfig(context=3), PEAK_CLUSTER_TRAIN)
+    path = res.export(tmp_path / "pp.onnx")
+    model = load_model(path)
+    assert isinstance(model, PeakClusterModel) and model.context == 2
+    assert model.calibration is not None and model.calibration["slope"] > 0
+    lam = model.predict_context(sample["x"][:500])
+    with torch.no_grad():
+        ref = res.model(torch.from_numpy(sample["x"][:500])).numpy().reshape(-1)
+    np.testing.assert_allclose(lam, ref, rtol=1e-4, atol=1e-6)
+    with pytest.raises(Exception, match="context input"):
+        model.predict_context(sample["x"][:5, :3])
+    raw = evaluate_clusters(sim_file, "perpeak", options={"model": str(path), "calibrate": "0"})
+    lam_all = model.predict_context(sample["x"])
+    expect = np.rint(np.maximum(waveform_sums(lam_all, sample["offsets"]), 0))
+    assert raw["mean_reco"] == pytest.approx(expect.mean(), abs=1e-9)
+    cal = evaluate_clusters(sim_file, "perpeak", options={"model": str(path)})
+    assert {"slope", "intercept", "calibrated_rms"} <= set(cal)
+    assert cal["mean_reco"] != raw["mean_reco"]
+    with pytest.raises(ConfigError, match="unknown options"):
+        evaluate_clusters(sim_file, "perpeak", options={"model": str(path), "bogus": "1"})
+    # the reconstruction takes a per-peak model as its step-2 model
+    from ccreco.io import read
+    from ccreco.reco import RecoConfig, Reconstructor
+
+    reco = Reconstructor(RecoConfig(cluster_model=str(path)))
+    out = reco(read(sim_file))
+    assert np.rint(np.maximum(out.n_clusters, 0)).mean() == pytest.approx(cal["mean_reco"], abs=1e-9)
