@@ -2,6 +2,8 @@
 # Reproduce the models shipped in ccreco/models/data/ (one command: bash examples/train_shipped_models.sh [DIR]).
 #
 #   lstm_compact_tb2023_untuned.onnx  step 1: compact LSTM, 20,000 tb2023-untuned waveforms (seed 1)
+#   lstm_top_compact_tb2023_untuned.onnx  step 1, selectable: compact LSTM on one candidate per pulse
+#                                     top (rule top) in a region of interest, first 5,000 of them
 #   cnn_ihep_tb2023_mix.onnx          step 2: ihep CNN with input track_length_cm, trained on the LSTM's
 #                                     peaks in 7 x 3,000 waveforms at 0,10,...,60 degrees (seeds 10-16),
 #                                     muons of 10 and 180 GeV/c, impact parameters 0-0.35 cm
@@ -23,6 +25,13 @@ ccreco simulate --preset tb2023-untuned -n 20000 --seed 1 -o untuned_s1.root
 ccreco train peaks --data untuned_s1.root --preset compact --set seed=1 --set threads=1 \
     --set auto_threshold=true -o lstm_compact_tb2023_untuned.onnx --plots plots_lstm
 
+# step 1, selectable: one candidate per pulse top in a region of interest (docs/MODELS.md, issue 17)
+ccreco train peaks --data untuned_s1.root --max-waveforms 5000 --preset compact \
+    --candidates rule=top --candidates min_distance=3 --candidates threshold=1.5 \
+    --candidates roi_threshold=6 --candidates roi_margin=20 \
+    --set seed=1 --set threads=1 --set auto_threshold=true --set epochs=40 \
+    -o lstm_top_compact_tb2023_untuned.onnx --plots plots_lstm_top
+
 # step 2: the CNN cluster counter on a mix of angles, with the path length as extra input
 seed=10
 for angle in 0 10 20 30 40 50 60; do
@@ -33,4 +42,4 @@ done
 ccreco train clusters --data train_a*.root --peak-model lstm_compact_tb2023_untuned.onnx --preset ihep \
     --set extra=track_length_cm --set epochs=50 --set seed=1 --set threads=1 \
     -o cnn_ihep_tb2023_mix.onnx --plots plots_cnn
-echo "models in $(pwd): lstm_compact_tb2023_untuned.onnx cnn_ihep_tb2023_mix.onnx"
+echo "models in $(pwd): lstm_compact_tb2023_untuned.onnx lstm_top_compact_tb2023_untuned.onnx cnn_ihep_tb2023_mix.onnx"

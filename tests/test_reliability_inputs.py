@@ -78,6 +78,26 @@ def test_truncated_input(two_blocks, tmp_path, capsys):
     assert "cut.root" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
 
 
+def test_input_truncated_while_the_run_reads_it(two_blocks, tmp_path):
+    """The file passes validation, then loses its tail before block 2 is read (`OSError: expected Chunk`)."""
+    from ccreco.processors.cluster_counting import ClusterCountingProcessor
+
+    victim = tmp_path / "victim.root"
+    shutil.copy(two_blocks, victim)
+    cut_at = _basket_offset(victim, 1) + 100
+
+    class Truncating(ClusterCountingProcessor):
+        def process(self, events):
+            out = super().process(events)
+            with open(victim, "r+b") as fh:
+                fh.truncate(cut_at)
+            return out
+
+    with pytest.raises(InputFileError, match="entry 12"):
+        run_reco([victim], tmp_path / "o", chunk_size=12, status=False, plots=False, processor_factory=Truncating)
+    assert not (tmp_path / "o").exists()
+
+
 def test_non_ascii_input_path(two_blocks, tmp_path):
     p = tmp_path / "dätä_é.root"
     shutil.copy(two_blocks, p)
@@ -258,3 +278,15 @@ def test_tune_on_all_zero_data_is_refused(two_blocks, tmp_path, capsys):
     zero = _variant(two_blocks, tmp_path / "zero.root", np.zeros_like)
     assert main(["tune", str(zero), "-o", str(tmp_path / "t.toml"), "--n-sim", "50"]) == 2
     assert "no peak" in capsys.readouterr().err and not (tmp_path / "t.toml").exists()
+
+
+def test_reader_warns_once_per_file_about_bad_data(two_blocks, tmp_path, caplog):
+    """Every reader path (train, tune, compare, evaluate iterate files) warns about bad data once per file."""
+    from ccreco.io import iterate
+
+    neg = _variant(two_blocks, tmp_path / "neg.root", lambda w: -w)
+    with caplog.at_level(logging.WARNING, logger="ccreco"):
+        chunks = list(iterate([neg, two_blocks], step_size=5))
+    assert len(chunks) >= 4
+    polarity = [r.getMessage() for r in caplog.records if "polarity" in r.getMessage()]
+    assert len(polarity) == 1 and "neg.root" in polarity[0]

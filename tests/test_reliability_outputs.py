@@ -181,6 +181,13 @@ def test_read_only_outdir_is_a_clear_error_before_work(good, tmp_path, capsys):
         ro.chmod(0o755)
 
 
+def test_unwritable_destination_is_refused_before_work(good, tmp_path, monkeypatch, capsys):
+    """The read-only case also where the tests run as root (os.access says what the kernel would)."""
+    monkeypatch.setattr(_outputs.os, "access", lambda path, mode: not str(path).startswith(str(tmp_path)))
+    assert main(["reco", str(good), "-o", str(tmp_path / "out"), "--no-plots"]) == 2
+    assert "not writable" in capsys.readouterr().err and not (tmp_path / "out").exists()
+
+
 def test_stale_temporaries_of_dead_runs_are_cleaned(tmp_path):
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()

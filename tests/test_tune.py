@@ -116,8 +116,10 @@ def test_closure_heed_clusters_from_table_start(tmp_path) -> None:
     6000 waveforms, seed 777. Tuned from today's default cluster sizes (the table, k_max 17; the
     tuner starts from its closest HEED-like member) in the same tube with the same template:
     P(1), tail exponent, gain, density, noise; 2000 simulated waveforms per evaluation, seed 1.
-    Measured (docs/DATA_VS_SIM.md): P(1) 0.9026 +- 0.011, density 1.003 +- 0.016, gain 11.24 +-
-    0.24 mV, about 25 s on a loaded 2-core machine."""
+    Measured (docs/DATA_VS_SIM.md): P(1) 0.886 +- 0.012, density 0.989 +- 0.017, gain 11.10 +-
+    0.21 mV, noise 1.703; about 30 s on a loaded 2-core machine. The tolerances (0.02, 2%, 3%)
+    are the issue's; they are 1.2-1.7 HESSE sigma, so another data seed can fail them: this
+    checks one fixed, deterministic case, not the coverage."""
     geo = dict(cell_shape="tube", impact_max_cm=0.4, anode_voltage_v=1250.0, coloured_noise_mv=0.0,
                adc_max_mv=950.0, pulse_model="template", pulse_template_file=_template_file(tmp_path / "t.csv"),
                window_ns=500.0)

@@ -37,7 +37,9 @@ from ccreco.errors import (
 from ccreco.io.chunk import ChunkSource, WaveformChunk
 from ccreco.io.expr import Expression
 from ccreco.io.schema import TRUTH_FIELDS, TRUTH_JAGGED, Mapping, resolve_schema
-from ccreco.io.validate import Where, check_finite, check_sampling, check_truth, regularize
+from ccreco.io.validate import (
+    Where, check_finite, check_sampling, check_truth, regularize, sanity_counts, sanity_messages,
+)
 
 log = logging.getLogger(__name__)
 
@@ -683,6 +685,7 @@ class ChunkIterator:
                 loud = line.startswith("auto_truth") and not plan.written_by_ccreco
                 log.log(logging.WARNING if loud else logging.INFO, "%s: %s", path, line)
             checked = plan.written_by_ccreco
+            sane_checked = False
             for start, stop in entry_ranges(plan, self.step_size):
                 chunk, problems = read_chunk(
                     plan, self.mapping, start, stop,
@@ -695,6 +698,11 @@ class ChunkIterator:
                     checked = True
                     for message in convention_warnings(chunk.truth, plan):
                         log.warning("%s", message)
+                if not sane_checked:  # data checks on the first good chunk: warned once per file
+                    sane_checked = True
+                    found, notes = sanity_messages(sanity_counts(chunk.waveforms))
+                    for message in found + notes:
+                        log.warning("%s (first %d entries): %s", path, len(chunk), message)
                 # the first good chunk fixes length and sampling for everything after it
                 self.n_samples = chunk.n_samples
                 if self.expected_sampling_ns is None:
