@@ -333,8 +333,8 @@ def compare_samples(
 # loading
 
 
-#: Per-waveform identifiers, never compared as distributions.
-IDENTIFIERS: tuple[str, ...] = ("run", "event", "channel")
+#: Per-waveform identifiers, never compared as distributions (``file_index``: reco.root's input file).
+IDENTIFIERS: tuple[str, ...] = ("run", "event", "channel", "file_index")
 
 
 def _is_tree(classname: str) -> bool:
@@ -359,7 +359,10 @@ def _tree_sample(path: Path, max_entries: int | None) -> dict[str, np.ndarray]:
             count = getattr(branch, "count_branch", None)
             if count is not None:
                 counters.add(count.name)
-        skip = counters | set(IDENTIFIERS)
+        from ccreco.reco.output import PEAK_COUNTER
+
+        # reco.root's peak counter is the per-waveform peak count itself: a variable, not a copy
+        skip = (counters - {PEAK_COUNTER}) | set(IDENTIFIERS)
         arrays = tree.arrays(entry_stop=max_entries, library="ak")
         for field_name in arrays.fields:
             if field_name in skip:
