@@ -18,12 +18,14 @@ Nothing here knows ccreco's data; it only imports matplotlib and mplhep (lazily)
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 #: Ratio of the largest to the smallest filled bin above which :func:`auto_log` uses a log y axis.
 LOG_DECADES = 100.0
@@ -50,6 +52,29 @@ def style() -> Iterator[None]:
 
     with matplotlib.rc_context(hep.style.ROOT):
         yield
+
+
+def styled(func: F) -> F:
+    """Decorator: run a plotting function inside :func:`style` (for modules that draw many figures).
+
+    Parameters
+    ----------
+    func : callable
+        The plotting function.
+
+    Returns
+    -------
+    callable
+        The same function, styled; its signature and docstring are kept.
+    """
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with style():
+            return func(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def figure(figsize: tuple[float, float] = (8, 6), nrows: int = 1, ncols: int = 1, **kwargs: Any) -> tuple[Any, Any]:
@@ -368,4 +393,4 @@ def save(fig: Any, directory: str | os.PathLike[str], stem: str, exts: Sequence[
 
 
 __all__ = ["LEGEND_FONTSIZE", "LEGEND_LINE", "LOG_DECADES", "RANGE_QUANTILE", "auto_log", "errorbar_hist", "figure", "fit_range", "headroom", "label", "legend", "profile",
-           "quantile_range", "save", "spans_decades", "style", "text_box"]
+           "quantile_range", "save", "spans_decades", "style", "styled", "text_box"]
