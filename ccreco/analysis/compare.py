@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from ccreco._extras import require
 from ccreco._outputs import safe_name
 from ccreco.errors import ConfigError, InputFileError
 
@@ -263,6 +264,7 @@ def compare_variable(name: str, a: np.ndarray, b: np.ndarray, bins: int | np.nda
     VariableComparison
         The histograms and test statistics.
     """
+    require("scipy", "ccreco compare")
     from scipy import stats
 
     a = np.asarray(a, dtype=np.float64).ravel()
@@ -479,6 +481,7 @@ def overlay_figure(
     matplotlib.figure.Figure
         The figure (not shown; save it with ``fig.savefig``).
     """
+    require("mplhep", "plots")
     import hist
     import mplhep as hep
     from matplotlib.figure import Figure
@@ -544,6 +547,7 @@ def ks_figure(name: str, a: np.ndarray, b: np.ndarray, labels: tuple[str, str], 
     matplotlib.figure.Figure
         The figure.
     """
+    require("mplhep", "plots")
     import mplhep as hep
     from matplotlib.figure import Figure
 
@@ -587,6 +591,7 @@ def plot_comparison(
     list of pathlib.Path
         Files written: ``<var>.png``, ``<var>_ks.png``, ``summary_chi2_ks.png``.
     """
+    require("mplhep", "plots")
     import mplhep as hep
     from matplotlib.figure import Figure
 

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from ccreco._extras import require
 from ccreco._progress import progress
 from ccreco.errors import ConfigError
 
@@ -361,6 +362,7 @@ def plot_pid(result: PidResult, outdir: str | os.PathLike[str]) -> list[Path]:
         ``pid_<method>.png`` (mean +- sigma bands per species vs momentum),
         ``pid_resolution.png``, ``pid_separation.png``.
     """
+    require("mplhep", "plots")
     import mplhep as hep
     from matplotlib.figure import Figure
 

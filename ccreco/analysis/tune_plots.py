@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from ccreco._extras import require
 from ccreco.analysis.features import FeatureConfig, Features
 from ccreco.analysis.tune import TUNE_FEATURES, simulate_features
 
@@ -40,6 +41,7 @@ def plot_tuning(result: Any, data: Features, outdir: str | os.PathLike[str], n_s
     list of pathlib.Path
         PNG files written.
     """
+    require("mplhep", "plots")
     import mplhep as hep
     from matplotlib.figure import Figure
 

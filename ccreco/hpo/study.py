@@ -29,6 +29,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ccreco._extras import require
 from ccreco.errors import ConfigError
 from ccreco.hpo.space import SearchSpace
 
@@ -74,6 +75,7 @@ def make_sampler(name: str, space: SearchSpace, seed: int) -> Any:
     optuna.samplers.BaseSampler
         The sampler.
     """
+    require("optuna", "ccreco hpo")
     import optuna
 
     if name == "random":
@@ -292,6 +294,7 @@ def run_study(
         Unknown sampler, executor, objective, kind or hyperparameter name (with the default
         trial functions), or objectives that differ from those of the stored study.
     """
+    require("optuna", "ccreco hpo")
     import optuna
     from optuna.trial import TrialState
 
@@ -415,6 +418,7 @@ def _run_dask(ask: Callable[[], tuple[Any, dict[str, Any]]], tell: Callable[...,
     """Keep one trial per worker in flight until ``remaining`` trials are finished."""
     if remaining <= 0:
         return
+    require("distributed", "parallel HPO trials")
     from distributed import Client, LocalCluster, as_completed
 
     from ccreco.hpo.trial import load_sample

@@ -12,12 +12,15 @@ from pathlib import Path
 
 import numpy as np
 
+from ccreco._extras import require
+
 #: History quantities drawn for each step (train and validation curves each).
 PEAK_CURVES: tuple[str, ...] = ("loss", "accuracy", "precision", "recall", "f1", "efficiency_purity", "auc")
 CLUSTER_CURVES: tuple[str, ...] = ("loss", "mae", "rms", "bias", "rms_over_sqrt_n")
 
 
 def _setup() -> tuple[object, object]:
+    require("mplhep", "plots")
     import matplotlib
 
     if not os.environ.get("MPLBACKEND"):

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from ccreco._extras import require
 from ccreco import __version__
 from ccreco._outputs import Output, OutputLock, check_outputs, check_replaceable, clean_stale, duplicate_inputs
 from ccreco.constants import N_SAMPLES, SAMPLING_NS
@@ -463,6 +464,7 @@ def _coffea_bars(show: bool) -> Iterator[None]:
     coffea 2026.9 passes its executors' ``status`` flag to rich's ``add_task``, which ignores
     it, so the bars print even with ``status=False``; a disabled ``Progress`` does not.
     """
+    require("coffea", "batch reconstruction (ccreco reco, run_reco)")
     import coffea.processor.executor as executor_module
 
     if show:
@@ -504,6 +506,7 @@ def _utf8_hash(items: Any) -> int:
 
 def _executor(name: str, workers: int, scheduler: str | None, status: bool) -> tuple[Any, Any]:
     """coffea executor + the dask client/cluster to close afterwards (or None)."""
+    require("coffea", "batch reconstruction (ccreco reco, run_reco)")
     import coffea.processor.executor as executor_module
     from coffea import processor
 
@@ -516,6 +519,7 @@ def _executor(name: str, workers: int, scheduler: str | None, status: bool) -> t
     if name == "futures":
         return processor.FuturesExecutor(workers=workers, status=status, desc="Reconstructing", unit="chunk",
                                          retries=0), None
+    require("distributed", "the dask executor")
     from distributed import Client, LocalCluster
 
     if scheduler:
@@ -771,6 +775,7 @@ def execute(plan: RunPlan, parts_dir: str | os.PathLike[str], *, status: bool | 
     Execution
         The summed accumulator (bad files' skip records included), metrics and wall time.
     """
+    require("coffea", "batch reconstruction (ccreco reco, run_reco)")
     from coffea import processor
     from coffea.nanoevents import BaseSchema
 

@@ -20,6 +20,7 @@ import hist
 import numpy as np
 import uproot
 
+from ccreco._extras import require
 from ccreco.errors import ConfigError
 from ccreco.io.writer import default_compression
 from ccreco.reco.core import RecoResult
@@ -258,6 +259,7 @@ def draw(hists: Mapping[str, hist.Hist], plot_dir: str | os.PathLike[str], label
     list of str
         Files written.
     """
+    require("mplhep", "plots")
     import matplotlib
 
     matplotlib.use("Agg", force=False)

@@ -9,10 +9,12 @@ from typing import Any
 import awkward as ak
 import numpy as np
 
+from ccreco._extras import require
 from ccreco.io import WaveformChunk
 
 
 def _figure() -> tuple[Any, Any]:
+    require("mplhep", "plots")
     import mplhep as hep
     from matplotlib.figure import Figure
 
