@@ -38,6 +38,7 @@ def _check_fields(row: dict, fields: tuple[str, ...]) -> None:
     assert row["peak_rss_mb"] >= row["rss_start_mb"] > 10
 
 
+@pytest.mark.slow
 def test_dask_peaks_study_records_fields_failures_and_outputs(tmp_path: Path, peak_data: Path) -> None:
     # 'swish' is not an accepted activation: those trials fail in the worker with the
     # ConfigError, and the study goes on.

@@ -428,7 +428,7 @@ def _run_dask(ask: Callable[[], tuple[Any, dict[str, Any]]], tell: Callable[...,
         client = Client(scheduler)
     else:
         # Failed trials are recorded in the study; the workers' own error logs would repeat them.
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
                                silence_logs=logging.CRITICAL)
         client = Client(cluster)
     try:
