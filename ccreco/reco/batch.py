@@ -27,10 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 
-from ccreco._extras import require
 from ccreco import __version__
+from ccreco._extras import require
 from ccreco._outputs import Output, OutputLock, check_outputs, check_replaceable, clean_stale, duplicate_inputs
 from ccreco.constants import N_SAMPLES, SAMPLING_NS
 from ccreco.errors import CcrecoError, ConfigError
@@ -122,7 +121,7 @@ def skip_record(error: CcrecoError, file: str, tree: str | None, start: int | No
 
 
 def process_block(chunk: Any, reconstructor: Reconstructor, parts_dir: str | os.PathLike[str] | None,
-                  file_index: int = 0) -> dict[str, Any]:
+                  file_index: int = 0) -> RecoAccumulator:
     """Reconstruct one validated chunk and return its accumulator.
 
     Parameters
@@ -333,7 +332,8 @@ def check_blocks(acc: RecoAccumulator, checksums: dict[str, list[tuple[int, int,
         for text in problems + warnings:
             log.warning("%s: %s", file, text)
         checks[file] = {"counts": dict(counts), "problems": problems, "warnings": warnings}
-    integrity = {"recorded": 0, "verified": 0, "failed": []}
+    failed: list[dict[str, Any]] = []
+    integrity: dict[str, Any] = {"recorded": 0, "verified": 0, "failed": failed}
     for file, blocks in sorted(checksums.items()):
         part = acc.integrity.get(file, {})
         n_ok, bad = mismatches(part.get("sums", {}), part.get("rows", {}), blocks)
@@ -345,7 +345,7 @@ def check_blocks(acc: RecoAccumulator, checksums: dict[str, list[tuple[int, int,
             if on_error == "raise":
                 raise error
             log.warning("%s", error)
-            integrity["failed"].append({"file": file, "entry_start": b0, "entry_stop": b1, "reason": str(error)})
+            failed.append({"file": file, "entry_start": b0, "entry_stop": b1, "reason": str(error)})
     return {"data_checks": checks, "integrity": integrity}
 
 

@@ -124,7 +124,7 @@ def merge_parts(parts: Iterable[str | os.PathLike[str]], dest: str | os.PathLike
 
 
 
-def write_hists(hists: Mapping[str, hist.Hist], dest: str | os.PathLike[str]) -> None:
+def write_hists(hists: Mapping[str, hist.Hist[Any]], dest: str | os.PathLike[str]) -> None:
     """Write every histogram as a ROOT TH1D/TH2D (uproot's conversion of ``hist.Hist``).
 
     Parameters
@@ -239,7 +239,7 @@ def publish(stage: Path, outdir: str | os.PathLike[str]) -> Path:
     return replace_dir(stage, Path(outdir).resolve())
 
 
-def draw(hists: Mapping[str, hist.Hist], plot_dir: str | os.PathLike[str], label: str = "") -> list[str]:
+def draw(hists: Mapping[str, hist.Hist[Any]], plot_dir: str | os.PathLike[str], label: str = "") -> list[str]:
     """Draw every histogram with mplhep to PNG and PDF.
 
     ``n_clusters`` is overlaid with the truth and DERIV counts when present; the 2-D
