@@ -40,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ccreco.constants import BASKET_ENTRIES
+from ccreco.constants import BASKET_ENTRIES, BLOCK_ENTRIES_MAX
 from ccreco.io import NtupleWriter, read
 from ccreco.models.encoding import encode_peak_times
 from ccreco.reco import Reconstructor
@@ -192,14 +192,14 @@ def dask_rates(small: Path, big: Path, work: Path, workers: int) -> tuple[dict, 
 MEMORY_SCRIPT = """
 import sys
 from ccreco.reco.batch import run_reco
-run_reco([sys.argv[1]], sys.argv[2], overwrite=True, plots=False, status=False)
+run_reco([sys.argv[1]], sys.argv[2], chunk_size=int(sys.argv[3]), overwrite=True, plots=False, status=False)
 print(int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024)
 """
 
 
-def peak_rss_mb(path: Path, out: Path) -> float:
-    """Peak RSS (MB, ``VmHWM``) of a fresh process running an iterative ``run_reco`` (automatic block size)."""
-    proc = subprocess.run([sys.executable, "-c", MEMORY_SCRIPT, str(path), str(out)],
+def peak_rss_mb(path: Path, out: Path, block: int) -> float:
+    """Peak RSS (MB, ``VmHWM``) of a fresh process running an iterative ``run_reco`` with ``block``-entry blocks."""
+    proc = subprocess.run([sys.executable, "-c", MEMORY_SCRIPT, str(path), str(out), str(block)],
                           capture_output=True, text=True, check=True, env=os.environ | {"CCRECO_NO_PROGRESS": "1"})
     return float(proc.stdout.strip().splitlines()[-1])
 
@@ -249,11 +249,12 @@ def main(quick: bool = False) -> str:
         if size not in files:
             files[size] = work / f"run_{size}.root"
             simulate_to_file(files[size], cfg, size, 3, progress=False)
-    mem = {size: peak_rss_mb(files[size], work / f"mem-{size}") for size in sizes}
+    mem_block = n // 4 if quick else BLOCK_ENTRIES_MAX  # the same block for every run length
+    mem = {size: peak_rss_mb(files[size], work / f"mem-{size}", mem_block) for size in sizes}
     basket = 10_000
     others = work / "big_baskets.root"
     write_big_baskets(others, cfg, sizes[-1], 4, basket)
-    mem_others = peak_rss_mb(others, work / "mem-others")
+    mem_others = peak_rss_mb(others, work / "mem-others", mem_block)
 
     meta = reco.peak_model.metadata
     preset = (meta.get("model_config") or meta.get("model") or {}).get("hidden", "?")
@@ -294,9 +295,9 @@ def main(quick: bool = False) -> str:
         "(2 workers).",
         "",
         "Peak memory (peak RSS, `VmHWM`, of a fresh process, iterative executor, everything included: Python, "
-        "numba, onnxruntime, coffea, uproot; automatic block size):",
+        f"numba, onnxruntime, coffea, uproot; blocks of {mem_block} for every run length):",
         "",
-        "| waveforms | basket size of the input | max RSS [MB] |",
+        "| waveforms | basket size of the input | peak RSS [MB] |",
         "|---:|---:|---:|",
     ]
     for size, mb in mem.items():

@@ -119,7 +119,9 @@ def test_cli_on_simulated_file(tmp_path: Path) -> None:
     out2 = tmp_path / "clusters.json"
     assert main(["evaluate", "clusters", "--data", str(f), "--json", str(out2), "--set", "c=0.25"]) == 0
     c = json.loads(out2.read_text())
-    for key in ("bias", "rms", "mean_true", "mean_reco", "n_waveforms", "rms_over_sqrt_n"):
+    for key in ("bias", "rms", "mean_true", "mean_reco", "n_waveforms", "rms_over_sqrt_n", "slope", "slope_err",
+                "intercept", "calibrated_rms", "calibrated_rms_over_sqrt_n"):
         assert key in c
+    assert 0.3 < c["slope"] < 1.5 and c["calibrated_rms"] > 0
     assert main(["evaluate", "peaks", "--data", str(f), "--set", "N9=1"]) == 2
     assert main(["evaluate", "peaks", "--data", str(f), "--method", "nope"]) == 2

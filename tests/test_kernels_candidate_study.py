@@ -48,3 +48,29 @@ def test_sample_is_scaled_to_the_requested_snr() -> None:
     assert quiet.waveforms.shape == (20, 2000)
     ratio = np.mean(baseline_rms(quiet.waveforms)[1]) / np.mean(baseline_rms(loud.waveforms)[1])
     assert ratio == pytest.approx(6.3246 / 20.0, rel=0.1)  # the preset's S/N is 10 / hypot(1.5, 0.5)
+
+
+def test_pair_table_counts_isolated_pairs() -> None:
+    import awkward as ak
+    import numpy as np
+
+    from ccreco.io import WaveformChunk
+    from ccreco.kernels import CandidateConfig
+
+    cs = _module()
+    # two clean pulses 8 samples apart (one isolated pair), and a lone pulse
+    t = np.arange(300, dtype=np.float64)
+    wf = np.zeros((2, 300), np.float32)
+    for w, peaks in enumerate(([100.0, 108.0], [200.0])):
+        for p in peaks:
+            wf[w] += (10 * np.exp(-np.abs(t - p) / np.where(t < p, 1.0, 3.0))).astype(np.float32)
+    truth = ak.Array({"electron_peak_ns": [[100.0, 108.0], [200.0]]})
+    meta = ak.Array({"run": [0, 0], "event": [0, 1], "channel": [0, 0]})
+    chunk = WaveformChunk(wf, 1.0, meta, truth)
+    lines = cs.pair_table(chunk, [("top 3", CandidateConfig(threshold=None, rule="top")),
+                                  ("top 9", CandidateConfig(threshold=None, rule="top", min_distance=9))])
+    cells = [line.split("|")[1:-1] for line in lines[2:]]
+    col = [i for i, (a, b) in enumerate(cs.PAIR_BINS) if a <= 8 <= b][0] + 1
+    assert cells[0][col].strip() == "1"  # one isolated pair, 8 samples apart
+    assert cells[1][col].strip() == "1.00"  # both tops kept at min_distance 3
+    assert cells[2][col].strip() == "0.00"  # one suppressed at min_distance 9

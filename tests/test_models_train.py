@@ -156,8 +156,8 @@ def test_poisson_cnn_with_calibration_line(tmp_path: Path) -> None:
     assert 0.3 < cal["slope"] < 1.5 and cal["n_waveforms"] == res.y_val.size
     path = res.export(tmp_path / "cnn_poisson.onnx")
     model = ClusterModel(path)
-    raw = model.predict(times[:50], sampling_ns=1.0, window_ns=2000.0, calibrate=False)
-    got = model.predict(times[:50], sampling_ns=1.0, window_ns=2000.0)
+    raw = model.predict(times[:50], sampling_ns=1.0, window_ns=2000.0)
+    got = model.predict(times[:50], sampling_ns=1.0, window_ns=2000.0, calibrate=True)
     np.testing.assert_allclose(got, (raw - cal["intercept"]) / cal["slope"], rtol=1e-5)
     with pytest.raises(ConfigError, match="poisson"):
         train_cluster_model(times, n_true, ClusterModelConfig(conv=((4, 4),), dense=(4,)), train)

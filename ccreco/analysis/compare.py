@@ -20,7 +20,6 @@ integer variables the KS p-value is conservative). No truth is needed.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -644,13 +643,10 @@ def write_comparison(result: Comparison, outdir: str | os.PathLike[str]) -> dict
     dict of str to Path
         ``md`` and ``json``.
     """
-    out = Path(outdir)
-    out.mkdir(parents=True, exist_ok=True)
-    md = out / "summary.md"
-    md.write_text(f"# {result.labels[0]} vs {result.labels[1]}\n\n" + result.table())
-    js = out / "summary.json"
-    js.write_text(json.dumps(result.to_dict(), indent=2) + "\n")
-    return {"md": md, "json": js}
+    from ccreco.analysis.report import write_report
+
+    return write_report(outdir, "summary", title=f"{result.labels[0]} vs {result.labels[1]}", table=result.table(),
+                        data=result.to_dict())
 
 
 __all__ = [

@@ -22,8 +22,8 @@ importing this module registers nothing.
   (``track_length_cm=1.131``: data without truth, or a wrong-geometry study on simulation).
 - ``perpeak`` clusters: every step-1 candidate (scored by the step-1 model, accepted or not)
   goes to the per-peak model (:class:`ccreco.models.inference.PeakClusterModel`), which returns
-  the clusters it opens; the count is their sum, through the model's stored calibration line
-  unless ``calibrate=0``. Options: ``model``, ``peak_model``, ``calibrate``, ``threads``,
+  the clusters it opens; the count is their sum (``calibrate=1``: through the model's stored
+  calibration line). Options: ``model``, ``peak_model``, ``calibrate``, ``threads``,
   ``batch_size``.
 """
 
@@ -263,7 +263,7 @@ def perpeak_clusters_factory(options: Mapping[str, str]) -> ClusterCounter:
     opts = dict(options)
     path = _model_path(opts, "model", DEFAULT_PERPEAK_MODEL)
     peak_model, _ = _peak_model(opts, "peak_model")
-    calibrate = _pop(opts, "calibrate", bool, True)
+    calibrate = _pop(opts, "calibrate", bool, False)
     model = PeakClusterModel(path, intra_op_num_threads=peak_model._options["intra_op_num_threads"],
                              batch_size=max(peak_model.batch_size, 1024))
     _reject_unknown(opts, "perpeak")

@@ -20,7 +20,6 @@ the resolution sigma/mean; the separation power of species 1 and 2 is
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -430,13 +429,10 @@ def write_pid(result: PidResult, outdir: str | os.PathLike[str]) -> dict[str, Pa
     dict of str to Path
         ``md`` and ``json``.
     """
-    out = Path(outdir)
-    out.mkdir(parents=True, exist_ok=True)
-    md = out / "pid.md"
-    md.write_text("# dN/dx and dE/dx particle identification\n\n" + result.table())
-    js = out / "pid.json"
-    js.write_text(json.dumps(result.to_dict(), indent=2) + "\n")
-    return {"md": md, "json": js}
+    from ccreco.analysis.report import write_report
+
+    return write_report(outdir, "pid", title="dN/dx and dE/dx particle identification", table=result.table(),
+                        data=result.to_dict())
 
 
 def methods_available(names: Sequence[str]) -> list[str]:

@@ -34,7 +34,6 @@ orchestrates (:func:`tune`) and writes (:func:`write_result`).
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -507,11 +506,10 @@ def write_result(result: TuneResult, toml_path: str | os.PathLike[str]) -> dict[
     header += [f"# WARNING: {w}" for w in result.warnings]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(header) + "\n" + text)
-    js = path.with_suffix(".json")
-    js.write_text(json.dumps(result.to_dict(), indent=2, default=float) + "\n")
-    md = path.with_suffix(".md")
-    md.write_text(result.table())
-    return {"toml": path, "json": js, "md": md}
+    from ccreco.analysis.report import write_report
+
+    written = write_report(path.parent, path.stem, table=result.table(), data=result.to_dict(), json_default=float)
+    return {"toml": path, "json": written["json"], "md": written["md"]}
 
 
 def plot_tuning(result: TuneResult, data: Features, outdir: str | os.PathLike[str], n_sim: int | None = None,

@@ -8,7 +8,7 @@ Public API (stable; the model and reco layers build on it)::
     CandidateConfig(threshold=2.5, smooth=0, rule="d2", window_left=WINDOW_LEFT,
                     window_right=WINDOW_RIGHT, normalize=False, baseline_start_ns=0.0,
                     baseline_stop_ns=BASELINE_NS, tolerance=MATCH_TOLERANCE, min_distance=3,
-                    roi_threshold=None, roi_margin=20)          rule: "d2", "max" or "top"
+                    roi_threshold=None, roi_margin=20)       # rule: "d2", "max" or "top"
     baseline_rms(waveforms, *, sampling_ns, start_ns, stop_ns) -> (baseline, rms)
     find_candidates(waveforms, cfg, *, sampling_ns, baseline, rms, lo, hi)
         -> (index, offsets, baseline, rms)

@@ -377,7 +377,7 @@ class ClusterModel(OnnxModel):
         window_ns: float,
         extra: Mapping[str, Any] | np.ndarray | None = None,
         offsets: np.ndarray | None = None,
-        calibrate: bool = True,
+        calibrate: bool = False,
     ) -> np.ndarray:
         """Predicted number of primary clusters per waveform.
 
@@ -396,7 +396,8 @@ class ClusterModel(OnnxModel):
             int64 ``(n_waveforms + 1,)``: waveform ``w`` owns ``peak_times[offsets[w]:offsets[w + 1]]``.
         calibrate : bool
             Invert the calibration line stored at training time (``calibration`` metadata:
-            ``N = (output - intercept) / slope``), when the model has one.
+            ``N = (output - intercept) / slope``), when the model has one (opt-in: the line is
+            that of the training mix).
 
         Returns
         -------
@@ -432,7 +433,7 @@ class PeakClusterModel(OnnxModel):
     """Step-2 per-peak model: expected primary clusters opened by each step-1 candidate.
 
     See :class:`OnnxModel` for the parameters. The context size comes from the metadata; the
-    count of a waveform is the sum over its candidates, optionally mapped through the
+    count of a waveform is the sum over its candidates, on request mapped through the
     calibration line stored at training time (``calibration``: ``N = (sum - intercept) / slope``).
 
     Examples
@@ -482,7 +483,7 @@ class PeakClusterModel(OnnxModel):
         scores: np.ndarray,
         *,
         sampling_ns: float,
-        calibrate: bool = True,
+        calibrate: bool = False,
     ) -> np.ndarray:
         """Number of primary clusters per waveform from the step-1 candidates and their scores.
 
@@ -495,7 +496,9 @@ class PeakClusterModel(OnnxModel):
         sampling_ns : float
             Sampling period of the data.
         calibrate : bool
-            Apply the stored calibration line (when the model has one).
+            Invert the stored calibration line (when the model has one). Off by default: the
+            line is that of the training mix, and inverting it biased fixed-geometry samples
+            by up to 9 % (docs/MODELS.md, "Step 2 side by side").
 
         Returns
         -------

@@ -155,8 +155,14 @@ def model_card(path: str | Path, title: str | None = None, notes: str = "") -> s
         )
         if meta.get("candidates"):
             lines.append(f"- candidates: `{json.dumps(meta['candidates'], sort_keys=True)}`")
+    elif meta.get("kind") == "peak_clusters":
+        lines.append(f"- per-peak inputs: context {meta.get('context')} candidates on each side, channels "
+                     f"{meta.get('channels')}; step-1 model `{json.dumps(meta.get('peak_model'), sort_keys=True)}`")
+        lines.append(f"- calibration line (inverted only on request, calibrate=True): `{json.dumps(meta.get('calibration'), sort_keys=True)}`")
     else:
         lines.append(f"- encoding: `{json.dumps(meta.get('encoding'), sort_keys=True)}`, extra inputs {meta.get('extra_inputs')}")
+        if meta.get("calibration"):
+            lines.append(f"- calibration line (inverted only on request, calibrate=True): `{json.dumps(meta['calibration'], sort_keys=True)}`")
     lines += [
         f"- model: `{json.dumps(meta.get('model_config'), sort_keys=True)}`",
         f"- training: `{json.dumps(meta.get('train_config'), sort_keys=True)}`",
