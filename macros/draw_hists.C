@@ -7,8 +7,12 @@
 //   n_clusters (CNN count; the MC truth and DERIV counts overlaid when the file has them),
 //   dndx, n_peaks, peak_time, peak_amplitude, lstm_score;
 // and, when the file has MC truth, on canvas "c_truth": the TH2D n_clusters_vs_true (COLZ, with
-// the diagonal N_reco = N_true) next to the residual N_reco - N_true.
-// Axis titles come from the histograms (ccreco writes ROOT TLatex labels). Axes are zoomed to
+// the diagonal N_reco = N_true and the TProfile n_clusters_profile: mean CNN count and its error
+// per true count) next to the residual N_reco - N_true. With peak-level truth the lstm_score pad
+// also shows lstm_score_signal / lstm_score_noise (candidates matched / not matched to a true peak).
+// Titles and axis titles come from the histograms (ccreco writes them, ROOT TLatex, units in
+// brackets). The provenance TObjString (ccreco version, model sha256, configuration as JSON) is
+// summarized in one line "draw_hists: provenance: ...". Axes are zoomed to
 // the filled bins. Each canvas is saved as OUTDIR/<canvas name without "c_">.png and .pdf
 // (hists.png/.pdf, truth.png/.pdf); outdir is created if needed.
 //
@@ -22,6 +26,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "TCanvas.h"
@@ -31,7 +36,9 @@
 #include "TKey.h"
 #include "TLegend.h"
 #include "TLine.h"
+#include "TObjString.h"
 #include "TPaveStats.h"
+#include "TProfile.h"
 #include "TROOT.h"
 #include "TStyle.h"
 #include "TSystem.h"
@@ -96,11 +103,42 @@ void style_1d(TH1 *h, const char *ytitle, int color)
    h->UseCurrentStyle(); // read from a file: apply gStyle's axis title/label sizes and offsets
    if (!*h->GetTitle())
       h->SetTitle(h->GetXaxis()->GetTitle());
-   h->GetYaxis()->SetTitle(ytitle);
+   if (!*h->GetYaxis()->GetTitle()) // ccreco writes the y-axis title (waveforms, peaks, ...)
+      h->GetYaxis()->SetTitle(ytitle);
    h->SetLineColor(color);
    h->SetLineWidth(2);
    h->SetMinimum(0.);
    zoom_x(h);
+}
+
+// Every string value of "key":"value" in a flat scan of JSON text (enough for the provenance).
+std::vector<std::string> json_values(const std::string &text, const std::string &key)
+{
+   std::vector<std::string> out;
+   const std::string pat = "\"" + key + "\":\"";
+   for (size_t at = text.find(pat); at != std::string::npos; at = text.find(pat, at + 1)) {
+      const size_t begin = at + pat.size(), end = text.find('"', begin);
+      if (end != std::string::npos)
+         out.push_back(text.substr(begin, end - begin));
+   }
+   return out;
+}
+
+// Print the provenance TObjString ccreco writes (version, model hashes); nothing if absent.
+void print_provenance(TFile &f, const char *prog)
+{
+   auto *p = f.Get<TObjString>("provenance");
+   if (!p) {
+      std::printf("%s: no provenance in the file\n", prog);
+      return;
+   }
+   const std::string text = p->GetString().Data();
+   const auto version = json_values(text, "ccreco_version");
+   std::printf("%s: provenance: ccreco %s, %zu characters of JSON", prog,
+               version.empty() ? "?" : version.front().c_str(), text.size());
+   for (const auto &sha : json_values(text, "sha256"))
+      std::printf(", model sha256 %s", sha.substr(0, 12).c_str());
+   std::printf("\n");
 }
 
 } // namespace draw_hists_detail
@@ -130,7 +168,11 @@ int draw_hists(const char *file = "hists.root", const char *outdir = ".")
    TH1 *truth = get<TH1>(*f, "n_clusters_true");
    TH1 *deriv = get<TH1>(*f, "deriv_n_clusters");
    TH2 *vs_true = get<TH2>(*f, "n_clusters_vs_true");
+   TProfile *profile = get<TProfile>(*f, "n_clusters_profile");
    TH1 *residual = get<TH1>(*f, "residual");
+   TH1 *score_signal = get<TH1>(*f, "lstm_score_signal");
+   TH1 *score_noise = get<TH1>(*f, "lstm_score_noise");
+   print_provenance(*f, "draw_hists");
    f.reset();
 
    if (gSystem->AccessPathName(outdir) && gSystem->mkdir(outdir, kTRUE) != 0)
@@ -167,7 +209,28 @@ int draw_hists(const char *file = "hists.root", const char *outdir = ".")
       if (std::string(h->GetName()) != "n_clusters") {
          if (std::string(h->GetName()) == "lstm_score") { // most candidates are noise: log scale
             h->SetMinimum(0.5);
+            h->SetMaximum(20. * h->GetMaximum()); // room for the legend
             gPad->SetLogy();
+            h->Draw("HIST");
+            if (score_signal && score_noise && score_signal->GetEntries() + score_noise->GetEntries() > 0) {
+               // split by the MC truth: candidates matched / not matched to a true peak
+               auto *leg = new TLegend(0.35, 0.72, 0.93, 0.88);
+               leg->SetBorderSize(0);
+               leg->SetFillStyle(0);
+               leg->SetTextSize(0.04);
+               leg->AddEntry(h, "all candidates", "l");
+               for (auto [o, color, text] : {std::tuple<TH1 *, int, const char *>{score_signal, kRed + 1, "matched to a true peak"},
+                                             std::tuple<TH1 *, int, const char *>{score_noise, kGray + 2, "no true peak"}}) {
+                  style_1d(o, "candidate windows", color);
+                  o->SetLineStyle(2);
+                  o->Draw("HIST SAME");
+                  leg->AddEntry(o, text, "l");
+                  print_summary(o);
+                  ++n_drawn;
+               }
+               leg->Draw();
+            }
+            continue;
          }
          h->Draw("HIST");
          continue;
@@ -250,6 +313,15 @@ int draw_hists(const char *file = "hists.root", const char *outdir = ".")
       diag->Draw();
       print_summary(vs_true);
       ++n_drawn;
+      if (profile) { // mean CNN count and its error per true count
+         profile->SetLineColor(kRed + 1);
+         profile->SetMarkerColor(kRed + 1);
+         profile->SetMarkerStyle(20);
+         profile->SetMarkerSize(0.8);
+         profile->Draw("E1 SAME");
+         print_summary(profile);
+         ++n_drawn;
+      }
       if (residual) {
          ct->cd(2);
          style_1d(residual, "waveforms", kBlue + 1);

@@ -3,7 +3,10 @@
 //   root -l -b -q 'macros/draw_reco.C("OUTDIR/reco.root", "figures")'
 //   root -l 'macros/draw_reco.C("OUTDIR/reco.root")'          (interactive: the canvas stays open)
 //
-// Prints the number of entries (one per waveform) and every branch with its type, then draws
+// Prints the tree title, the number of entries (one per waveform), every branch with its type,
+// every branch's title (what it holds, with its unit), the entries per input file (branch
+// file_index: the index into summary.json's "inputs"; event numbers repeat across files), and
+// the provenance TObjString (ccreco version, model sha256, configuration as JSON); then draws
 // with TTree::Draw, on canvas "c_reco" (3 x 2 pads):
 //   n_clusters (CNN), dndx, n_peaks, the jagged peak_time_ns (every detected peak),
 //   n_clusters:n_clusters_true (COLZ with the diagonal) when the tree has MC truth,
@@ -16,7 +19,9 @@
 // The same tree can be explored by hand, e.g.
 //   reco->Draw("dndx", "n_clusters_true > 10");
 //   reco->Draw("peak_amplitude_mv:peak_time_ns", "", "COLZ");
-//   reco->Scan("run:event:n_peaks:n_clusters:dndx");
+//   reco->Scan("file_index:run:event:n_peaks:n_clusters:dndx");
+//   reco->Draw("n_clusters", "file_index == 1");             (one input file)
+//   ROOT::RDataFrame("reco", "OUTDIR/reco.root").Mean("dndx")
 
 #include <algorithm>
 #include <cmath>
@@ -28,7 +33,9 @@
 #include "TFile.h"
 #include "TH1.h"
 #include "TH2.h"
+#include "TBranch.h"
 #include "TLeaf.h"
+#include "TObjString.h"
 #include "TLine.h"
 #include "TROOT.h"
 #include "TStyle.h"
@@ -101,12 +108,30 @@ int draw_reco(const char *file = "reco.root", const char *outdir = ".")
    }
    const Long64_t n = t->GetEntries();
    std::printf("draw_reco: %s: tree reco, %lld entries\n", file, n);
+   std::printf("draw_reco: title: %s\n", t->GetTitle());
    std::printf("draw_reco: branches:");
    for (auto *obj : *t->GetListOfLeaves()) {
       auto *leaf = static_cast<TLeaf *>(obj);
       std::printf(" %s/%s%s", leaf->GetName(), leaf->GetTypeName(), leaf->GetLeafCount() ? "[]" : "");
    }
    std::printf("\n");
+   for (auto *obj : *t->GetListOfBranches())
+      std::printf("draw_reco: branch %-18s %s\n", obj->GetName(), obj->GetTitle());
+   if (t->GetBranch("file_index") && n > 0) {
+      const int last = int(t->GetMaximum("file_index"));
+      for (int i = 0; i <= last; ++i)
+         std::printf("draw_reco: file_index %d entries %lld\n", i, t->GetEntries(Form("file_index == %d", i)));
+   }
+   if (auto *prov = f->Get<TObjString>("provenance")) {
+      const std::string text = prov->GetString().Data();
+      const std::string key = "\"ccreco_version\":\"";
+      const size_t at = text.find(key);
+      std::printf("draw_reco: provenance: ccreco %s, %zu characters of JSON\n",
+                  at == std::string::npos ? "?" : text.substr(at + key.size(), text.find('"', at + key.size()) - at - key.size()).c_str(),
+                  text.size());
+   } else {
+      std::printf("draw_reco: no provenance in the file\n");
+   }
    if (gSystem->AccessPathName(outdir) && gSystem->mkdir(outdir, kTRUE) != 0)
       return error(std::string("cannot create output directory ") + outdir);
 

@@ -8,12 +8,12 @@ import re
 from pathlib import Path
 
 import pytest
+from io_helpers import write_native
 
 from ccreco.cli import build_parser, main
 from ccreco.cli._args import DEFAULT_SEED, HelpFormatter
 from ccreco.cli.hpo import resolve_space, shipped_spaces
 from ccreco.errors import ConfigError
-from io_helpers import write_native
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,7 +46,8 @@ TABLE: dict[tuple[str, ...], dict] = {
 }
 
 
-def leaves(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> dict[tuple[str, ...], argparse.ArgumentParser]:
+def leaves(parser: argparse.ArgumentParser,
+           path: tuple[str, ...] = ()) -> dict[tuple[str, ...], argparse.ArgumentParser]:
     """Every runnable (sub)command parser, by its command path."""
     subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
     if not subs:

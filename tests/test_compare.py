@@ -99,3 +99,12 @@ def test_load_waveforms_and_reco_tree_and_cli(tmp_path) -> None:
     info = json.loads((out / "summary.json").read_text())
     assert set(info["variables"]) == {"deriv_n_peaks", "baseline_rms_mv"}
     assert (out / "baseline_rms_mv.png").exists() and (out / "baseline_rms_mv_ks.png").exists()
+
+
+def test_ratio_panel_range_follows_the_ratios():
+    """The ratio panel is not clipped to 0.5-1.5: a 2.5x excess stays visible; imprecise points do not set it."""
+    from ccreco.analysis.compare import ratio_limits
+
+    lo, hi = ratio_limits(np.array([0.9, 1.1, 2.5, 40.0]), np.array([0.05, 0.05, 0.1, 30.0]))
+    assert lo < 0.85 and 2.6 < hi < 3.5
+    assert ratio_limits(np.array([np.nan]), np.array([np.nan])) == (0.5, 1.5)

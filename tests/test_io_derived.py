@@ -9,12 +9,12 @@ import awkward as ak
 import numpy as np
 import pytest
 import uproot
+from io_helpers import make_chunk, write_native, write_raw
 
 from ccreco.errors import ConfigError, TruthInconsistencyError
 from ccreco.io import inspect_file, iterate, load_mapping, read
 from ccreco.io.expr import is_branch_name, parse
 from ccreco.io.schema import mapping_from_dict
-from io_helpers import make_chunk, write_native, write_raw
 
 DELAY_NS = 2.4
 
@@ -195,7 +195,7 @@ def to_rntuple(src, dst, *, clusters=1):
     edges = np.linspace(0, n, clusters + 1).astype(int)
     with uproot.recreate(dst) as f:
         f.mkrntuple("sim", {k: v[edges[0]:edges[1]] for k, v in arrays.items()})
-        for a, b in zip(edges[1:-1], edges[2:]):
+        for a, b in zip(edges[1:-1], edges[2:], strict=True):
             f["sim"].extend({k: v[a:b] for k, v in arrays.items()})
     return dst
 
@@ -268,3 +268,22 @@ def test_rntuple_through_reco_and_evaluate(tmp_path):
     a = evaluate_clusters(str(tt), "deriv")
     b = evaluate_clusters(str(rn), "deriv")
     assert a["n_waveforms"] == b["n_waveforms"] == 60 and a["bias"] == b["bias"]
+
+
+def test_derived_peak_time_restores_window_metrics(tmp_path):
+    """Arrival times renamed to peak times ruin the LSTM's window F1; the derived field restores it exactly."""
+    from ccreco.analysis.evaluate import evaluate_peaks
+    from ccreco.sim import SimConfig, simulate_to_file
+
+    path = tmp_path / "sim.root"
+    simulate_to_file(path, SimConfig.from_preset("tb2023-untuned"), 80, seed=5, progress=False)
+    truth = read(path).truth
+    delay = np.unique(np.round(ak.flatten(truth["electron_peak_ns"] - truth["electron_time_ns"]).to_numpy(), 6))
+    assert delay.size == 1  # one pulse shape: a constant peak delay
+    f1 = {}
+    for name, derived in (("native", None), ("arrival", "electron_time_ns"),
+                          ("derived", f"electron_time_ns + {float(delay[0])!r}")):
+        schema = "native" if derived is None else mapping_from_dict({"truth": {"electron_peak_ns": derived}})
+        f1[name] = evaluate_peaks([str(path)], "lstm", schema=schema)["f1"]
+    assert f1["derived"] == pytest.approx(f1["native"], abs=1e-12)
+    assert f1["arrival"] < f1["native"] - 0.15

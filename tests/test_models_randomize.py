@@ -56,3 +56,17 @@ def test_ionization_hook_and_validation() -> None:
         RandomizeConfig(ionization={"bad": {"no_such_field": 1}})
     with pytest.raises(ConfigError, match="angle_deg"):
         RandomizeConfig(angle_deg=(10.0, 5.0))
+
+
+def test_optional_field_and_electronics_ranges() -> None:
+    base = [c for c, _ in randomized_configs(RandomizeConfig(), 10, seed=2)]
+    assert {c.anode_voltage_v for c in base} == {1350.0} and {c.bandwidth_mhz for c in base} == {460.0}
+    cfg = RandomizeConfig(anode_voltage_v=(1200.0, 1450.0), bandwidth_mhz=(250.0, 600.0), no_filter_fraction=0.5,
+                          coloured_noise_mv=(0.0, 0.7))
+    blocks = [c for c, _ in randomized_configs(cfg, 40, seed=2)]
+    assert all(1200.0 <= c.anode_voltage_v <= 1450.0 for c in blocks)
+    bw = np.array([c.bandwidth_mhz for c in blocks])
+    assert 5 < np.sum(bw == 0) < 35 and np.all((bw == 0) | ((bw >= 250) & (bw <= 600)))
+    assert all(0.0 <= c.coloured_noise_mv <= 0.7 for c in blocks)
+    with pytest.raises(ConfigError, match="no_filter_fraction"):
+        RandomizeConfig(no_filter_fraction=2.0)

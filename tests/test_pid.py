@@ -39,6 +39,11 @@ def test_pid_tiny() -> None:
     # at 1 GeV/c the proton (beta*gamma 1.07) ionizes much more than the pion (7.2)
     assert res.stats("truth", "p", 1.0)[0] > 1.3 * res.stats("truth", "pi", 1.0)[0]
     assert res.separation("truth", "pi", "p", 1.0) > 3
+    # the separation power's statistical error: finite, positive, about S / sqrt(2 n) plus the
+    # error of the means (20 tracks per species here)
+    err = res.separation_error("truth", "pi", "p", 1.0)
+    sep = res.separation("truth", "pi", "p", 1.0)
+    assert np.sqrt(2 / 20) < err < sep / 2
     # truth dN/dx equals the mean clusters per cell over the 0.8 cm cell (perpendicular tracks)
     assert res.stats("truth", "pi", 1.0)[0] == pytest.approx(res.mean_clusters_per_cell[("pi", 1.0)] / 0.8)
     assert "| pi | 1 |" in res.table()

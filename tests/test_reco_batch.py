@@ -55,6 +55,21 @@ def test_outputs_are_complete_and_match_the_library(sim_file, iterative_run):
         assert f.classnames()["n_clusters_vs_true;1"] == "TH2D"
         assert f["n_clusters"].values(flow=True).sum() == N
         assert f["peak_time"].values(flow=True).sum() == direct.n_peaks.sum()
+        # titles and axis titles with units; the profile of N_reco vs N_true; the provenance
+        assert f["dndx"].title and f["dndx"].member("fXaxis").member("fTitle") == "dN_{cl}/dx [cm^{-1}]"
+        assert f["peak_time"].member("fYaxis").member("fTitle") == "peaks"
+        prof = f["n_clusters_profile"]
+        assert f.classnames()["n_clusters_profile;1"] == "TProfile"
+        true = direct.n_clusters_true
+        k = int(np.bincount(true).argmax())  # the most populated true count
+        assert prof.values()[k] == pytest.approx(direct.n_clusters[true == k].mean(), rel=1e-5)
+        prov_h = json.loads(str(f["provenance"]))
+    with uproot.open(out / "reco.root") as f:
+        assert f["reco"].title and "npeak" not in f["reco"].keys()
+        assert f["reco"]["dndx"].title.endswith("[cm^-1]")
+        assert json.loads(str(f["provenance"])) == prov_h
+    assert len(prov_h["models"]["clusters"]["sha256"]) == 64 and prov_h["ccreco_version"]
+    assert 0 < prov_h["threshold"] < 1 and "deriv_preset" in prov_h["config"]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["counters"]["waveforms_reconstructed"] == N and summary["counters"]["chunks"] == 3
     assert summary["reco_entries_written"] == N and summary["skipped"] == []
@@ -104,7 +119,15 @@ def test_skip_mode_lists_bad_blocks_and_files(sim_file, tmp_path):
     assert set(reasons) == {("junk.root", None), ("nan.root", 100)}
     assert reasons[("nan.root", 100)]["error"] == "NonFiniteWaveformError"
     assert "150" in reasons[("nan.root", 100)]["reason"]
-    assert len(_reco_tree(s.outdir)["event"]) == 2 * N - 100
+    tree = _reco_tree(s.outdir)
+    assert len(tree["event"]) == 2 * N - 100
+    # event numbers repeat across files; file_index tells them apart, summary.json has a section per file
+    np.testing.assert_array_equal(np.bincount(tree["file_index"]), [N, N - 100])
+    files = s.data["files"]
+    assert [(Path(f["file"]).name, f["entries"]) for f in files] == [
+        (Path(sim_file).name, N), ("nan.root", N - 100), ("junk.root", 0)]
+    assert files[1]["stats"]["n_clusters"]["mean"] == pytest.approx(
+        float(tree["n_clusters"][tree["file_index"] == 1].mean()), rel=1e-5)
 
 
 def test_every_block_skipped_still_gives_an_empty_reco_tree(sim_file, tmp_path):

@@ -41,7 +41,9 @@ def test_draw_hists(run, tmp_path, root_exe):
     proc = _root(root_exe, "draw_hists.C", str(run.outdir / "hists.root"), str(tmp_path / "figs"))
     out = proc.stdout
     assert proc.returncode == 0, out + proc.stderr
-    assert "draw_hists: OK (10 histograms, 4 files written" in out
+    assert "draw_hists: OK (13 histograms, 4 files written" in out
+    assert re.search(r"^draw_hists: provenance: ccreco \d+\.\d+.*, model sha256 [0-9a-f]{12}, model sha256", out, re.M)
+    assert _summary_line(out, "draw_hists", "n_clusters_profile")[0] == N
     for name in ("n_clusters", "n_clusters_true", "deriv_n_clusters", "dndx", "n_peaks", "n_clusters_vs_true",
                  "residual"):
         assert _summary_line(out, "draw_hists", name)[0] == N, name
@@ -77,8 +79,14 @@ def test_draw_reco(run, tmp_path, root_exe):
     assert proc.returncode == 0, out + proc.stderr
     assert f"tree reco, {N} entries" in out and f"draw_reco: OK ({N} entries" in out
     branches = re.search(r"^draw_reco: branches: (.*)$", out, re.M).group(1).split()
-    assert {"n_clusters/Float_t", "dndx/Float_t", "n_peaks/Long64_t", "peak_time_ns/Float_t[]",
-            "n_clusters_true/Long64_t"} <= set(branches)
+    assert {"n_clusters/Float_t", "dndx/Float_t", "n_peaks/Int_t", "peak_time_ns/Float_t[]",
+            "n_clusters_true/Long64_t", "file_index/Int_t"} <= set(branches)
+    assert "npeak/Int_t" not in branches  # the peak count is the jagged branches' counter, not a copy
+    assert "draw_reco: title: ccreco cluster counting, one entry per waveform" in out
+    assert re.search(r"^draw_reco: branch n_clusters\s+step-2 CNN cluster count \[clusters\]$", out, re.M)
+    assert re.search(r"^draw_reco: branch peak_time_ns\s+.*\[ns\]$", out, re.M)
+    assert f"draw_reco: file_index 0 entries {N}" in out
+    assert re.search(r"^draw_reco: provenance: ccreco \d+\.\d+", out, re.M)
     for name in ("n_clusters", "dndx", "n_peaks", "n_clusters:n_clusters_true"):
         assert _summary_line(out, "draw_reco", name)[0] == N
     # TTree::Draw's mean of the unbinned n_clusters equals the exact mean in summary.json
@@ -92,7 +100,7 @@ def test_root_reads_every_entry(run, root_exe):
     """Independent of the macros: ROOT loops over the tree and sums the jagged branch's sizes."""
     code = (f'auto f = TFile::Open("{run.outdir / "reco.root"}"); auto t = f->Get<TTree>("reco");'
             'if (!t) gSystem->Exit(3); TTreeReader r(t); TTreeReaderArray<float> pt(r, "peak_time_ns");'
-            'TTreeReaderValue<Long64_t> np(r, "n_peaks"); long long n = 0, bad = 0, peaks = 0;'
+            'TTreeReaderValue<Int_t> np(r, "n_peaks"); long long n = 0, bad = 0, peaks = 0;'
             'while (r.Next()) { ++n; peaks += pt.GetSize(); if ((long long)pt.GetSize() != *np) ++bad; }'
             'printf("entries=%lld peaks=%lld bad=%lld\\n", n, peaks, bad); gSystem->Exit(0);')
     proc = subprocess.run([root_exe, "-l", "-b", "-q", "-e", code], capture_output=True, text=True, timeout=120)

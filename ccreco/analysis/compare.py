@@ -334,8 +334,8 @@ def compare_samples(
 # loading
 
 
-#: Per-waveform identifiers, never compared as distributions.
-IDENTIFIERS: tuple[str, ...] = ("run", "event", "channel")
+#: Per-waveform identifiers, never compared as distributions (``file_index``: reco.root's input file).
+IDENTIFIERS: tuple[str, ...] = ("run", "event", "channel", "file_index")
 
 
 def _is_tree(classname: str) -> bool:
@@ -360,7 +360,10 @@ def _tree_sample(path: Path, max_entries: int | None) -> dict[str, np.ndarray]:
             count = getattr(branch, "count_branch", None)
             if count is not None:
                 counters.add(count.name)
-        skip = counters | set(IDENTIFIERS)
+        from ccreco.reco.output import PEAK_COUNTER
+
+        # reco.root's peak counter is the per-waveform peak count itself: a variable, not a copy
+        skip = (counters - {PEAK_COUNTER}) | set(IDENTIFIERS)
         arrays = tree.arrays(entry_stop=max_entries, library="ak")
         for field_name in arrays.fields:
             if field_name in skip:
@@ -453,14 +456,45 @@ def _qualify(sample: dict[str, np.ndarray], names: Mapping[str, str]) -> dict[st
 # plots
 
 
+def ratio_limits(r: np.ndarray, er: np.ndarray, pad: float = 0.1) -> tuple[float, float]:
+    """y range of a ratio panel fitted to the points and their errors (always including 1).
+
+    Parameters
+    ----------
+    r, er : numpy.ndarray
+        Ratios and their errors (NaN where undefined).
+    pad : float
+        Margin as a fraction of the range.
+
+    Returns
+    -------
+    tuple of float
+        ``(lo, hi)``, ``lo >= 0``.
+    """
+    ok = np.isfinite(r) & np.isfinite(er)
+    precise = ok & (er < 0.5)  # points known to better than +-0.5 set the range (others may leave it)
+    if precise.any():
+        ok = precise
+    if not ok.any():
+        return 0.5, 1.5
+    lo = min(1.0, float(np.min(r[ok] - er[ok])))
+    hi = max(1.0, float(np.max(r[ok] + er[ok])))
+    span = max(hi - lo, 0.1)
+    return max(0.0, lo - pad * span), hi + pad * span
+
+
 def overlay_figure(
     values: Mapping[str, np.ndarray],
     edges: np.ndarray,
     xlabel: str,
     title: str = "",
     reference: str | None = None,
+    data: bool | None = None,
 ) -> Any:
     """Normalized histograms of several samples, with a ratio panel to the reference sample.
+
+    The legend (with ``title``, e.g. the chi2/ndf and KS distance) sits above the data (the y
+    range is raised for it), the ratio panel's range is fitted to the ratios and their errors.
 
     Parameters
     ----------
@@ -471,63 +505,78 @@ def overlay_figure(
     xlabel : str
         x-axis label.
     title : str
-        Text drawn in the upper panel.
+        Legend title (the test statistics).
     reference : str, optional
         Label of the sample in the ratio denominators.
+    data : bool, optional
+        Label the plot "Data" (True) or "Simulation" (False); None for no such label.
 
     Returns
     -------
     matplotlib.figure.Figure
         The figure (not shown; save it with ``fig.savefig``).
     """
-    require("mplhep", "plots")
     import hist
-    import mplhep as hep
-    from matplotlib.figure import Figure
 
-    hep.style.use("ROOT")
-    fig = Figure(figsize=(8, 7))
-    ax, rax = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": (3, 1), "hspace": 0.05})
-    ref = reference or next(iter(values))
-    hists: dict[str, Any] = {}
-    for label, x in values.items():
-        x = np.asarray(x, dtype=np.float64)
-        x = np.clip(x[np.isfinite(x)], edges[0], edges[-1])
-        h = hist.Hist(hist.axis.Variable(edges, name="x", underflow=False, overflow=False), storage=hist.storage.Weight())
-        h.fill(x)
-        hists[label] = h
-    widths = np.diff(edges)
-    dens: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    for label, h in hists.items():
-        n = max(h.values().sum(), 1.0)
-        dens[label] = (h.values() / n / widths, np.sqrt(h.variances()) / n / widths)
-    for i, label in enumerate(hists):
-        y, e = dens[label]
-        if label == ref:
-            hep.histplot(y, edges, yerr=e, ax=ax, histtype="errorbar", color="k", label=label)
-        else:
-            hep.histplot(y, edges, yerr=e, ax=ax, histtype="step", label=label, color=f"C{i}")
-    ax.set_ylabel("Normalized")
-    ax.legend(title=title or None, fontsize="small")
-    ry, re = dens[ref]
-    centres = (edges[:-1] + edges[1:]) / 2
-    for i, label in enumerate(hists):
-        if label == ref:
-            continue
-        y, e = dens[label]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            r = np.where(ry > 0, y / ry, np.nan)
-            er = np.where(ry > 0, r * np.hypot(np.divide(e, y, out=np.zeros_like(e), where=y > 0),
-                                                np.divide(re, ry, out=np.zeros_like(re), where=ry > 0)), np.nan)
-        rax.errorbar(centres, r, yerr=er, fmt="o", ms=3, color=f"C{i}")
-    rax.axhline(1.0, color="k", lw=1)
-    rax.set_ylim(0.5, 1.5)
-    rax.set_ylabel(f"x / {ref}", fontsize="small")
-    rax.set_xlabel(xlabel)
+    from ccreco import plotting
+
+    with plotting.style():
+        fig, (ax, rax) = plotting.figure((8, 7), 2, 1, sharex=True,
+                                         gridspec_kw={"height_ratios": (3, 1), "hspace": 0.05})
+        ref = reference or next(iter(values))
+        hists: dict[str, Any] = {}
+        for label, x in values.items():
+            x = np.asarray(x, dtype=np.float64)
+            x = np.clip(x[np.isfinite(x)], edges[0], edges[-1])
+            h = hist.Hist(hist.axis.Variable(edges, name="x", underflow=False, overflow=False),
+                          storage=hist.storage.Weight())
+            h.fill(x)
+            hists[label] = h
+        widths = np.diff(edges)
+        dens: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for label, h in hists.items():
+            n = max(h.values().sum(), 1.0)
+            dens[label] = (h.values() / n / widths, np.sqrt(h.variances()) / n / widths)
+        import mplhep as hep
+
+        for i, label in enumerate(hists):
+            y, e = dens[label]
+            if label == ref:
+                plotting.errorbar_hist(ax, y, edges, e**2, label=label, zorder=3)
+            else:
+                hep.histplot(y, edges, yerr=e, ax=ax, histtype="step", label=label, color=f"C{i}", linewidth=2)
+        ax.set_ylabel("Normalized")
+        ax.set_ylim(0, None)
+        plotting.auto_log(ax, np.concatenate([d[0] for d in dens.values()]))
+        plotting.legend(ax, title=title or None)
+        if data is not None:
+            plotting.label(ax, data=data)
+        ry, rerr = dens[ref]
+        centres = (edges[:-1] + edges[1:]) / 2
+        ratios, errors = [], []
+        for i, label in enumerate(hists):
+            if label == ref:
+                continue
+            y, e = dens[label]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                r = np.where(ry > 0, y / ry, np.nan)
+                er = np.where(ry > 0, r * np.hypot(np.divide(e, y, out=np.zeros_like(e), where=y > 0),
+                                                    np.divide(rerr, ry, out=np.zeros_like(rerr), where=ry > 0)),
+                              np.nan)
+            rax.errorbar(centres, r, yerr=er, xerr=widths / 2, fmt="o", ms=3, color=f"C{i}")
+            ratios.append(r)
+            errors.append(er)
+        rax.axhline(1.0, color="k", lw=1)
+        if ratios:
+            rax.set_ylim(*ratio_limits(np.concatenate(ratios), np.concatenate(errors)))
+        rax.set_ylabel(f"x / {ref}", fontsize="small")
+        rax.set_xlabel(xlabel)
+        rax.set_xlim(edges[0], edges[-1])
     return fig
 
 
-def ks_figure(name: str, a: np.ndarray, b: np.ndarray, labels: tuple[str, str], ks: float, p_ks: float) -> Any:
+def ks_figure(name: str, a: np.ndarray, b: np.ndarray, labels: tuple[str, str], ks: float, p_ks: float,
+              data: bool | None = None) -> Any:
     """Empirical CDFs of both samples with the Kolmogorov-Smirnov distance marked.
 
     Parameters
@@ -540,39 +589,47 @@ def ks_figure(name: str, a: np.ndarray, b: np.ndarray, labels: tuple[str, str], 
         Sample names.
     ks, p_ks : float
         KS distance and p-value (for the legend).
+    data : bool, optional
+        "Data" / "Simulation" label; None for none.
 
     Returns
     -------
     matplotlib.figure.Figure
         The figure.
     """
-    require("mplhep", "plots")
-    import mplhep as hep
-    from matplotlib.figure import Figure
+    from ccreco import plotting
 
-    hep.style.use("ROOT")
-    fig = Figure(figsize=(8, 6))
-    ax = fig.add_subplot()
-    a = np.sort(a[np.isfinite(a)])
-    b = np.sort(b[np.isfinite(b)])
-    grid = np.union1d(a, b)
-    fa = np.searchsorted(a, grid, side="right") / a.size
-    fb = np.searchsorted(b, grid, side="right") / b.size
-    ax.step(grid, fa, where="post", color="k", label=labels[0])
-    ax.step(grid, fb, where="post", color="C1", label=labels[1])
-    i = int(np.argmax(np.abs(fa - fb)))
-    ax.vlines(grid[i], min(fa[i], fb[i]), max(fa[i], fb[i]), color="C3", lw=3,
-              label=f"KS D = {ks:.4f}, p = {p_ks:.2g}")
-    ax.set_xlabel(LABELS.get(name, name))
-    ax.set_ylabel("Cumulative fraction")
-    lo, hi = np.quantile(grid, [0.002, 0.998]) if grid.size else (0, 1)
-    ax.set_xlim(lo, hi if hi > lo else lo + 1)
-    ax.legend(fontsize="small", loc="lower right")
+    with plotting.style():
+        fig, ax = plotting.figure((8, 6))
+        a = np.sort(a[np.isfinite(a)])
+        b = np.sort(b[np.isfinite(b)])
+        grid = np.union1d(a, b)
+        fa = np.searchsorted(a, grid, side="right") / max(a.size, 1)
+        fb = np.searchsorted(b, grid, side="right") / max(b.size, 1)
+        ax.step(grid, fa, where="post", color="k", label=labels[0])
+        ax.step(grid, fb, where="post", color="C1", label=labels[1])
+        if grid.size:
+            i = int(np.argmax(np.abs(fa - fb)))
+            ax.vlines(grid[i], min(fa[i], fb[i]), max(fa[i], fb[i]), color="C3", lw=3,
+                      label=f"KS D = {ks:.4f}, p = {p_ks:.2g}")
+        ax.set_xlabel(LABELS.get(name, name))
+        ax.set_ylabel("Cumulative fraction")
+        lo, hi = np.quantile(grid, [0.002, 0.998]) if grid.size else (0, 1)
+        ax.set_xlim(lo, hi if hi > lo else lo + 1)
+        ax.set_ylim(0, 1.02)
+        plotting.legend(ax, loc="upper left")
+        if data is not None:
+            plotting.label(ax, data=data)
     return fig
 
 
+def _has_truth(sample: Sample) -> bool:
+    """Whether a sample carries MC-truth variables (``*_true``): then it is a simulation."""
+    return any(str(k).endswith("_true") for k in sample)
+
+
 def plot_comparison(
-    result: Comparison, a: Sample, b: Sample, outdir: str | os.PathLike[str]
+    result: Comparison, a: Sample, b: Sample, outdir: str | os.PathLike[str], data: bool | None = None
 ) -> list[Path]:
     """Write the overlay + ratio and KS figures of every variable, and the chi2/KS summary figure.
 
@@ -584,46 +641,55 @@ def plot_comparison(
         The samples that were compared.
     outdir : str or os.PathLike
         Directory (created).
+    data : bool, optional
+        Label the plots "Data" (True) or "Simulation" (False); default: "Simulation" when both
+        samples carry MC-truth variables, else no such label (a sample of waveform features
+        does not say whether it was simulated).
 
     Returns
     -------
     list of pathlib.Path
         Files written: ``<var>.png``, ``<var>_ks.png``, ``summary_chi2_ks.png``.
     """
-    require("mplhep", "plots")
-    import mplhep as hep
-    from matplotlib.figure import Figure
+    from ccreco import plotting
 
+    if data is None and _has_truth(a) and _has_truth(b):
+        data = False
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
     la, lb = result.labels
     written: list[Path] = []
     for name, v in result.variables.items():
         fig = overlay_figure({la: a[name], lb: b[name]}, v.edges, LABELS.get(name, name),
-                             title=f"$\\chi^2$/ndf = {v.chi2:.1f}/{v.ndf}, KS D = {v.ks:.3f}")
+                             title=f"$\\chi^2$/ndf = {v.chi2:.1f}/{v.ndf}, KS D = {v.ks:.3f}", data=data)
         path = out / f"{safe_name(name)}.png"  # names come from the input's branches
         fig.savefig(path, dpi=90, bbox_inches="tight")
         written.append(path)
-        fig = ks_figure(name, np.asarray(a[name], float), np.asarray(b[name], float), result.labels, v.ks, v.p_ks)
+        fig = ks_figure(name, np.asarray(a[name], float), np.asarray(b[name], float), result.labels, v.ks, v.p_ks,
+                        data=data)
         path = out / f"{safe_name(name)}_ks.png"
         fig.savefig(path, dpi=90, bbox_inches="tight")
         written.append(path)
-    hep.style.use("ROOT")
-    fig = Figure(figsize=(10, 6))
-    ax1, ax2 = fig.subplots(1, 2)
     names = list(result.variables)
-    y = np.arange(len(names))
-    ax1.barh(y, [result.variables[n].chi2_ndf for n in names], color="C0")
-    ax1.axvline(1.0, color="k", ls="--")
-    ax1.set_yticks(y, names, fontsize="x-small")
-    ax1.set_xlabel("$\\chi^2$/ndf")
-    ax1.set_xscale("log")
-    ax2.barh(y, [result.variables[n].ks for n in names], color="C1")
-    ax2.set_yticks(y, [""] * len(names))
-    ax2.set_xlabel("KS distance D")
-    fig.suptitle(f"{la} vs {lb}", fontsize="medium")
-    path = out / "summary_chi2_ks.png"
-    fig.savefig(path, dpi=90, bbox_inches="tight")
+    with plotting.style():
+        fig, (ax1, ax2) = plotting.figure((11, max(4.0, 1.0 + 0.45 * len(names))), 1, 2, sharey=True)
+        y = np.arange(len(names))
+        ax1.barh(y, [result.variables[n].chi2_ndf for n in names], color="C0")
+        ax1.axvline(1.0, color="k", ls="--")
+        ax1.set_yticks(y, names, fontsize="x-small")
+        ax1.set_xlabel("$\\chi^2$/ndf")
+        ax1.set_xscale("log")
+        from matplotlib.ticker import NullFormatter
+
+        ax1.xaxis.set_minor_formatter(NullFormatter())  # minor labels of a short log range collide
+        ax2.barh(y, [result.variables[n].ks for n in names], color="C1")
+        ax2.tick_params(axis="y", labelleft=False)
+        ax2.set_xlabel("KS distance D")
+        if data is not None:
+            plotting.label(ax1, data=data, rlabel="")
+        fig.suptitle(f"{la} vs {lb}", fontsize="medium")
+        path = out / "summary_chi2_ks.png"
+        fig.savefig(path, dpi=90, bbox_inches="tight")
     written.append(path)
     return written
 
@@ -658,6 +724,7 @@ __all__ = [
     "common_edges",
     "compare_samples",
     "compare_variable",
+    "ratio_limits",
     "ks_figure",
     "load_sample",
     "overlay_figure",

@@ -28,7 +28,6 @@ from typing import Any
 
 import numpy as np
 
-from ccreco._extras import require
 from ccreco._progress import progress
 from ccreco.errors import ConfigError
 
@@ -221,6 +220,25 @@ class PidResult:
         mb, sb, _ = self.stats(method, b, momentum)
         return abs(ma - mb) / ((sa + sb) / 2) if sa + sb > 0 else float("inf")
 
+    def separation_error(self, method: str, a: str, b: str, momentum: float) -> float:
+        """Statistical error of :meth:`separation` from the finite number of tracks.
+
+        Propagates the errors of the means (``sigma / sqrt(n)``) and of the standard deviations
+        (``sigma / sqrt(2 (n - 1))``) of both species, treated as independent.
+        """
+        xa = self.tracks[method][(a, float(momentum))]
+        xb = self.tracks[method][(b, float(momentum))]
+        ma, sa, _ = self.stats(method, a, momentum)
+        mb, sb, _ = self.stats(method, b, momentum)
+        na, nb = max(xa.size, 2), max(xb.size, 2)
+        sbar = (sa + sb) / 2
+        if not sbar > 0:
+            return float("nan")
+        sep = abs(ma - mb) / sbar
+        var_mean = sa**2 / na + sb**2 / nb
+        var_sbar = (sa**2 / (2 * (na - 1)) + sb**2 / (2 * (nb - 1))) / 4
+        return float(np.sqrt(var_mean / sbar**2 + sep**2 * var_sbar / sbar**2))
+
     def pairs(self) -> list[tuple[str, str]]:
         """Reported species pairs present in the config."""
         return [(a, b) for a, b in DEFAULT_PAIRS if a in self.config.species and b in self.config.species]
@@ -241,7 +259,8 @@ class PidResult:
             for a, b in self.pairs():
                 for p in self.config.momenta_gev:
                     seps.append({"method": m, "pair": f"{a}/{b}", "momentum_gev": float(p),
-                                 "separation": self.separation(m, a, b, p)})
+                                 "separation": self.separation(m, a, b, p),
+                                 "separation_error": self.separation_error(m, a, b, p)})
         return {
             "config": cfg,
             "resolution": rows,
@@ -345,8 +364,27 @@ _NAMES = {"truth": "dN/dx (MC truth)", "deriv": "dN/dx (DERIV)", "lstm": "dN/dx 
           "cnn": "dN/dx (LSTM+CNN)", "dedx": "dE/dx (70% trunc.)"}
 
 
+def _momentum_axis(ax: Any, p: np.ndarray) -> None:
+    """Log momentum axis with one plain label per simulated momentum (no colliding minor labels)."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter, NullLocator
+
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(FixedLocator(p))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    if len(p) > 5:
+        ax.tick_params(axis="x", labelrotation=45)
+    if len(p):
+        ax.set_xlim(p.min() / 1.3, p.max() * 1.3)
+    ax.set_xlabel("Momentum [GeV/c]")
+
+
 def plot_pid(result: PidResult, outdir: str | os.PathLike[str]) -> list[Path]:
     """Draw the estimator bands vs momentum, resolutions and separation powers (mplhep).
+
+    Resolutions and separation powers carry their statistical errors (finite number of tracks);
+    the momentum axes label only the simulated momenta.
 
     Parameters
     ----------
@@ -361,56 +399,60 @@ def plot_pid(result: PidResult, outdir: str | os.PathLike[str]) -> list[Path]:
         ``pid_<method>.png`` (mean +- sigma bands per species vs momentum),
         ``pid_resolution.png``, ``pid_separation.png``.
     """
-    require("mplhep", "plots")
-    import mplhep as hep
-    from matplotlib.figure import Figure
+    from ccreco import plotting
 
-    hep.style.use("ROOT")
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
     cfg = result.config
     p = np.array(cfg.momenta_gev, dtype=float)
+    n = cfg.n_tracks
     written: list[Path] = []
-    for m in result.tracks:
-        fig = Figure(figsize=(8, 6))
-        ax = fig.add_subplot()
-        for i, s in enumerate(cfg.species):
-            st = np.array([result.stats(m, s, x)[:2] for x in p])
-            ax.fill_between(p, st[:, 0] - st[:, 1], st[:, 0] + st[:, 1], alpha=0.3, color=f"C{i}")
-            ax.plot(p, st[:, 0], "o-", color=f"C{i}", label=s)
-        ax.set_xscale("log")
-        ax.set_xlabel("Momentum [GeV/c]")
-        ax.set_ylabel(_NAMES.get(m, m) + (" [mV ns/cm]" if m == "dedx" else " [clusters/cm]"))
-        ax.legend(title=f"{cfg.n_cells} cells x {cfg.cell_size_cm} cm, mean $\\pm 1\\sigma$", fontsize="small")
-        path = out / f"pid_{m}.png"
+    with plotting.style():
+        for m in result.tracks:
+            fig, ax = plotting.figure((8, 6))
+            for i, s in enumerate(cfg.species):
+                st = np.array([result.stats(m, s, x)[:2] for x in p])
+                ax.fill_between(p, st[:, 0] - st[:, 1], st[:, 0] + st[:, 1], alpha=0.3, color=f"C{i}")
+                ax.errorbar(p, st[:, 0], yerr=st[:, 1] / np.sqrt(n), fmt="o-", color=f"C{i}", label=s)
+            _momentum_axis(ax, p)
+            ax.set_ylabel(_NAMES.get(m, m) + (" [mV ns/cm]" if m == "dedx" else " [clusters/cm]"))
+            plotting.legend(ax, title=f"{cfg.n_cells} cells x {cfg.cell_size_cm} cm, mean $\\pm 1\\sigma$",
+                            ncols=min(len(cfg.species), 3))
+            plotting.label(ax, data=False)
+            path = out / f"pid_{m}.png"
+            fig.savefig(path, dpi=90, bbox_inches="tight")
+            written.append(path)
+        fig, ax = plotting.figure((8, 6))
+        for j, m in enumerate(result.tracks):
+            res = np.array([np.mean([result.stats(m, s, x)[2] for s in cfg.species]) for x in p])
+            # error of sigma/mu for n tracks, averaged over the species (independent samples)
+            err = res / np.sqrt(2 * (n - 1)) / np.sqrt(len(cfg.species))
+            ax.errorbar(p, 100 * res, yerr=100 * err, fmt="o-", color=f"C{j}", label=_NAMES.get(m, m))
+        _momentum_axis(ax, p)
+        ax.set_ylabel("Resolution $\\sigma/\\mu$ [%] (mean over species)")
+        ax.set_ylim(0, None)
+        plotting.legend(ax, ncols=2)
+        plotting.label(ax, data=False)
+        path = out / "pid_resolution.png"
         fig.savefig(path, dpi=90, bbox_inches="tight")
         written.append(path)
-    fig = Figure(figsize=(8, 6))
-    ax = fig.add_subplot()
-    for j, m in enumerate(result.tracks):
-        res = [np.mean([result.stats(m, s, x)[2] for s in cfg.species]) for x in p]
-        ax.plot(p, 100 * np.array(res), "o-", color=f"C{j}", label=_NAMES.get(m, m))
-    ax.set_xscale("log")
-    ax.set_xlabel("Momentum [GeV/c]")
-    ax.set_ylabel("Resolution $\\sigma/\\mu$ [%] (mean over species)")
-    ax.legend(fontsize="small")
-    path = out / "pid_resolution.png"
-    fig.savefig(path, dpi=90, bbox_inches="tight")
-    written.append(path)
-    pairs = result.pairs()
-    if pairs:
-        fig = Figure(figsize=(6 * len(pairs), 6))
-        axes = np.atleast_1d(fig.subplots(1, len(pairs)))
-        for ax, (a, b) in zip(axes, pairs):
-            for j, m in enumerate(result.tracks):
-                ax.plot(p, [result.separation(m, a, b, x) for x in p], "o-", color=f"C{j}", label=_NAMES.get(m, m))
-            ax.set_xscale("log")
-            ax.set_xlabel("Momentum [GeV/c]")
-            ax.set_ylabel(f"{a}/{b} separation power")
-            ax.legend(fontsize="x-small")
-        path = out / "pid_separation.png"
-        fig.savefig(path, dpi=90, bbox_inches="tight")
-        written.append(path)
+        pairs = result.pairs()
+        if pairs:
+            fig, axes = plotting.figure((7 * len(pairs), 6), 1, len(pairs), squeeze=False)
+            for ax, (a, b) in zip(axes[0], pairs):
+                for j, m in enumerate(result.tracks):
+                    sep = [result.separation(m, a, b, x) for x in p]
+                    err = [result.separation_error(m, a, b, x) for x in p]
+                    ax.errorbar(p, sep, yerr=err, fmt="o-", color=f"C{j}", label=_NAMES.get(m, m))
+                _momentum_axis(ax, p)
+                ax.set_ylabel(f"{a}/{b} separation power [$\\sigma$]")
+                ax.set_ylim(0, None)
+                plotting.legend(ax, ncols=2)
+                plotting.label(ax, data=False)
+            fig.tight_layout()
+            path = out / "pid_separation.png"
+            fig.savefig(path, dpi=90, bbox_inches="tight")
+            written.append(path)
     return written
 
 

@@ -8,11 +8,12 @@ from typing import Any
 
 import numpy as np
 
-from ccreco._extras import require
 from ccreco.analysis.features import FeatureConfig, Features
 from ccreco.analysis.tune import TUNE_FEATURES, simulate_features
+from ccreco.plotting import styled
 
 
+@styled
 def plot_tuning(result: Any, data: Features, outdir: str | os.PathLike[str], n_sim: int | None = None,
                 seed: int = 1, features: FeatureConfig = TUNE_FEATURES) -> list[Path]:
     """Before/after plots: data vs the start and the tuned simulation.
@@ -41,8 +42,6 @@ def plot_tuning(result: Any, data: Features, outdir: str | os.PathLike[str], n_s
     list of pathlib.Path
         PNG files written.
     """
-    require("mplhep", "plots")
-    import mplhep as hep
     from matplotlib.figure import Figure
 
     from ccreco.analysis.compare import LABELS, common_edges, overlay_figure
@@ -73,7 +72,6 @@ def plot_tuning(result: Any, data: Features, outdir: str | os.PathLike[str], n_s
         path = out / f"tune_{name}_tail.png"
         fig.savefig(path, dpi=90, bbox_inches="tight")
         written.append(path)
-    hep.style.use("ROOT")
     fig = Figure(figsize=(12, 5.5))
     ax1, ax2 = fig.subplots(1, 2)
     k = np.arange(-features.shape_left, features.shape_right + 1)

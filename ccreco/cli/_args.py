@@ -67,8 +67,9 @@ def add_command(subparsers: Any, name: str, *, help: str, description: str,
     """
     paragraphs = [textwrap.fill(" ".join(par.split()), _WIDTH) for par in description.split("\n\n")]
     epilog = "examples:\n" + "\n".join(f"  {line}" for line in examples) if examples else None
-    return subparsers.add_parser(name, help=help, description="\n\n".join(paragraphs), epilog=epilog,
-                                 formatter_class=HelpFormatter)
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        name, help=help, description="\n\n".join(paragraphs), epilog=epilog, formatter_class=HelpFormatter)
+    return parser
 
 
 class _Deprecated(argparse.Action):

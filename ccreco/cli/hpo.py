@@ -90,11 +90,10 @@ def run(args: argparse.Namespace) -> int:
     int
         0 when at least one trial completed and the chosen model was exported, 1 otherwise.
     """
+    from ccreco.cli import _args
     from ccreco.errors import ConfigError
     from ccreco.hpo.space import load_space
     from ccreco.hpo.trial import check_names
-
-    from ccreco.cli import _args
 
     kind = args.hpo_kind
     args.output = _args.output(args)
@@ -141,12 +140,17 @@ def _run_locked(args: argparse.Namespace, kind: str, space: Any, out: Path) -> i
     from ccreco.hpo.study import run_study
 
     sample = out / "sample.npz"
+    print(f"ccreco hpo: preparing the {kind} sample from {len(args.data)} file(s) -> {sample}", file=sys.stderr,
+          flush=True)
     if kind == "peaks":
         prepare_peaks(args.data, sample, schema=args.schema, max_waveforms=args.max_waveforms)
     else:
         prepare_clusters(args.data, sample, peak_model=args.peak_model, schema=args.schema,
                          max_waveforms=args.max_waveforms)
     storage = args.storage or f"sqlite:///{(out / 'study.db').resolve()}"
+    print(f"ccreco hpo: {args.trials} trial(s) in total, {args.sampler} sampler, executor {args.executor}"
+          + (f" ({args.workers} workers)" if args.executor == "dask" and not args.scheduler else ""),
+          file=sys.stderr, flush=True)
     study = run_study(
         space, sample, storage=storage, kind=kind, study_name=args.study_name,
         n_trials=args.trials, sampler=args.sampler, seed=args.seed, objectives=args.objective,

@@ -228,7 +228,8 @@ def run_clusters(args: argparse.Namespace) -> int:
         raise ConfigError(f"--preset must be one of {', '.join(CLUSTER_PRESETS)}; got {args.preset!r}")
     model_cfg, train_cfg = with_overrides((CLUSTER_PRESETS[args.preset], CLUSTER_TRAIN), _train_options(args))
     peak_model = PeakModel(args.peak_model, intra_op_num_threads=train_cfg.threads)
-    sample = cluster_sample(args.data, peak_model, model_cfg, schema=_args.schema(args), max_waveforms=args.max_waveforms)
+    sample = cluster_sample(args.data, peak_model, model_cfg, schema=_args.schema(args),
+                            max_waveforms=args.max_waveforms)
     sample.info["preset"] = args.preset
     result = train_cluster_model(
         sample.peak_times, sample.n_true, model_cfg, train_cfg,

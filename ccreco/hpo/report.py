@@ -18,6 +18,7 @@ from typing import Any
 from ccreco._extras import require
 from ccreco._outputs import confine
 from ccreco.errors import ConfigError
+from ccreco.plotting import styled
 
 #: Metric columns of the markdown table per step (after the parameters and objectives).
 TABLE_METRICS: dict[str, tuple[str, ...]] = {
@@ -302,10 +303,7 @@ def _setup_plots() -> Any:
     if not os.environ.get("MPLBACKEND"):
         matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import mplhep as hep
-
-    hep.style.use("ROOT")
-    return plt
+    return plt  # the style: plot_study runs under ccreco.plotting.styled
 
 
 def _save(fig: Any, path: Path) -> Path:
@@ -316,6 +314,7 @@ def _save(fig: Any, path: Path) -> Path:
     return path
 
 
+@styled
 def plot_study(study: Any, outdir: str | os.PathLike[str]) -> list[Path]:
     """Draw the study: each objective vs each sampled hyperparameter, the optimization history,
     and the Pareto front (two objectives).

@@ -9,7 +9,14 @@ from typing import Any
 from ccreco.constants import STEP_SIZE
 from ccreco.errors import CcrecoError, InputFileError
 from ccreco.io.integrity import mismatches, partial_sums, read_file_blocks
-from ccreco.io.reader import convention_warnings, describe_truth, entry_ranges, open_tree, plan_tree, read_chunk
+from ccreco.io.reader import (
+    convention_warnings,
+    describe_truth,
+    entry_ranges,
+    open_tree,
+    plan_tree,
+    read_chunk,
+)
 from ccreco.io.schema import Mapping, resolve_schema, supported_uses
 from ccreco.io.validate import sanity_counts, sanity_messages
 
@@ -123,8 +130,8 @@ class InspectReport:
             lines.append(f"warning:     {w}")
         lines += [f"truth note:  {note}" for note in self.truth_notes]
         if self.supports:
-            lines.append("supports:    " + "; ".join(f"{use}: {'yes' if ok else 'no'}" for use, ok in self.supports.items())
-                         + "; reco, compare, tune: yes (no truth needed)")
+            uses = "; ".join(f"{use}: {'yes' if ok else 'no'}" for use, ok in self.supports.items())
+            lines.append(f"supports:    {uses}; reco, compare, tune: yes (no truth needed)")
         if self.problems:
             lines.append(f"problems:    {len(self.problems)}")
             lines += [f"  - {p}" for p in self.problems]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ccreco._extras import require
+from ccreco.plotting import styled
 
 #: History quantities drawn for each step (train and validation curves each).
 PEAK_CURVES: tuple[str, ...] = ("loss", "accuracy", "precision", "recall", "f1", "efficiency_purity", "auc")
@@ -20,7 +20,6 @@ CLUSTER_CURVES: tuple[str, ...] = ("loss", "mae", "rms", "bias", "rms_over_sqrt_
 
 
 def _setup() -> tuple[object, object]:
-    require("mplhep", "plots")
     import matplotlib
 
     if not os.environ.get("MPLBACKEND"):
@@ -28,8 +27,7 @@ def _setup() -> tuple[object, object]:
     import matplotlib.pyplot as plt
     import mplhep as hep
 
-    hep.style.use("ROOT")
-    return plt, hep
+    return plt, hep  # the style: the public functions run under ccreco.plotting.styled
 
 
 def _curve(history: Sequence[Mapping[str, float]], key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -41,6 +39,7 @@ def _curve(history: Sequence[Mapping[str, float]], key: str) -> tuple[np.ndarray
     return epochs, tr, va
 
 
+@styled
 def plot_history(
     history: Sequence[Mapping[str, float]],
     keys: Sequence[str],
@@ -82,7 +81,7 @@ def plot_history(
         ax.set_xlabel("epoch")
         ax.set_ylabel(key.replace("efficiency_purity", "efficiency x purity").replace("_", " "))
         ax.legend()
-        hep.label.exp_label(exp="ccreco", llabel="Simulation", rlabel="", data=False, ax=ax)
+        hep.label.exp_label(exp="", llabel="Simulation", rlabel="", data=False, ax=ax)
         path = out / f"{prefix}_{key}.png"
         fig.savefig(path, dpi=100, bbox_inches="tight")
         plt.close(fig)
@@ -90,6 +89,7 @@ def plot_history(
     return files
 
 
+@styled
 def plot_roc(y_true: np.ndarray, score: np.ndarray, path: str | os.PathLike[str], threshold: float | None = None) -> Path:
     """ROC curve (signal efficiency vs background efficiency) with its AUC.
 
@@ -124,12 +124,13 @@ def plot_roc(y_true: np.ndarray, score: np.ndarray, path: str | os.PathLike[str]
     ax.set_xlabel("noise windows accepted (FPR)")
     ax.set_ylabel("signal windows accepted (TPR)")
     ax.legend(loc="lower right")
-    hep.label.exp_label(exp="ccreco", llabel="Simulation", rlabel="", data=False, ax=ax)
+    hep.label.exp_label(exp="", llabel="Simulation", rlabel="", data=False, ax=ax)
     fig.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(fig)
     return Path(path)
 
 
+@styled
 def plot_counts(n_true: np.ndarray, n_pred: np.ndarray, path: str | os.PathLike[str]) -> Path:
     """N_pred vs N_true (2-D histogram) and the residual distribution.
 
@@ -160,11 +161,17 @@ def plot_counts(n_true: np.ndarray, n_pred: np.ndarray, path: str | os.PathLike[
     h1.fill(d=d)
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(16, 7))
     hep.hist2dplot(h2, ax=a1, cmin=1)
-    a1.plot([0, hi], [0, hi], color="red", ls="--")
-    hep.histplot(h1, ax=a2, yerr=False, histtype="step", label=f"mean {np.mean(d):.2f}, RMS {np.sqrt(np.mean(d**2)):.2f}" if d.size else None)
-    a2.legend()
+    from ccreco.plotting import legend, profile
+
+    _, mean, err = profile(h2.values(), h2.axes[1].centers)  # mean N predicted per N true bin
+    ok = np.isfinite(mean)
+    a1.errorbar(h2.axes[0].centers[ok], mean[ok], yerr=err[ok], fmt="o", color="k", ms=3, label="profile (mean)")
+    a1.plot([0, hi], [0, hi], color="red", ls="--", label="N predicted = N true")
+    legend(a1, loc="upper left")
+    hep.histplot(h1, ax=a2, yerr=True, histtype="step", label=f"mean {np.mean(d):.2f}, RMS {np.sqrt(np.mean(d**2)):.2f}" if d.size else None)
+    legend(a2)
     for ax in (a1, a2):
-        hep.label.exp_label(exp="ccreco", llabel="Simulation", rlabel="", data=False, ax=ax)
+        hep.label.exp_label(exp="", llabel="Simulation", rlabel="", data=False, ax=ax)
     fig.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(fig)
     return Path(path)

@@ -874,6 +874,47 @@ def summary_data(plan: RunPlan, run: Execution, outputs: list[str], n_written: i
     }
 
 
+def root_provenance(plan: RunPlan) -> dict[str, Any]:
+    """What ``reco.root`` and ``hists.root`` carry as their ``provenance`` TObjString (JSON).
+
+    Parameters
+    ----------
+    plan : RunPlan
+        The run.
+
+    Returns
+    -------
+    dict
+        ``ccreco_version``, ``inputs`` (the paths, in ``file_index`` order), ``schema``,
+        and the reconstructor's provenance (configuration, threshold, models with sha256).
+    """
+    return {"ccreco_version": __version__, "inputs": [str(p) for p in plan.paths], "schema": plan.mapping.name,
+            **plan.reconstructor.provenance()}
+
+
+def per_file_summary(plan: RunPlan, per_file: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The per-input-file section of ``summary.json`` (entries and count/mean/RMS per branch).
+
+    Parameters
+    ----------
+    plan : RunPlan
+        The run (its ``paths`` define the ``file_index``).
+    per_file : dict
+        From :func:`ccreco.reco.output.merge_parts`.
+
+    Returns
+    -------
+    list of dict
+        One per input file, in ``file_index`` order: ``file_index``, ``file``, ``entries``, ``stats``.
+    """
+    out = []
+    for i, path in enumerate(plan.paths):
+        entry = per_file.get(i, {"entries": 0, "sums": {}})
+        out.append({"file_index": i, "file": str(path), "entries": entry["entries"],
+                    "stats": {k: moments(v) for k, v in sorted(entry["sums"].items())}})
+    return out
+
+
 def publish_run(plan: RunPlan, run: Execution, stage: Path, *, plots: bool = True,
                 progress: Any = None) -> RunSummary:
     """Write ``reco.root``, ``hists.root``, plots and ``summary.json`` into ``stage``; publish it.
@@ -900,16 +941,20 @@ def publish_run(plan: RunPlan, run: Execution, stage: Path, *, plots: bool = Tru
     acc = run.accumulator
     say = progress or (lambda message: None)
     say(f"reconstruction done in {run.wall_s:.1f} s; writing reco.root and hists.root")
-    n_written = merge_parts(acc.sorted_parts(), stage / "reco.root")
+    provenance = root_provenance(plan)
+    per_file: dict[int, dict[str, Any]] = {}
+    parts = [(i, p) for i, _, p in sorted(acc.parts, key=lambda x: (x[0], x[1]))]
+    n_written = merge_parts(parts, stage / "reco.root", provenance=provenance, per_file=per_file)
     shutil.rmtree(stage / PARTS_DIR, ignore_errors=True)
     hists = acc.hists or book(False)
-    write_hists(hists, stage / "hists.root")
+    write_hists(hists, stage / "hists.root", provenance=provenance)
     label = Path(plan.good[0]).name if len(plan.good) == 1 else ""
     if plots:
         say("drawing plots")
     plot_files = draw(hists, stage / "plots", label=label) if plots else []
     outputs = ["hists.root", "reco.root", "summary.json"] + [str(Path(p).relative_to(stage)) for p in plot_files]
     data = summary_data(plan, run, outputs, n_written, output_s=0.0)
+    data["files"] = per_file_summary(plan, per_file)
     data["throughput"]["output_s"] = time.perf_counter() - t1
     write_json(data, stage / "summary.json")
     return RunSummary(publish(stage, plan.outdir), data)
@@ -1002,5 +1047,6 @@ def run_reco(
 
 __all__ = ["EXECUTORS", "SUMMARY_VARIABLES", "BlockTask", "Execution", "RunPlan", "RunSummary", "auto_chunk_size",
            "block_checks", "check_blocks", "check_inputs", "empty_output", "execute", "get_reconstructor", "plan_run",
-           "process_block", "process_events", "publish_run", "run_reco", "skip_record", "summary_data",
+           "per_file_summary", "process_block", "process_events", "publish_run", "root_provenance", "run_reco", "skip_record",
+           "summary_data",
            "unreadable_block", "validate_inputs"]

@@ -154,6 +154,10 @@ class RecoResult:
         int64 ``(n,)``, the classical chain (when enabled).
     n_clusters_true, n_electrons_true : numpy.ndarray or None
         int64 ``(n,)`` MC truth (when the data have it).
+    score_label : numpy.ndarray or None
+        int8 ``(sum n_candidates,)``: 1 when the candidate is matched to a true peak, 0 when not
+        (:func:`ccreco.kernels.candidate_labels`); only with peak-level truth. For the plots
+        (the score split by truth); not written to ``reco.root``.
     """
 
     run: np.ndarray
@@ -175,6 +179,7 @@ class RecoResult:
     deriv_n_clusters: np.ndarray | None = None
     n_clusters_true: np.ndarray | None = None
     n_electrons_true: np.ndarray | None = None
+    score_label: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.run.size)
@@ -413,6 +418,10 @@ class Reconstructor:
                 result.n_clusters_true = np.asarray(ak.num(chunk.truth["cluster_time_ns"]), dtype=np.int64)
             if "electron_time_ns" in fields:
                 result.n_electrons_true = np.asarray(ak.num(chunk.truth["electron_time_ns"]), dtype=np.int64)
+            if "electron_peak_ns" in fields or {"cand_time_ns", "cand_label"} <= set(fields):
+                from ccreco.kernels.labels import candidate_labels
+
+                result.score_label = np.asarray(candidate_labels(cw, chunk.truth), dtype=np.int8)
         return result
 
 

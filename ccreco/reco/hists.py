@@ -38,6 +38,10 @@ class HistSpec:
         Integer-valued quantity (bin edges at half-integers).
     tex : str
         The label in matplotlib mathtext for the plots (``label`` is ROOT's TLatex).
+    title : str
+        Histogram title (ROOT ``fTitle``) in ``hists.root``.
+    ylabel : str
+        What one entry is (the y-axis title): ``waveforms``, ``peaks`` or ``candidate windows``.
     """
 
     name: str
@@ -49,6 +53,8 @@ class HistSpec:
     truth: bool = False
     integer: bool = False
     tex: str = ""
+    title: str = ""
+    ylabel: str = "waveforms"
 
 
 def _residual(r: RecoResult) -> np.ndarray | None:
@@ -58,28 +64,57 @@ def _residual(r: RecoResult) -> np.ndarray | None:
     return residual
 
 
+def _labelled_score(signal: int) -> Callable[[RecoResult], np.ndarray | None]:
+    def values(r: RecoResult) -> np.ndarray | None:
+        if r.score_label is None:
+            return None
+        scores: np.ndarray = r.score[r.score_label == signal]
+        return scores
+    return values
+
+
 #: Every 1-D histogram the reconstruction fills.
 HISTS: tuple[HistSpec, ...] = (
-    HistSpec("n_peaks", "detected peaks per waveform", 120, -0.5, 119.5, lambda r: r.n_peaks, integer=True),
+    HistSpec("n_peaks", "detected peaks per waveform", 120, -0.5, 119.5, lambda r: r.n_peaks, integer=True,
+             title="Peaks above the step-1 threshold"),
     HistSpec("n_clusters", "N_{cl} (CNN)", 120, -0.5, 119.5, lambda r: r.n_clusters, integer=True,
-             tex=r"$N_{cl}$ (CNN)"),
+             tex=r"$N_{cl}$ (CNN)", title="Cluster count, step-2 CNN"),
     HistSpec("dndx", "dN_{cl}/dx [cm^{-1}]", 120, 0.0, 60.0, lambda r: r.dndx,
-             tex=r"$dN_{cl}/dx$ [cm$^{-1}$]"),
-    HistSpec("peak_time", "peak time [ns]", 200, 0.0, WINDOW_NS, lambda r: r.peak_time_ns),
-    HistSpec("peak_amplitude", "peak amplitude [mV]", 150, 0.0, 150.0, lambda r: r.peak_amplitude_mv),
-    HistSpec("lstm_score", "step-1 score of every candidate", 100, 0.0, 1.0, lambda r: r.score),
-    HistSpec("n_candidates", "candidate windows per waveform", 150, -0.5, 599.5, lambda r: r.n_candidates),
-    HistSpec("baseline_rms", "baseline noise RMS [mV]", 100, 0.0, 10.0, lambda r: r.baseline_rms),
+             tex=r"$dN_{cl}/dx$ [cm$^{-1}$]", title="Cluster density, CNN count / track length"),
+    HistSpec("peak_time", "peak time [ns]", 200, 0.0, WINDOW_NS, lambda r: r.peak_time_ns,
+             title="Time of the detected peaks from the window start", ylabel="peaks"),
+    HistSpec("peak_amplitude", "peak amplitude [mV]", 150, 0.0, 150.0, lambda r: r.peak_amplitude_mv,
+             title="Height of the detected peaks above the baseline", ylabel="peaks"),
+    HistSpec("lstm_score", "step-1 score", 100, 0.0, 1.0, lambda r: r.score,
+             title="Step-1 (LSTM) score of every candidate window", ylabel="candidate windows"),
+    HistSpec("n_candidates", "candidate windows per waveform", 150, -0.5, 599.5, lambda r: r.n_candidates,
+             title="Candidate windows scored by step 1"),
+    HistSpec("baseline_rms", "baseline noise RMS [mV]", 100, 0.0, 10.0, lambda r: r.baseline_rms,
+             title="Noise RMS of the pre-signal region"),
     HistSpec("deriv_n_clusters", "N_{cl} (DERIV + clusterization)", 120, -0.5, 119.5,
-             lambda r: r.deriv_n_clusters, integer=True, tex=r"$N_{cl}$ (DERIV + clusterization)"),
+             lambda r: r.deriv_n_clusters, integer=True, tex=r"$N_{cl}$ (DERIV + clusterization)",
+             title="Cluster count, classical DERIV + clusterization"),
     HistSpec("n_clusters_true", "N_{cl} (MC truth)", 120, -0.5, 119.5, lambda r: r.n_clusters_true,
-             truth=True, integer=True, tex=r"$N_{cl}$ (MC truth)"),
+             truth=True, integer=True, tex=r"$N_{cl}$ (MC truth)", title="True cluster count"),
     HistSpec("residual", "N_{cl}^{reco} - N_{cl}^{true}", 100, -25.0, 25.0, _residual, truth=True,
-             tex=r"$N_{cl}^{reco} - N_{cl}^{true}$"),
+             tex=r"$N_{cl}^{reco} - N_{cl}^{true}$", title="CNN count minus true count"),
+    HistSpec("lstm_score_signal", "step-1 score", 100, 0.0, 1.0, _labelled_score(1), truth=True,
+             title="Step-1 score of candidates matched to a true peak", ylabel="candidate windows"),
+    HistSpec("lstm_score_noise", "step-1 score", 100, 0.0, 1.0, _labelled_score(0), truth=True,
+             title="Step-1 score of candidates matched to no true peak", ylabel="candidate windows"),
 )
 
 #: 2-D histogram of the CNN count against truth (filled only with truth).
 RECO_VS_TRUE = "n_clusters_vs_true"
+#: Profile (ROOT TProfile: mean CNN count and its error per true count) of the same pairs.
+RECO_VS_TRUE_PROFILE = "n_clusters_profile"
+#: Titles of the 2-D histogram and the profile (``hists.root``).
+TITLES: dict[str, str] = {s.name: s.title for s in HISTS} | {
+    RECO_VS_TRUE: "CNN cluster count vs true count",
+    RECO_VS_TRUE_PROFILE: "Mean CNN cluster count per true count"}
+#: y-axis titles (``hists.root``) by histogram name.
+YLABELS: dict[str, str] = {s.name: s.ylabel for s in HISTS} | {
+    RECO_VS_TRUE: "N_{cl} (CNN)", RECO_VS_TRUE_PROFILE: "#LTN_{cl}#GT (CNN)"}
 #: Plot labels (mathtext) by histogram name; axes of the 2-D one: truth, reco.
 TEX: dict[str, str] = {s.name: s.tex or s.label for s in HISTS} | {
     RECO_VS_TRUE: r"$N_{cl}$ (MC truth);$N_{cl}$ (CNN)"}
@@ -110,6 +145,10 @@ def book(truth: bool) -> dict[str, hist.Hist[Any]]:
             hist.axis.Regular(80, -0.5, 79.5, name="reco", label="N_{cl} (CNN)"),
             storage=hist.storage.Weight(),
         )
+        out[RECO_VS_TRUE_PROFILE] = hist.Hist(
+            hist.axis.Regular(80, -0.5, 79.5, name="true", label="N_{cl} (MC truth)"),
+            storage=hist.storage.Mean(),
+        )
     return out
 
 
@@ -138,6 +177,9 @@ def fill(hists: dict[str, hist.Hist[Any]], result: RecoResult) -> dict[str, hist
     if RECO_VS_TRUE in hists and result.n_clusters_true is not None and len(result):
         hists[RECO_VS_TRUE].fill(true=result.n_clusters_true.astype(np.float64),
                                  reco=result.n_clusters.astype(np.float64))
+        if RECO_VS_TRUE_PROFILE in hists:
+            hists[RECO_VS_TRUE_PROFILE].fill(true=result.n_clusters_true.astype(np.float64),
+                                             sample=result.n_clusters.astype(np.float64))
     return hists
 
 
@@ -162,4 +204,4 @@ def moments(result_values: dict[str, Any]) -> dict[str, float]:
     return {"n": int(n), "mean": float(mean), "rms": float(np.sqrt(var))}
 
 
-__all__ = ["HISTS", "RECO_VS_TRUE", "TEX", "HistSpec", "book", "fill", "moments"]
+__all__ = ["HISTS", "RECO_VS_TRUE", "RECO_VS_TRUE_PROFILE", "TEX", "TITLES", "YLABELS", "HistSpec", "book", "fill", "moments"]

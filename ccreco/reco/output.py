@@ -20,15 +20,40 @@ import hist
 import numpy as np
 import uproot
 
-from ccreco._extras import require
 from ccreco.errors import ConfigError
 from ccreco.io.writer import default_compression
 from ccreco.reco.core import RecoResult
 
 #: Tree name of the per-waveform output (``reco.root``) and of each part file.
 RECO_TREE = "reco"
-#: Counter branch uproot writes for the jagged ``peak_*`` branches.
-PEAK_COUNTER = "npeak"
+#: Counter branch of the jagged ``peak_*`` branches: the per-waveform peak count itself (so the
+#: tree has no second, duplicate counter).
+PEAK_COUNTER = "n_peaks"
+#: Branch with the input file of every waveform: its index in ``summary.json``'s ``inputs``
+#: (event numbers repeat across files).
+FILE_INDEX = "file_index"
+#: Title of the ``reco`` TTree.
+TREE_TITLE = "ccreco cluster counting, one entry per waveform"
+#: Branch titles (``TTree::Print``, ``TBrowser``): what each branch holds, with its unit.
+BRANCH_TITLES: dict[str, str] = {
+    "run": "run number",
+    "event": "event number (repeats across input files: see file_index)",
+    "channel": "readout channel",
+    FILE_INDEX: "index of the input file in summary.json inputs",
+    "baseline_rms": "baseline noise RMS [mV]",
+    "n_candidates": "candidate windows scored by step 1 [count]",
+    "n_peaks": "peaks at or above the step-1 threshold [count]",
+    "n_clusters": "step-2 CNN cluster count [clusters]",
+    "n_clusters_int": "step-2 CNN cluster count, rounded [clusters]",
+    "track_length_cm": "track length in the cell [cm]",
+    "dndx": "cluster density N_cl / track length [cm^-1]",
+    "deriv_n_peaks": "DERIV peak count [count]",
+    "deriv_n_clusters": "DERIV + clusterization cluster count [clusters]",
+    "n_clusters_true": "MC truth cluster count [clusters]",
+    "n_electrons_true": "MC truth ionization electrons [count]",
+    "peak_time_ns": "detected peak time from the window start [ns]",
+    "peak_amplitude_mv": "detected peak height above the baseline [mV]",
+}
 #: Subdirectory of the staging directory holding one part file per processed block.
 PARTS_DIR = "parts"
 
@@ -64,14 +89,42 @@ def write_part(result: RecoResult, path: str | os.PathLike[str]) -> str:
 
 
 def _extend(f: Any, tree: Any, arrays: dict[str, Any]) -> Any:
-    """Append ``arrays`` to the ``reco`` TTree of ``f`` (created from the first basket)."""
+    """Append ``arrays`` to the ``reco`` TTree of ``f`` (created from the first basket).
+
+    The jagged ``peak`` record's counter is ``n_peaks``, so an ``n_peaks`` array beside it is
+    dropped (it holds the same numbers).
+    """
     from ccreco.io.writer import branch_type
 
+    if "peak" in arrays:
+        arrays = {k: v for k, v in arrays.items() if k != PEAK_COUNTER}
     if tree is None:
-        tree = f.mktree(RECO_TREE, {k: branch_type(v) for k, v in arrays.items()},
-                        counter_name=lambda name: f"n{name}", field_name=lambda outer, inner: f"{outer}_{inner}")
+        tree = f.mktree(RECO_TREE, {k: branch_type(v) for k, v in arrays.items()}, title=TREE_TITLE,
+                        counter_name=lambda name: PEAK_COUNTER if name == "peak" else f"n{name}",
+                        field_name=lambda outer, inner: f"{outer}_{inner}")
+        _title_branches(tree)
     tree.extend(arrays)
     return tree
+
+
+def _title_branches(tree: Any) -> None:
+    """Give the branches of a new uproot tree the titles of :data:`BRANCH_TITLES`.
+
+    The leaves keep uproot's names and titles (ROOT reads the types and the counter from them);
+    only the TBranch title, which ROOT shows (``TTree::Print``) and does not parse on reading,
+    changes.
+    """
+    cascading = getattr(tree, "_cascading", None)
+    changed = False
+    for datum in getattr(cascading, "_branch_data", []):
+        if isinstance(datum, dict) and datum.get("fName") in BRANCH_TITLES and "fTitle" in datum:
+            datum["fTitle"] = BRANCH_TITLES[datum["fName"]]
+            changed = True
+    if changed and hasattr(cascading, "_needs_relocation_before_extend"):
+        # uproot wrote the tree's metadata at creation; this makes the first extend() rewrite it
+        # whole (with the titles) instead of patching it. Without this uproot internal (another
+        # uproot version) the branches keep uproot's titles: cosmetic only.
+        cascading._needs_relocation_before_extend = True
 
 
 def _empty_arrays() -> dict[str, Any]:
@@ -84,17 +137,25 @@ def _empty_arrays() -> dict[str, Any]:
     return empty.to_arrays()
 
 
-def merge_parts(parts: Iterable[str | os.PathLike[str]], dest: str | os.PathLike[str]) -> int:
+def merge_parts(parts: Iterable[str | os.PathLike[str] | tuple[int, str | os.PathLike[str]]],
+                dest: str | os.PathLike[str], provenance: Mapping[str, Any] | None = None,
+                per_file: dict[int, dict[str, Any]] | None = None) -> int:
     """Concatenate part files, in the order given, into one ``reco`` TTree (streaming).
 
     Only one part is in memory at a time, so memory does not grow with the run.
 
     Parameters
     ----------
-    parts : iterable of path-like
-        Part files from :func:`write_part`.
+    parts : iterable of path-like or (int, path-like)
+        Part files from :func:`write_part`; with ``(file_index, path)`` pairs every entry also
+        gets the ``file_index`` branch (the input file it came from).
     dest : path-like
         ``reco.root`` to write (atomically).
+    provenance : mapping, optional
+        Written beside the tree as the JSON TObjString ``provenance``.
+    per_file : dict, optional
+        Filled, per file index, with ``{"entries": n, "sums": {branch: {"n", "sum", "sum2"}}}``
+        of the per-waveform scalar branches (for ``summary.json``'s per-file section).
 
     Returns
     -------
@@ -106,26 +167,97 @@ def merge_parts(parts: Iterable[str | os.PathLike[str]], dest: str | os.PathLike
     n = 0
     tree_out = None
     with uproot.recreate(tmp, compression=default_compression()) as out:
-        for part in parts:
+        for item in parts:
+            index, part = item if isinstance(item, tuple) else (None, item)
             with uproot.open(part) as f:
                 tree = f[RECO_TREE]
                 arrays = tree.arrays(filter_name=lambda b: b != PEAK_COUNTER, how=dict)
+                entries = int(tree.num_entries)
             peak = {k[len("peak_"):]: arrays.pop(k) for k in list(arrays) if k.startswith("peak_")}
             flat: dict[str, Any] = dict(arrays)
+            if index is not None:
+                flat = {FILE_INDEX: np.full(entries, index, dtype=np.int32)} | flat
+                if per_file is not None:
+                    _add_file_sums(per_file.setdefault(int(index), {"entries": 0, "sums": {}}), flat, peak, entries)
             if peak:
                 flat["peak"] = ak.zip(peak)
             tree_out = _extend(out, tree_out, flat)
-            n += int(tree.num_entries)
+            n += entries
         if tree_out is None:  # nothing reconstructed (every block skipped): an empty tree, not no tree
-            _extend(out, None, _empty_arrays())
+            empty = _empty_arrays()
+            _extend(out, None, ({FILE_INDEX: np.zeros(0, dtype=np.int32)} | empty) if per_file is not None else empty)
+        if provenance is not None:
+            out[PROVENANCE_KEY] = provenance_json(provenance)
     os.replace(tmp, dest)
     return n
 
 
+def _add_file_sums(entry: dict[str, Any], flat: Mapping[str, Any], peak: Mapping[str, Any], entries: int) -> None:
+    """Add one part's count, sum and sum of squares per scalar branch to a per-file entry."""
+    entry["entries"] += entries
+    columns = {k: np.asarray(v, dtype=np.float64) for k, v in flat.items()
+               if k not in (FILE_INDEX, "run", "event", "channel") and np.asarray(v).ndim == 1}
+    if peak:
+        columns["n_peaks"] = np.asarray(ak.num(next(iter(peak.values()))), dtype=np.float64)
+    if "n_clusters_true" in columns:
+        columns["residual"] = columns["n_clusters"] - columns["n_clusters_true"]
+    for k, v in columns.items():
+        v = v[np.isfinite(v)]
+        s = entry["sums"].setdefault(k, {"n": 0, "sum": 0.0, "sum2": 0.0})
+        s["n"] += int(v.size)
+        s["sum"] += float(v.sum())
+        s["sum2"] += float((v * v).sum())
 
 
-def write_hists(hists: Mapping[str, hist.Hist[Any]], dest: str | os.PathLike[str]) -> None:
-    """Write every histogram as a ROOT TH1D/TH2D (uproot's conversion of ``hist.Hist``).
+def _set_member(obj: Any, key: str, value: Any) -> bool:
+    """Set a streamer member (``fTitle`` ...) on an uproot writable model or one of its bases."""
+    members = getattr(obj, "_members", {})
+    if key in members:
+        members[key] = value
+        return True
+    return any(_set_member(base, key, value) for base in getattr(obj, "_bases", []))
+
+
+def _writable(name: str, h: hist.Hist) -> Any:
+    """``h`` as the ROOT object uproot writes, with the title and y-axis title of :mod:`~ccreco.reco.hists`."""
+    from ccreco.reco.hists import TITLES, YLABELS
+
+    obj = uproot.to_writable(h)
+    title = TITLES.get(name) or h.axes[0].label
+    _set_member(obj, "fTitle", title)
+    ylabel = YLABELS.get(name, "entries")
+    if h.ndim == 1 and ylabel:
+        _set_member(obj.member("fYaxis"), "fTitle", ylabel)
+    return obj
+
+
+#: Key of the provenance JSON (a TObjString) in ``hists.root`` and ``reco.root``.
+PROVENANCE_KEY = "provenance"
+
+
+def provenance_json(provenance: Mapping[str, Any] | None) -> str:
+    """The provenance written into the ROOT files: compact JSON (NaN as null).
+
+    Parameters
+    ----------
+    provenance : mapping or None
+        ccreco version, models (file, sha256, metadata), configuration.
+
+    Returns
+    -------
+    str
+        JSON text.
+    """
+    return json.dumps(_clean(dict(provenance or {})), sort_keys=True, separators=(",", ":"))
+
+
+def write_hists(hists: Mapping[str, hist.Hist], dest: str | os.PathLike[str],
+                provenance: Mapping[str, Any] | None = None) -> None:
+    """Write every histogram as a ROOT TH1D/TH2D/TProfile with titles, plus the provenance.
+
+    Titles and y-axis titles come from :data:`ccreco.reco.hists.TITLES` and ``YLABELS`` (x axes
+    from the histogram's axis label, units in brackets). A ``hist.storage.Mean`` histogram (the
+    profile of N_reco vs N_true) becomes a TProfile.
 
     Parameters
     ----------
@@ -133,12 +265,16 @@ def write_hists(hists: Mapping[str, hist.Hist[Any]], dest: str | os.PathLike[str
         Name -> histogram.
     dest : path-like
         ``hists.root`` to write (atomically).
+    provenance : mapping, optional
+        Written as the JSON TObjString ``provenance`` (see :func:`provenance_json`).
     """
     dest = Path(dest)
     tmp = _tmp(dest)
     with uproot.recreate(tmp) as f:
         for name, h in sorted(hists.items()):
-            f[name] = h
+            f[name] = _writable(name, h)
+        if provenance is not None:
+            f[PROVENANCE_KEY] = provenance_json(provenance)
     os.replace(tmp, dest)
 
 
@@ -239,11 +375,19 @@ def publish(stage: Path, outdir: str | os.PathLike[str]) -> Path:
     return replace_dir(stage, Path(outdir).resolve())
 
 
-def draw(hists: Mapping[str, hist.Hist[Any]], plot_dir: str | os.PathLike[str], label: str = "") -> list[str]:
-    """Draw every histogram with mplhep to PNG and PDF.
+#: Histograms drawn inside another one's plot, not on their own.
+_OVERLAID = frozenset({"n_clusters_true", "deriv_n_clusters", "lstm_score_signal", "lstm_score_noise"})
 
-    ``n_clusters`` is overlaid with the truth and DERIV counts when present; the 2-D
-    ``n_clusters_vs_true`` gets the diagonal.
+
+def draw(hists: Mapping[str, hist.Hist], plot_dir: str | os.PathLike[str], label: str = "",
+         data: bool | None = None) -> list[str]:
+    """Draw every histogram with mplhep to PNG and PDF (style in a context: global state untouched).
+
+    ``n_clusters`` overlays the CNN, MC-truth and DERIV counts (one legend entry each);
+    ``lstm_score`` is split into candidates matched / not matched to a true peak when the run
+    had peak-level truth (log y); ``n_clusters_vs_true`` shows the profile (mean CNN count per
+    true count, with its error) and the diagonal. Every plot carries the "Simulation" or "Data"
+    label, ranges are fitted to the entries, and spectra spanning decades get a log y axis.
 
     Parameters
     ----------
@@ -252,72 +396,166 @@ def draw(hists: Mapping[str, hist.Hist[Any]], plot_dir: str | os.PathLike[str], 
     plot_dir : path-like
         Directory to write into (created).
     label : str
-        Text for the plot's legend title (e.g. the input's name).
+        Text at the top right (e.g. the input's name).
+    data : bool, optional
+        Label "Data" rather than "Simulation"; default: data when there is no MC truth.
 
     Returns
     -------
     list of str
         Files written.
     """
-    require("mplhep", "plots")
-    import matplotlib
+    from ccreco import plotting
+    from ccreco.reco.hists import RECO_VS_TRUE, RECO_VS_TRUE_PROFILE
 
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-    import mplhep as hep
-
-    from ccreco.reco.hists import RECO_VS_TRUE, TEX
-
-    plot_dir = Path(plot_dir)
-    plot_dir.mkdir(parents=True, exist_ok=True)
-    hep.style.use("ROOT")
+    if data is None:
+        data = "n_clusters_true" not in hists
     written: list[str] = []
-    for name, h in sorted(hists.items()):
-        if name in ("n_clusters_true", "deriv_n_clusters"):
-            continue
-        fig, ax = plt.subplots(figsize=(9, 6.5) if name == RECO_VS_TRUE else (8, 6))
-        if name == RECO_VS_TRUE:
-            hep.hist2dplot(h, ax=ax, cmin=1)
-            lo, hi = h.axes[0].edges[0], h.axes[0].edges[-1]
-            ax.plot([lo, hi], [lo, hi], "r--", lw=1)
-            xlab, ylab = TEX[name].split(";")
-            ax.set_xlabel(xlab)
-            ax.set_ylabel(ylab)
-            _zoom(ax, h.values().sum(axis=1), h.axes[0].edges, "x")
-            _zoom(ax, h.values().sum(axis=0), h.axes[1].edges, "y")
-        else:
-            hep.histplot(h, ax=ax, label="CNN" if name == "n_clusters" else None, histtype="step", yerr=True)
-            if name == "n_clusters":
-                for other, lab in (("n_clusters_true", "MC truth"), ("deriv_n_clusters", "DERIV + clusterization")):
-                    if other in hists:
-                        hep.histplot(hists[other], ax=ax, label=lab, histtype="step", yerr=False)
-                ax.legend(title=label or None)
-            ax.set_xlabel(TEX.get(name, h.axes[0].label))
-            ax.set_ylabel("waveforms" if name in _PER_WAVEFORM else "entries")
-            _zoom(ax, h.values(), h.axes[0].edges, "x")
-        if label and name != "n_clusters":
-            ax.set_title(label, fontsize=14)
-        fig.tight_layout()
-        for ext in ("png", "pdf"):
-            path = plot_dir / f"{name}.{ext}"
-            fig.savefig(path, dpi=100 if ext == "png" else None)
-            written.append(str(path))
-        plt.close(fig)
+    with plotting.style():
+        for name, h in sorted(hists.items()):
+            if name in _OVERLAID or name == RECO_VS_TRUE_PROFILE:
+                continue
+            if name == RECO_VS_TRUE:
+                fig, ax = plotting.figure((9, 7))
+                _draw_vs_true(ax, h, hists.get(RECO_VS_TRUE_PROFILE))
+            elif name == "n_clusters":
+                fig, ax = plotting.figure()
+                _draw_counts(ax, hists)
+            elif name == "lstm_score":
+                fig, ax = plotting.figure()
+                _draw_score(ax, hists)
+            else:
+                fig, ax = plotting.figure()
+                _draw_1d(ax, name, h)
+            plotting.label(ax, data=data, rlabel=label)
+            fig.tight_layout()
+            written += plotting.save(fig, plot_dir, name)
     return written
 
 
-#: Histograms with one entry per waveform (the others count peaks or candidates).
-_PER_WAVEFORM = frozenset({"n_peaks", "n_clusters", "dndx", "n_candidates", "baseline_rms", "residual"})
+def _tex(name: str, h: hist.Hist) -> str:
+    from ccreco.reco.hists import TEX
+
+    return TEX.get(name, h.axes[0].label)
 
 
-def _zoom(ax: Any, counts: np.ndarray, edges: np.ndarray, axis: str) -> None:
-    """Limit an axis to the filled bins (with a margin of 5% of the range)."""
-    filled = np.flatnonzero(np.asarray(counts) > 0)
-    if filled.size == 0:
-        return
-    lo, hi = edges[filled[0]], edges[filled[-1] + 1]
-    pad = 0.05 * (hi - lo)
-    (ax.set_xlim if axis == "x" else ax.set_ylim)(lo - pad, hi + pad)
+def _ylabel(name: str) -> str:
+    from ccreco.reco.hists import YLABELS
+
+    return YLABELS.get(name, "entries")
+
+
+def _draw_1d(ax: Any, name: str, h: hist.Hist) -> None:
+    import mplhep as hep
+
+    from ccreco import plotting
+
+    values = h.values()
+    mean, rms = _binned_moments(h)
+    plotting.errorbar_hist(ax, values, h.axes[0].edges, h.variances(),
+                           label=f"mean {mean:.3g}, RMS {rms:.3g}" if np.isfinite(mean) else None)
+    ax.set_xlabel(_tex(name, h))
+    ax.set_ylabel(_ylabel(name))
+    plotting.fit_range(ax, values, h.axes[0].edges)
+    lo, hi = ax.get_xlim()
+    centers = h.axes[0].centers
+    plotting.auto_log(ax, values[(centers >= lo) & (centers <= hi)])
+    plotting.legend(ax)
+
+
+def _binned_moments(h: hist.Hist) -> tuple[float, float]:
+    w = h.values()
+    n = w.sum()
+    if n <= 0:
+        return float("nan"), float("nan")
+    c = h.axes[0].centers
+    mean = float((w * c).sum() / n)
+    return mean, float(np.sqrt(max((w * c * c).sum() / n - mean * mean, 0.0)))
+
+
+def _draw_counts(ax: Any, hists: Mapping[str, hist.Hist]) -> None:
+    """CNN, truth and DERIV cluster counts on one axes: each its own legend entry."""
+    import mplhep as hep
+
+    from ccreco import plotting
+
+    total = np.zeros_like(hists["n_clusters"].values())
+    for i, (key, lab) in enumerate((("n_clusters", "CNN"), ("n_clusters_true", "MC truth"),
+                                    ("deriv_n_clusters", "DERIV + clusterization"))):
+        h = hists.get(key)
+        if h is None or h.values().sum() <= 0:
+            continue
+        mean, rms = _binned_moments(h)
+        text = f"{lab}: mean {mean:.1f}, RMS {rms:.1f}"
+        if key == "n_clusters":
+            plotting.errorbar_hist(ax, h.values(), h.axes[0].edges, h.variances(), label=text, zorder=3)
+        else:
+            hep.histplot(h, ax=ax, histtype="step", yerr=False, color=f"C{i}", linewidth=2, label=text)
+        total = total + h.values()
+    ax.set_xlabel(r"$N_{cl}$ per waveform")
+    ax.set_ylabel("waveforms")
+    plotting.fit_range(ax, total, hists["n_clusters"].axes[0].edges)
+    ax.set_ylim(0, None)
+    plotting.legend(ax)
+
+
+def _draw_score(ax: Any, hists: Mapping[str, hist.Hist]) -> None:
+    """The step-1 score: split by truth (matched / not matched to a true peak) when known; log y."""
+    import mplhep as hep
+
+    h = hists["lstm_score"]
+    sig, noise = hists.get("lstm_score_signal"), hists.get("lstm_score_noise")
+    split = sig is not None and noise is not None and (sig.values().sum() + noise.values().sum()) > 0
+    if split:
+        hep.histplot(noise, ax=ax, histtype="step", linewidth=2, color="C0", yerr=True,
+                     label=f"no true peak ({noise.values().sum():.0f})")
+        hep.histplot(sig, ax=ax, histtype="step", linewidth=2, color="C3", yerr=True,
+                     label=f"true peak ({sig.values().sum():.0f})")
+    else:
+        from ccreco import plotting as _p
+
+        _p.errorbar_hist(ax, h.values(), h.axes[0].edges, h.variances(),
+                         label=f"all candidates ({h.values().sum():.0f})")
+    ax.set_xlabel("step-1 (LSTM) score")
+    ax.set_ylabel("candidate windows")
+    ax.set_xlim(0, 1)
+    values = h.values()
+    if (values > 0).any():
+        ax.set_yscale("log")
+        ax.set_ylim(0.5, values.max() * 2)
+    from ccreco import plotting
+
+    plotting.legend(ax, title="candidates matched to" if split else None)
+
+
+def _draw_vs_true(ax: Any, h: hist.Hist, prof: hist.Hist | None) -> None:
+    """2-D CNN vs truth with the profile (mean and its error per true count) and the diagonal."""
+    import mplhep as hep
+
+    from ccreco import plotting
+    from ccreco.reco.hists import TEX, RECO_VS_TRUE
+
+    art = hep.hist2dplot(h, ax=ax, cmin=1, cbar=False)  # mplhep's colorbar goes through pyplot
+    ax.figure.colorbar(art.pcolormesh, ax=ax, label="waveforms", pad=0.02)
+    x = h.axes[0].centers
+    if prof is not None and prof.values().size == x.size:
+        counts = prof.counts()
+        mean = np.where(counts > 0, prof.values(), np.nan)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            err = np.sqrt(prof.variances())
+    else:
+        _, mean, err = plotting.profile(h.values(), h.axes[1].centers, h.variances())
+    ok = np.isfinite(mean)
+    ax.errorbar(x[ok], mean[ok], yerr=np.nan_to_num(err[ok]), fmt="o", color="r", markersize=4,
+                label=r"profile: mean $N_{cl}^{CNN}$ per bin")
+    lo, hi = h.axes[0].edges[0], h.axes[0].edges[-1]
+    ax.plot([lo, hi], [lo, hi], "k--", lw=1, label=r"$N_{cl}^{CNN} = N_{cl}^{true}$")
+    xlab, ylab = TEX[RECO_VS_TRUE].split(";")
+    ax.set_xlabel(xlab)
+    ax.set_ylabel(ylab)
+    plotting.fit_range(ax, h.values().sum(axis=1), h.axes[0].edges, "x")
+    plotting.fit_range(ax, h.values().sum(axis=0), h.axes[1].edges, "y")
+    plotting.legend(ax, loc="upper left")
 
 
 def check_outdir_name(outdir: str | os.PathLike[str]) -> None:
@@ -338,5 +576,5 @@ def check_outdir_name(outdir: str | os.PathLike[str]) -> None:
         raise ConfigError(f"output path {p} exists and is not a directory")
 
 
-__all__ = ["PARTS_DIR", "RECO_TREE", "check_outdir_name", "draw", "merge_parts", "publish", "staging_dir",
-           "write_hists", "write_json", "write_part"]
+__all__ = ["PARTS_DIR", "PROVENANCE_KEY", "RECO_TREE", "check_outdir_name", "draw", "merge_parts", "provenance_json",
+           "publish", "staging_dir", "write_hists", "write_json", "write_part"]

@@ -9,20 +9,18 @@ from typing import Any
 import awkward as ak
 import numpy as np
 
-from ccreco._extras import require
 from ccreco.io import WaveformChunk
+from ccreco.plotting import styled
 
 
 def _figure() -> tuple[Any, Any]:
-    require("mplhep", "plots")
-    import mplhep as hep
     from matplotlib.figure import Figure
 
-    hep.style.use("ROOT")
-    fig = Figure(figsize=(8, 6))
+    fig = Figure(figsize=(8, 6))  # the style: plot_chunk runs under ccreco.plotting.styled
     return fig, fig.add_subplot()
 
 
+@styled
 def plot_chunk(chunk: WaveformChunk, outdir: str | os.PathLike[str], n_examples: int = 3) -> list[Path]:
     """Draw clusters per track, electrons per cluster, arrival times and example waveforms.
 

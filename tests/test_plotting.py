@@ -1,0 +1,57 @@
+"""The plot helper (ccreco.plotting): style in a context only, ranges, log switch, profile, legend room."""
+
+from __future__ import annotations
+
+import matplotlib
+import numpy as np
+import pytest
+
+from ccreco import plotting
+
+
+def test_style_leaves_global_rcparams_untouched():
+    before = dict(matplotlib.rcParams)
+    with plotting.style():
+        inside = dict(matplotlib.rcParams)
+    assert inside["xtick.direction"] == "in" and inside != before  # the ROOT style was active
+    after = dict(matplotlib.rcParams)
+    assert {k for k in before if before[k] != after[k]} == set()
+
+
+def test_quantile_range_ignores_a_sparse_tail():
+    edges = np.linspace(0, 2000, 201)  # 10 ns bins
+    counts = np.zeros(200)
+    counts[10:35] = 1000.0  # 100-350 ns
+    counts[150] = 3.0       # a stray peak at 1500 ns
+    lo, hi = plotting.quantile_range(counts, edges)
+    assert lo == 100.0 and hi == 350.0
+    assert plotting.quantile_range(np.zeros(5), np.arange(6.0)) is None
+
+
+def test_spans_decades():
+    assert plotting.spans_decades(np.array([1.0, 5e4, 0.0]))
+    assert not plotting.spans_decades(np.array([10.0, 50.0, 0.0]))
+
+
+def test_profile_mean_and_error_per_column():
+    y = np.array([0.0, 1.0, 2.0])
+    counts = np.array([[0.0, 2.0, 2.0], [0.0, 0.0, 0.0]])
+    n, mean, err = plotting.profile(counts, y)
+    assert n[0] == 4 and mean[0] == pytest.approx(1.5)
+    assert err[0] == pytest.approx(0.5 / 2.0)  # RMS 0.5 / sqrt(4)
+    assert np.isnan(mean[1]) and np.isnan(err[1])
+
+
+def test_legend_gets_room_above_the_data(tmp_path):
+    with plotting.style():
+        fig, ax = plotting.figure()
+        ax.plot([0, 1, 2], [0, 10, 10], label="a")
+        ax.plot([0, 1, 2], [0, 5, 10], label="b")
+        ax.set_ylim(0, 10)
+        plotting.legend(ax)
+        assert ax.get_ylim()[1] > 10 / (1 - 2 * plotting.LEGEND_LINE) - 1e-9
+        plotting.label(ax, data=True)
+        files = plotting.save(fig, tmp_path, "x")
+    assert [p.rsplit(".", 1)[1] for p in files] == ["png", "pdf"]
+    texts = [t.get_text() for t in ax.texts]
+    assert "Data" in texts and "Simulation" not in texts
