@@ -150,7 +150,7 @@ def test_existing_scheduler(tmp_path: Path, peak_data: Path) -> None:
     from distributed import LocalCluster
 
     space = parse_space({"params": {"x": {"low": 0.0, "high": 1.0}}})
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0") as cluster:
         study = run_study(space, peak_data, storage=f"sqlite:///{tmp_path / 's.db'}", n_trials=5, sampler="random",
                           seed=2, executor="dask", scheduler=cluster.scheduler_address, trial_fn=_shipped_trial,
                           show_progress=False)

@@ -523,7 +523,10 @@ def _run_dask(ask: Callable[[], tuple[Any, dict[str, Any]]], tell: Callable[...,
     finally:
         client.close()
         if cluster is not None:
-            cluster.close()
+            try:
+                cluster.close()
+            except Exception as exc:  # noqa: BLE001 - the trials are stored; a slow worker shutdown is no failure
+                logging.getLogger(__name__).warning("closing the local dask cluster: %s", _format_error(exc))
 
 
 def trials_table(study: Any) -> list[dict[str, Any]]:
