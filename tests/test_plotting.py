@@ -55,3 +55,23 @@ def test_legend_gets_room_above_the_data(tmp_path):
     assert [p.rsplit(".", 1)[1] for p in files] == ["png", "pdf"]
     texts = [t.get_text() for t in ax.texts]
     assert "Data" in texts and "Simulation" not in texts
+
+
+def test_reco_plots_label_data_without_truth_and_keep_global_style(tmp_path, monkeypatch):
+    from ccreco.reco.hists import book
+    from ccreco.reco.output import draw
+
+    hists = book(truth=False)
+    rng = np.random.default_rng(5)
+    hists["n_clusters"].fill(x=rng.poisson(15, 200).astype(float))
+    hists["peak_time"].fill(x=rng.uniform(100, 350, 2000))
+    calls = []
+    real = plotting.label
+    monkeypatch.setattr(plotting, "label", lambda ax, data=False, rlabel="": calls.append(data) or real(ax, data, rlabel))
+    before = dict(matplotlib.rcParams)
+    files = draw(hists, tmp_path, label="run.root")
+    assert dict(matplotlib.rcParams) == before
+    assert calls and all(calls)  # no MC truth: every plot says "Data"
+    names = {p.rsplit("/", 1)[1] for p in files}
+    assert {"n_clusters.png", "peak_time.pdf", "lstm_score.png"} <= names
+    assert not {"n_clusters_true.png", "lstm_score_signal.png"} & names

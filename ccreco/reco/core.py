@@ -200,7 +200,7 @@ class RecoResult:
         -------
         dict of str to array
             Scalars per waveform plus the jagged ``peak_time_ns`` and ``peak_amplitude_mv``
-            (uproot writes their counter as ``npeak``).
+            (``reco.root`` uses ``n_peaks`` as their counter).
         """
         out: dict[str, Any] = {
             "run": self.run, "event": self.event, "channel": self.channel,

@@ -446,21 +446,32 @@ def _ylabel(name: str) -> str:
 
 
 def _draw_1d(ax: Any, name: str, h: hist.Hist) -> None:
-    import mplhep as hep
-
     from ccreco import plotting
 
     values = h.values()
+    ax.set_xlabel(_tex(name, h))
+    ax.set_ylabel(_ylabel(name))
+    if _empty(ax, h):
+        return
     mean, rms = _binned_moments(h)
     plotting.errorbar_hist(ax, values, h.axes[0].edges, h.variances(),
                            label=f"mean {mean:.3g}, RMS {rms:.3g}" if np.isfinite(mean) else None)
-    ax.set_xlabel(_tex(name, h))
-    ax.set_ylabel(_ylabel(name))
     plotting.fit_range(ax, values, h.axes[0].edges)
     lo, hi = ax.get_xlim()
     centers = h.axes[0].centers
+    ax.set_ylim(0, None)
     plotting.auto_log(ax, values[(centers >= lo) & (centers <= hi)])
     plotting.legend(ax)
+
+
+def _empty(ax: Any, h: hist.Hist) -> bool:
+    """Mark an axes "no entries" (full histogram range) when ``h`` is empty; whether it is."""
+    if h.values().sum() > 0:
+        return False
+    ax.set_xlim(h.axes[0].edges[0], h.axes[0].edges[-1])
+    ax.set_ylim(0, 1)
+    ax.text(0.5, 0.5, "no entries", transform=ax.transAxes, ha="center", va="center")
+    return True
 
 
 def _binned_moments(h: hist.Hist) -> tuple[float, float]:
@@ -494,6 +505,9 @@ def _draw_counts(ax: Any, hists: Mapping[str, hist.Hist]) -> None:
         total = total + h.values()
     ax.set_xlabel(r"$N_{cl}$ per waveform")
     ax.set_ylabel("waveforms")
+    if total.sum() <= 0:
+        _empty(ax, hists["n_clusters"])
+        return
     plotting.fit_range(ax, total, hists["n_clusters"].axes[0].edges)
     ax.set_ylim(0, None)
     plotting.legend(ax)
@@ -504,6 +518,10 @@ def _draw_score(ax: Any, hists: Mapping[str, hist.Hist]) -> None:
     import mplhep as hep
 
     h = hists["lstm_score"]
+    ax.set_xlabel("step-1 (LSTM) score")
+    ax.set_ylabel("candidate windows")
+    if _empty(ax, h):
+        return
     sig, noise = hists.get("lstm_score_signal"), hists.get("lstm_score_noise")
     split = sig is not None and noise is not None and (sig.values().sum() + noise.values().sum()) > 0
     if split:
