@@ -50,3 +50,20 @@ def test_cluster_trial_with_track_length(tmp_path: Path) -> None:
 def test_cluster_trial_names_a_missing_extra() -> None:
     with pytest.raises(ConfigError, match="track_length_cm not in the prepared sample"):
         run_cluster_trial(PARAMS, _sample(False), seed=1)
+
+
+def test_prepare_clusters_stores_the_extra_inputs(tmp_path: Path) -> None:
+    from ccreco.hpo.data import prepare_clusters
+    from ccreco.sim import SimConfig, simulate_to_file
+
+    sim = tmp_path / "sim.root"
+    simulate_to_file(sim, SimConfig.from_preset("tb2023-untuned"), 12, 5, progress=False)
+    path = prepare_clusters(sim, tmp_path / "sample.npz", extra=("track_length_cm",))
+    with np.load(path, allow_pickle=False) as z:
+        assert z["extra_track_length_cm"].shape == z["n_true"].shape == (12,)
+        assert np.all(z["extra_track_length_cm"] > 0)
+    # a sample prepared without the extra input is another request: refused, not silently reused
+    with pytest.raises(ConfigError, match="was prepared from"):
+        prepare_clusters(sim, path)
+    with pytest.raises(Exception, match="no_such_field"):
+        prepare_clusters(sim, tmp_path / "other.npz", extra=("no_such_field",))
