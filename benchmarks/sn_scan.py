@@ -22,6 +22,10 @@ Usage::
 
     python benchmarks/sn_scan.py -o sn_out --snr 3,5,7,10,15,20,30 --jobs 8 --anwar
     python benchmarks/sn_scan.py --plot sn_out/sn_scan.json -o docs/img
+    # candidate rules side by side, step 1 only (docs/img/sn_rules.png)
+    python benchmarks/sn_scan.py -o rules_out --snr 3,6.325,10,20 --n-train 4000 --lstm-epochs 20 \
+        --presets "" --rules d2,top --no-cnn --jobs 2 --index-offset 10
+    python benchmarks/sn_scan.py --plot rules_out/sn_scan.json -o docs/img
 """
 
 from __future__ import annotations
