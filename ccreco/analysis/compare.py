@@ -488,11 +488,13 @@ def overlay_figure(
     title: str = "",
     reference: str | None = None,
     data: bool | None = None,
+    logy: bool | None = None,
 ) -> Any:
     """Normalized histograms of several samples, with a ratio panel to the reference sample.
 
     The legend (with ``title``, e.g. the chi2/ndf and KS distance) sits above the data (the y
-    range is raised for it), the ratio panel's range is fitted to the ratios and their errors.
+    range is raised for it, after the y scale is chosen), the ratio panel's range is fitted to
+    the ratios and their errors.
 
     Parameters
     ----------
@@ -508,6 +510,8 @@ def overlay_figure(
         Label of the sample in the ratio denominators.
     data : bool, optional
         Label the plot "Data" (True) or "Simulation" (False); None for no such label.
+    logy : bool, optional
+        Log y axis (True), linear (False), or log when the spectra span decades (None).
 
     Returns
     -------
@@ -545,7 +549,12 @@ def overlay_figure(
                 hep.histplot(y, edges, yerr=e, ax=ax, histtype="step", label=label, color=f"C{i}", linewidth=2)
         ax.set_ylabel("Normalized")
         ax.set_ylim(0, None)
-        plotting.auto_log(ax, np.concatenate([d[0] for d in dens.values()]))
+        heights = np.concatenate([d[0] for d in dens.values()])
+        if logy is None:
+            plotting.auto_log(ax, heights)
+        elif logy and np.any(heights > 0):
+            plotting.auto_log(ax, heights, ratio=0.0)  # forced: any positive spread
+        # the legend's headroom is computed on the final scale (log space on a log axis)
         plotting.legend(ax, title=title or None)
         if data is not None:
             plotting.label(ax, data=data)
@@ -626,8 +635,63 @@ def _has_truth(sample: Sample) -> bool:
     return any(str(k).endswith("_true") for k in sample)
 
 
+#: What a sample may be declared as (``ccreco compare --label-a/--label-b``); "auto" decides by truth.
+SAMPLE_KINDS = ("auto", "data", "simulation")
+
+
+def sample_kind(sample: Sample, kind: str = "auto") -> str | None:
+    """Whether a sample is data or simulation, as declared or (``"auto"``) as its variables say.
+
+    Parameters
+    ----------
+    sample : mapping
+        The sample's variables.
+    kind : {"auto", "data", "simulation"}
+        Declared kind; ``"auto"`` says "simulation" when the sample carries MC-truth variables
+        and nothing otherwise (a sample of waveform features does not say whether it was
+        simulated).
+
+    Returns
+    -------
+    str or None
+        ``"data"``, ``"simulation"`` or None (unknown).
+
+    Raises
+    ------
+    ConfigError
+        For another ``kind``.
+    """
+    if kind not in SAMPLE_KINDS:
+        raise ConfigError(f"sample kind must be one of {', '.join(SAMPLE_KINDS)}, got {kind!r}")
+    if kind != "auto":
+        return kind
+    return "simulation" if _has_truth(sample) else None
+
+
+def data_mark(kind_a: str | None, kind_b: str | None) -> bool | None:
+    """The plots' mark from the two samples' kinds: "Data" when either is data.
+
+    Parameters
+    ----------
+    kind_a, kind_b : str or None
+        From :func:`sample_kind`.
+
+    Returns
+    -------
+    bool or None
+        True ("Data") when a sample is data, False ("Simulation") when both are simulation,
+        None (no mark) otherwise.
+    """
+    if "data" in (kind_a, kind_b):
+        return True
+    if kind_a == kind_b == "simulation":
+        return False
+    return None
+
+
 def plot_comparison(
-    result: Comparison, a: Sample, b: Sample, outdir: str | os.PathLike[str], data: bool | None = None
+    result: Comparison, a: Sample, b: Sample, outdir: str | os.PathLike[str], data: bool | None = None,
+    kinds: tuple[str, str] = ("auto", "auto"),
 ) -> list[Path]:
     """Write the overlay + ratio and KS figures of every variable, and the chi2/KS summary figure.
 
@@ -640,9 +704,11 @@ def plot_comparison(
     outdir : str or os.PathLike
         Directory (created).
     data : bool, optional
-        Label the plots "Data" (True) or "Simulation" (False); default: "Simulation" when both
-        samples carry MC-truth variables, else no such label (a sample of waveform features
-        does not say whether it was simulated).
+        Label the plots "Data" (True) or "Simulation" (False); default: from ``kinds``.
+    kinds : (str, str)
+        What A and B are (see :func:`sample_kind`): "Data" when either is data, "Simulation"
+        when both are simulation, else no such label. The default ``("auto", "auto")`` marks
+        "Simulation" when both samples carry MC-truth variables.
 
     Returns
     -------
@@ -651,8 +717,8 @@ def plot_comparison(
     """
     from ccreco import plotting
 
-    if data is None and _has_truth(a) and _has_truth(b):
-        data = False
+    if data is None:
+        data = data_mark(sample_kind(a, kinds[0]), sample_kind(b, kinds[1]))
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
     la, lb = result.labels
@@ -722,11 +788,14 @@ __all__ = [
     "common_edges",
     "compare_samples",
     "compare_variable",
+    "data_mark",
     "ratio_limits",
     "ks_figure",
     "load_sample",
     "overlay_figure",
     "plot_comparison",
     "sample_from_features",
+    "sample_kind",
+    "SAMPLE_KINDS",
     "write_comparison",
 ]

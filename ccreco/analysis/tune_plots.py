@@ -67,8 +67,9 @@ def plot_tuning(result: Any, data: Features, outdir: str | os.PathLike[str], n_s
         vals = {k: v[name][np.isfinite(v[name])] for k, v in samples.items()}
         top = float(np.max(vals["data"])) if vals["data"].size else 1.0
         edges = np.linspace(0.0, max(top, 1e-9) * 1.02, 61)
-        fig = overlay_figure(vals, edges, LABELS.get(name, name), title="tuning: tail", reference="data")
-        fig.axes[0].set_yscale("log")
+        # log scale chosen inside, before the legend's headroom is set (a log scale set afterwards
+        # would leave linear headroom: the legend would sit on the spectrum)
+        fig = overlay_figure(vals, edges, LABELS.get(name, name), title="tuning: tail", reference="data", logy=True)
         path = out / f"tune_{name}_tail.png"
         fig.savefig(path, dpi=90, bbox_inches="tight")
         written.append(path)
