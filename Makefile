@@ -8,7 +8,7 @@ FIND_LINKS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
 export CCRECO_NO_PROGRESS ?=
 export MPLBACKEND := Agg
 
-.PHONY: demo test bench venv lock clean
+.PHONY: demo test lint bench venv lock clean
 
 venv: $(STAMP)
 
@@ -22,8 +22,14 @@ $(STAMP): requirements.lock setup.cfg pyproject.toml
 demo: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" bash examples/demo.sh
 
-test: $(STAMP)
+# Lint (ruff: pyproject.toml's rule selection) and type-check (mypy: its `files`, strict) before
+# the tests; any finding fails the target.
+test: $(STAMP) lint
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 bench: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python benchmarks/run.py

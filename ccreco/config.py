@@ -34,6 +34,8 @@ from ccreco.errors import ConfigError
 TRUE_WORDS: tuple[str, ...] = ("true", "yes", "on", "1")
 FALSE_WORDS: tuple[str, ...] = ("false", "no", "off", "0")
 
+_T = typing.TypeVar("_T")
+
 
 def _fail(name: str, value: Any, why: str) -> ConfigError:
     return ConfigError(f"{name} = {value!r}: {why}")
@@ -149,7 +151,7 @@ def convert_value(value: Any, kind: Any, *, name: str) -> Any:
     raise _fail(name, value, f"must be {getattr(kind, '__name__', kind)}")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _field_types(cls: type) -> tuple[tuple[str, Any], ...]:
     hints = typing.get_type_hints(cls)
     return tuple((f.name, hints[f.name]) for f in dataclasses.fields(cls))
@@ -230,8 +232,8 @@ def coerce_fields(obj: Any) -> None:
             object.__setattr__(obj, field, new)
 
 
-def replace_fields(obj: Any, values: Mapping[str, Any], *, what: str | None = None,
-                   lower_keys: bool = False) -> Any:
+def replace_fields(obj: _T, values: Mapping[str, Any], *, what: str | None = None,
+                   lower_keys: bool = False) -> _T:
     """A copy of a dataclass instance with fields set from raw values (validated again).
 
     Parameters
@@ -250,7 +252,8 @@ def replace_fields(obj: Any, values: Mapping[str, Any], *, what: str | None = No
     dataclass instance
         The new, validated instance.
     """
-    return dataclasses.replace(obj, **convert_fields(type(obj), values, what=what, lower_keys=lower_keys))
+    changes = convert_fields(type(obj), values, what=what, lower_keys=lower_keys)
+    return typing.cast(_T, dataclasses.replace(typing.cast(Any, obj), **changes))
 
 
 __all__ = ["FALSE_WORDS", "TRUE_WORDS", "coerce_fields", "convert_fields", "convert_value", "field_types",

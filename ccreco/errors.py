@@ -102,6 +102,25 @@ class ModelError(CcrecoError, ValueError):
     """A missing, corrupt or incompatible model file."""
 
 
+class MissingExtraError(CcrecoError, ModuleNotFoundError):
+    """An optional dependency is not installed (the message names the extra to install).
+
+    Parameters
+    ----------
+    message : str
+        The install hint (see :func:`ccreco._extras.install_hint`).
+    module : str
+        The missing top-level module.
+    extra : str, optional
+        The ``setup.cfg`` extra that installs it.
+    """
+
+    def __init__(self, message: str, *, module: str, extra: str | None = None) -> None:
+        super().__init__(message)
+        self.name = module
+        self.extra = extra
+
+
 def closest_first(name: str, candidates: Sequence[str]) -> list[str]:
     """Return ``candidates`` sorted by similarity to ``name``, most similar first.
 

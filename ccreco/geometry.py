@@ -23,7 +23,8 @@ def path_length_cm(chord: np.ndarray, angle_deg: float) -> np.ndarray:
     numpy.ndarray
         Path lengths in cm.
     """
-    return np.asarray(chord) / np.cos(np.deg2rad(angle_deg))
+    length: np.ndarray = np.asarray(chord) / np.cos(np.deg2rad(angle_deg))
+    return length
 
 
 __all__ = ["path_length_cm"]

@@ -25,6 +25,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from ccreco._extras import require
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: Ratio of the largest to the smallest filled bin above which :func:`auto_log` uses a log y axis.
@@ -47,6 +49,7 @@ def style() -> Iterator[None]:
     >>> with style():  # doctest: +SKIP
     ...     fig, ax = figure()
     """
+    require("mplhep", "plots")
     import matplotlib
     import mplhep as hep
 
@@ -94,6 +97,7 @@ def figure(figsize: tuple[float, float] = (8, 6), nrows: int = 1, ncols: int = 1
     fig : matplotlib.figure.Figure
     ax : matplotlib.axes.Axes or numpy.ndarray of them
     """
+    require("matplotlib", "plots")
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=figsize)

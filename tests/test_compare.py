@@ -61,6 +61,7 @@ def test_chi2_formula_and_edges() -> None:
         compare_samples({"x": np.ones(3)}, {"y": np.ones(3)})
 
 
+@pytest.mark.slow
 def test_load_waveforms_and_reco_tree_and_cli(tmp_path) -> None:
     from ccreco.cli import main
     from ccreco.sim import SimConfig, simulate_to_file

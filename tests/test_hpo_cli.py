@@ -55,6 +55,7 @@ def _states(db: Path) -> list[str]:
         return []
 
 
+@pytest.mark.slow
 def test_cli_peaks_killed_and_resumed(tmp_path: Path, sim_file: Path) -> None:
     space = tmp_path / "space.toml"
     space.write_text(PEAK_SPACE)
@@ -108,6 +109,7 @@ def test_cli_peaks_killed_and_resumed(tmp_path: Path, sim_file: Path) -> None:
     assert study_json["sampler"] == "random" and study_json["seed"] == 4
 
 
+@pytest.mark.slow
 def test_cli_clusters_pick_and_sample_check(tmp_path: Path, sim_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     space = tmp_path / "space.toml"
     space.write_text(CLUSTER_SPACE)

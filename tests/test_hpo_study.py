@@ -38,6 +38,7 @@ def _check_fields(row: dict, fields: tuple[str, ...]) -> None:
     assert row["peak_rss_mb"] >= row["rss_start_mb"] > 10
 
 
+@pytest.mark.slow
 def test_dask_peaks_study_records_fields_failures_and_outputs(tmp_path: Path, peak_data: Path) -> None:
     # 'swish' is not an accepted activation: those trials fail in the worker with the
     # ConfigError, and the study goes on.
@@ -149,7 +150,7 @@ def test_existing_scheduler(tmp_path: Path, peak_data: Path) -> None:
     from distributed import LocalCluster
 
     space = parse_space({"params": {"x": {"low": 0.0, "high": 1.0}}})
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0") as cluster:
         study = run_study(space, peak_data, storage=f"sqlite:///{tmp_path / 's.db'}", n_trials=5, sampler="random",
                           seed=2, executor="dask", scheduler=cluster.scheduler_address, trial_fn=_shipped_trial,
                           show_progress=False)

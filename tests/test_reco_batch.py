@@ -272,7 +272,7 @@ def test_interrupted_cli_run_leaves_no_outdir(sim_file, tmp_path):
     import time
 
     proc = subprocess.Popen([sys.executable, "-m", "ccreco", "reco", str(sim_file), "-o", str(tmp_path / "out"),
-                             "--chunk-size", "20"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                             "--chunk-size", "20"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     while time.time() < deadline and not list(tmp_path.glob(".out.partial*/parts/*.root")):
         time.sleep(0.05)

@@ -84,6 +84,7 @@ def test_lock_is_released_when_the_holder_is_killed(tmp_path):
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+        proc.stdout.close()
     OutputLock(target).acquire().release()
 
 

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from ccreco._extras import require
 from ccreco._outputs import safe_name
 from ccreco.errors import ConfigError, InputFileError
 
@@ -262,6 +263,7 @@ def compare_variable(name: str, a: np.ndarray, b: np.ndarray, bins: int | np.nda
     VariableComparison
         The histograms and test statistics.
     """
+    require("scipy", "ccreco compare")
     from scipy import stats
 
     a = np.asarray(a, dtype=np.float64).ravel()

@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from ccreco._extras import require
 from ccreco.kernels import match_peaks
 
 
@@ -93,6 +94,7 @@ def window_metrics(
     f1 = _ratio(2 * tp, 2 * tp + fp + fn)
     auc = float("nan")
     if scores is not None and 0 < y.sum() < y.size:
+        require("sklearn", "ROC metrics")
         from sklearn.metrics import roc_auc_score
 
         auc = float(roc_auc_score(y, np.asarray(scores).reshape(-1)))
@@ -126,6 +128,7 @@ def roc(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     fpr, tpr, thresholds : numpy.ndarray
         As :func:`sklearn.metrics.roc_curve`.
     """
+    require("sklearn", "ROC metrics")
     from sklearn.metrics import roc_curve
 
     fpr, tpr, thr = roc_curve(np.asarray(labels).reshape(-1) > 0, np.asarray(scores).reshape(-1))

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from ccreco._extras import require
+
 
 def chi2(data: Any, values: np.ndarray, var_extra: np.ndarray) -> float:
     """chi2 distance between data statistics and predicted values (non-finite terms skipped).
@@ -73,6 +75,7 @@ def direct(
     message : str
         Summary line.
     """
+    require("iminuit", "ccreco tune")
     from iminuit import Minuit
 
     scale = (hi_g - lo_g) / 2
@@ -136,6 +139,7 @@ def surrogate(
     history : list of dict
         One entry per iteration.
     """
+    require("iminuit", "ccreco tune")
     from iminuit import Minuit
     from scipy.stats import qmc
 

@@ -210,6 +210,11 @@ def describe_exception(exc: BaseException) -> str:
     str
         The message (without the program name).
     """
+    if isinstance(exc, ModuleNotFoundError) and exc.name:
+        from ccreco._extras import EXTRA_OF, install_hint
+
+        if exc.name.split(".")[0] in EXTRA_OF:  # an optional package: name the extra
+            return install_hint(exc.name)
     if isinstance(exc, OSError) and exc.errno in _OS_ADVICE:
         where = f" ({exc.filename})" if exc.filename else ""
         return f"{exc.strerror or exc}{where}: {_OS_ADVICE[exc.errno]}"

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ccreco._extras import require
 from ccreco._outputs import confine
 from ccreco.errors import ConfigError
 from ccreco.plotting import styled
@@ -296,6 +297,7 @@ def export_trial_model(
 
 
 def _setup_plots() -> Any:
+    require("mplhep", "plots")
     import matplotlib
 
     if not os.environ.get("MPLBACKEND"):

@@ -29,6 +29,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ccreco._extras import require
 from ccreco.errors import ConfigError
 from ccreco.hpo.space import SearchSpace
 
@@ -74,6 +75,7 @@ def make_sampler(name: str, space: SearchSpace, seed: int) -> Any:
     optuna.samplers.BaseSampler
         The sampler.
     """
+    require("optuna", "ccreco hpo")
     import optuna
 
     if name == "random":
@@ -219,6 +221,102 @@ def _format_error(exc: BaseException, tb: Any = None) -> str:
     return f"{type(exc).__name__}: {exc}\n" + "".join(lines[-4:])
 
 
+class TrialLedger:
+    """The bookkeeping of a study's trials: ask for the next one, record each that finishes.
+
+    Recording a finished trial: a returned result gets ``abs_bias`` (from ``bias``) if it lacks
+    one, must hold every objective as a finite number (else the trial fails with the reason),
+    is stored as the trial's user attributes, and its ONNX bytes (``_onnx``) are written as
+    ``trial_NNNN.onnx`` into ``models`` when the trial succeeds; an error (the trial function
+    raised) is stored as the ``error`` attribute. Then the study is told COMPLETE (with the
+    objective values) or FAIL, the finished count goes up and the progress bar and
+    ``on_update`` hear of it.
+
+    Parameters
+    ----------
+    study : optuna.Study
+        The study (its directions match ``objectives``).
+    space : SearchSpace
+        Suggests each new trial's parameters.
+    objectives : list of str
+        Result keys whose values are told to the study, in the study's direction order.
+    models : Path, optional
+        Directory for the successful trials' ONNX models.
+    bar : _Progress, optional
+        Progress display.
+    on_update : callable, optional
+        Called with the study after each finished trial.
+    done : int
+        Trials already finished (a resumed study).
+    """
+
+    def __init__(self, study: Any, space: SearchSpace, objectives: Sequence[str], *, models: Path | None = None,
+                 bar: _Progress | None = None, on_update: Callable[[Any], None] | None = None, done: int = 0) -> None:
+        self.study = study
+        self.space = space
+        self.objectives = list(objectives)
+        self.models = models
+        self.bar = bar
+        self.on_update = on_update
+        self.done = done
+
+    def ask(self) -> tuple[Any, dict[str, Any]]:
+        """A new trial and its suggested parameters."""
+        trial = self.study.ask()
+        return trial, self.space.suggest(trial)
+
+    def tell(self, trial: Any, result: Mapping[str, Any] | None, error: str | None) -> None:
+        """Record a finished trial: ``result`` when it returned, else ``error`` (its traceback)."""
+        values = None
+        if error is None:
+            values, error = self._record(trial, dict(result or {}))
+        if error is not None:
+            trial.set_user_attr("error", error)
+        self._tell_study(trial, None if error is not None else values)
+        self.done += 1
+        if self.bar is not None:
+            self.bar.update(self.study, trial, "FAIL" if error else "COMPLETE", self.done)
+        if self.on_update is not None:
+            self.on_update(self.study)
+
+    def objective_values(self, result: Mapping[str, Any]) -> tuple[list[float] | None, str | None]:
+        """The objectives' values of a result, or why the trial fails (missing / non-finite)."""
+        missing = [o for o in self.objectives if o not in result]
+        if missing:
+            return None, f"trial result lacks objective(s) {missing}"
+        values = [float(result[o]) for o in self.objectives]
+        if not all(math.isfinite(v) for v in values):
+            return values, f"non-finite objective {dict(zip(self.objectives, values))}"
+        return values, None
+
+    def _record(self, trial: Any, result: dict[str, Any]) -> tuple[list[float] | None, str | None]:
+        onnx_bytes = result.pop("_onnx", None)
+        if "bias" in result and "abs_bias" not in result:
+            result["abs_bias"] = abs(float(result["bias"]))
+        values, error = self.objective_values(result)
+        for k, v in result.items():
+            trial.set_user_attr(k, v)
+        if error is None and self.models is not None and onnx_bytes is not None:
+            name = f"trial_{trial.number:04d}.onnx"
+            _write_atomic(self.models / name, onnx_bytes)
+            trial.set_user_attr("model_file", name)
+        return values, error
+
+    def _tell_study(self, trial: Any, values: list[float] | None) -> None:
+        from optuna.trial import TrialState
+
+        try:
+            if values is None:
+                self.study.tell(trial, state=TrialState.FAIL)
+            else:
+                self.study.tell(trial, values)
+        except RuntimeError as exc:
+            # GridSampler.after_trial calls study.stop() on the last grid point, which raises
+            # outside study.optimize; the trial's state is stored all the same (in a finally).
+            if "Study.stop" not in str(exc):
+                raise
+
+
 def run_study(
     space: SearchSpace,
     data: str | os.PathLike[str],
@@ -292,8 +390,8 @@ def run_study(
         Unknown sampler, executor, objective, kind or hyperparameter name (with the default
         trial functions), or objectives that differ from those of the stored study.
     """
+    require("optuna", "ccreco hpo")
     import optuna
-    from optuna.trial import TrialState
 
     from ccreco.hpo.trial import TRIAL_FUNCTIONS, check_names
 
@@ -344,54 +442,13 @@ def run_study(
     if bar is not None:
         bar.best = best_summary(study)  # a resumed study already has one
 
-    def tell(trial: Any, result: Mapping[str, Any] | None, error: str | None) -> None:
-        nonlocal done
-        values = None
-        if error is None:
-            result = dict(result or {})
-            onnx_bytes = result.pop("_onnx", None)
-            if "bias" in result and "abs_bias" not in result:
-                result["abs_bias"] = abs(float(result["bias"]))
-            missing = [o for o in objectives if o not in result]
-            if missing:
-                error = f"trial result lacks objective(s) {missing}"
-            else:
-                values = [float(result[o]) for o in objectives]
-                if not all(math.isfinite(v) for v in values):
-                    error = f"non-finite objective {dict(zip(objectives, values))}"
-            for k, v in result.items():
-                trial.set_user_attr(k, v)
-            if error is None and models is not None and onnx_bytes is not None:
-                name = f"trial_{trial.number:04d}.onnx"
-                _write_atomic(models / name, onnx_bytes)
-                trial.set_user_attr("model_file", name)
-        if error is not None:
-            trial.set_user_attr("error", error)
-        try:
-            if error is not None:
-                study.tell(trial, state=TrialState.FAIL)
-            else:
-                study.tell(trial, values)
-        except RuntimeError as exc:
-            # GridSampler.after_trial calls study.stop() on the last grid point, which raises
-            # outside study.optimize; the trial's state is stored all the same (in a finally).
-            if "Study.stop" not in str(exc):
-                raise
-        done += 1
-        if bar is not None:
-            bar.update(study, trial, "FAIL" if error else "COMPLETE", done)
-        if on_update is not None:
-            on_update(study)
-
-    def ask() -> tuple[Any, dict[str, Any]]:
-        trial = study.ask()
-        return trial, space.suggest(trial)
+    ledger = TrialLedger(study, space, objectives, models=models, bar=bar, on_update=on_update, done=done)
 
     try:
         if executor == "iterative":
             data_arg: Any = str(data)
             for _ in range(remaining):
-                trial, params = ask()
+                trial, params = ledger.ask()
                 if bar is not None:
                     bar.set_running(1)
                 try:
@@ -400,9 +457,9 @@ def run_study(
                     result, error = None, _format_error(exc)
                 if bar is not None:
                     bar.running = 0
-                tell(trial, result, error)
+                ledger.tell(trial, result, error)
             return study
-        _run_dask(ask, tell, fn, data, seed, study_name, remaining, workers, scheduler, bar)
+        _run_dask(ledger.ask, ledger.tell, fn, data, seed, study_name, remaining, workers, scheduler, bar)
     finally:
         if bar is not None:
             bar.close()
@@ -415,6 +472,7 @@ def _run_dask(ask: Callable[[], tuple[Any, dict[str, Any]]], tell: Callable[...,
     """Keep one trial per worker in flight until ``remaining`` trials are finished."""
     if remaining <= 0:
         return
+    require("distributed", "parallel HPO trials")
     from distributed import Client, LocalCluster, as_completed
 
     from ccreco.hpo.trial import load_sample
@@ -424,7 +482,7 @@ def _run_dask(ask: Callable[[], tuple[Any, dict[str, Any]]], tell: Callable[...,
         client = Client(scheduler)
     else:
         # Failed trials are recorded in the study; the workers' own error logs would repeat them.
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
                                silence_logs=logging.CRITICAL)
         client = Client(cluster)
     try:
@@ -465,7 +523,10 @@ def _run_dask(ask: Callable[[], tuple[Any, dict[str, Any]]], tell: Callable[...,
     finally:
         client.close()
         if cluster is not None:
-            cluster.close()
+            try:
+                cluster.close()
+            except Exception as exc:  # noqa: BLE001 - the trials are stored; a slow worker shutdown is no failure
+                logging.getLogger(__name__).warning("closing the local dask cluster: %s", _format_error(exc))
 
 
 def trials_table(study: Any) -> list[dict[str, Any]]:

@@ -28,4 +28,4 @@ def jit(func: F) -> F:
     callable
         The compiled dispatcher (picklable, so it travels to dask workers).
     """
-    return numba.njit(cache=True, nogil=True, error_model="numpy")(func)  # type: ignore[no-any-return]
+    return numba.njit(cache=True, nogil=True, error_model="numpy")(func)  # type: ignore[return-value]

@@ -100,8 +100,8 @@ def clusterize(
         first[off[:-1][off[:-1] < t.size]] = True
         if np.any((np.diff(t) < 0) & ~first[1:]):
             raise ValueError("times_ns must be sorted within each waveform")
-    use_first = cfg.t0_ns is None
-    return _clusterize(t, off, float(cfg.c), use_first, 0.0 if use_first else float(cfg.t0_ns))
+    t0 = cfg.t0_ns
+    return _clusterize(t, off, float(cfg.c), t0 is None, 0.0 if t0 is None else float(t0))
 
 
 __all__ = ["ClusterizeConfig", "clusterize"]

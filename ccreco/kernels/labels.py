@@ -207,6 +207,7 @@ def candidate_labels(
         ref, ref_off, _ = truth_peak_samples(truth, cw.sampling_ns, cw.n_samples)
         _, det_match = _match(ref, ref_off, cw.sample_index, cw.offsets, tol)
         return (det_match >= 0).astype(np.int8)
+    assert truth is not None  # no truth has no "cand_label": handled above
     times = ak.values_astype(truth["cand_time_ns"], np.float64)
     order = ak.argsort(times, axis=1, stable=True)
     tag = ak.to_numpy(ak.flatten(ak.values_astype(truth["cand_label"][order], np.int8), axis=1))
@@ -249,6 +250,7 @@ def reference_peaks(truth: ak.Array | None, sampling_ns: float, n_samples: int) 
     if "electron_peak_ns" in fields or "cand_label" not in fields:
         samples, offsets, _ = truth_peak_samples(truth, sampling_ns, n_samples)
         return samples, offsets
+    assert truth is not None  # no truth has no "cand_label": handled above
     signal = truth["cand_time_ns"][truth["cand_label"] == 1]
     samples, offsets, _ = truth_peak_samples(ak.zip({"t": signal}, depth_limit=1), sampling_ns, n_samples, "t")
     return samples, offsets

@@ -36,12 +36,18 @@ _LAZY: dict[str, str] = {
 }
 
 __all__ = sorted(_LAZY)
+#: Modules that import torch (the ``train`` extra).
+_NEEDS_TORCH = frozenset({"ccreco.models.train_peaks", "ccreco.models.train_clusters", "ccreco.models.export"})
 
 
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'ccreco.models' has no attribute {name!r}")
+    if module in _NEEDS_TORCH:
+        from ccreco._extras import require
+
+        require("torch", f"ccreco.models.{name}")
     return getattr(importlib.import_module(module), name)
 
 

@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 
 from ccreco import __version__
+from ccreco._extras import require
 from ccreco._outputs import Output, OutputLock, check_outputs, check_replaceable, clean_stale, duplicate_inputs
 from ccreco.constants import N_SAMPLES, SAMPLING_NS
 from ccreco.errors import CcrecoError, ConfigError
@@ -121,7 +121,7 @@ def skip_record(error: CcrecoError, file: str, tree: str | None, start: int | No
 
 
 def process_block(chunk: Any, reconstructor: Reconstructor, parts_dir: str | os.PathLike[str] | None,
-                  file_index: int = 0) -> dict[str, Any]:
+                  file_index: int = 0) -> RecoAccumulator:
     """Reconstruct one validated chunk and return its accumulator.
 
     Parameters
@@ -332,7 +332,8 @@ def check_blocks(acc: RecoAccumulator, checksums: dict[str, list[tuple[int, int,
         for text in problems + warnings:
             log.warning("%s: %s", file, text)
         checks[file] = {"counts": dict(counts), "problems": problems, "warnings": warnings}
-    integrity = {"recorded": 0, "verified": 0, "failed": []}
+    failed: list[dict[str, Any]] = []
+    integrity: dict[str, Any] = {"recorded": 0, "verified": 0, "failed": failed}
     for file, blocks in sorted(checksums.items()):
         part = acc.integrity.get(file, {})
         n_ok, bad = mismatches(part.get("sums", {}), part.get("rows", {}), blocks)
@@ -344,7 +345,7 @@ def check_blocks(acc: RecoAccumulator, checksums: dict[str, list[tuple[int, int,
             if on_error == "raise":
                 raise error
             log.warning("%s", error)
-            integrity["failed"].append({"file": file, "entry_start": b0, "entry_stop": b1, "reason": str(error)})
+            failed.append({"file": file, "entry_start": b0, "entry_stop": b1, "reason": str(error)})
     return {"data_checks": checks, "integrity": integrity}
 
 
@@ -463,6 +464,7 @@ def _coffea_bars(show: bool) -> Iterator[None]:
     coffea 2026.9 passes its executors' ``status`` flag to rich's ``add_task``, which ignores
     it, so the bars print even with ``status=False``; a disabled ``Progress`` does not.
     """
+    require("coffea", "batch reconstruction (ccreco reco, run_reco)")
     import coffea.processor.executor as executor_module
 
     if show:
@@ -504,6 +506,7 @@ def _utf8_hash(items: Any) -> int:
 
 def _executor(name: str, workers: int, scheduler: str | None, status: bool) -> tuple[Any, Any]:
     """coffea executor + the dask client/cluster to close afterwards (or None)."""
+    require("coffea", "batch reconstruction (ccreco reco, run_reco)")
     import coffea.processor.executor as executor_module
     from coffea import processor
 
@@ -516,6 +519,7 @@ def _executor(name: str, workers: int, scheduler: str | None, status: bool) -> t
     if name == "futures":
         return processor.FuturesExecutor(workers=workers, status=status, desc="Reconstructing", unit="chunk",
                                          retries=0), None
+    require("distributed", "the dask executor")
     from distributed import Client, LocalCluster
 
     if scheduler:
@@ -771,6 +775,7 @@ def execute(plan: RunPlan, parts_dir: str | os.PathLike[str], *, status: bool | 
     Execution
         The summed accumulator (bad files' skip records included), metrics and wall time.
     """
+    require("coffea", "batch reconstruction (ccreco reco, run_reco)")
     from coffea import processor
     from coffea.nanoevents import BaseSchema
 

@@ -324,10 +324,11 @@ class Reconstructor:
     def _extra_inputs(self, chunk: WaveformChunk) -> dict[str, np.ndarray] | None:
         from ccreco.reco.stages import resolve_extra_inputs
 
-        if not getattr(self.cluster_model, "extra_inputs", None):
+        extra = getattr(self.cluster_model, "extra_inputs", None)
+        if not extra:
             return None
         return resolve_extra_inputs(
-            self.cluster_model.extra_inputs, len(chunk), truth=chunk.truth,
+            extra, len(chunk), truth=chunk.truth,
             fallback={"track_length_cm": self.config.config_track_length_cm, "angle_deg": self.config.angle_deg},
             hint=f"the model is {self.cluster_model.path}")
 

@@ -60,14 +60,16 @@ class HistSpec:
 def _residual(r: RecoResult) -> np.ndarray | None:
     if r.n_clusters_true is None:
         return None
-    return r.n_clusters - r.n_clusters_true
+    residual: np.ndarray = r.n_clusters - r.n_clusters_true
+    return residual
 
 
 def _labelled_score(signal: int) -> Callable[[RecoResult], np.ndarray | None]:
     def values(r: RecoResult) -> np.ndarray | None:
         if r.score_label is None:
             return None
-        return r.score[r.score_label == signal]
+        scores: np.ndarray = r.score[r.score_label == signal]
+        return scores
     return values
 
 
@@ -118,7 +120,7 @@ TEX: dict[str, str] = {s.name: s.tex or s.label for s in HISTS} | {
     RECO_VS_TRUE: r"$N_{cl}$ (MC truth);$N_{cl}$ (CNN)"}
 
 
-def book(truth: bool) -> dict[str, hist.Hist]:
+def book(truth: bool) -> dict[str, hist.Hist[Any]]:
     """Empty histograms for one run.
 
     Parameters
@@ -131,7 +133,7 @@ def book(truth: bool) -> dict[str, hist.Hist]:
     dict of str to hist.Hist
         Name -> histogram (weighted storage, so sums and errors survive the merge).
     """
-    out: dict[str, hist.Hist] = {}
+    out: dict[str, hist.Hist[Any]] = {}
     for spec in HISTS:
         if spec.truth and not truth:
             continue
@@ -150,7 +152,7 @@ def book(truth: bool) -> dict[str, hist.Hist]:
     return out
 
 
-def fill(hists: dict[str, hist.Hist], result: RecoResult) -> dict[str, hist.Hist]:
+def fill(hists: dict[str, hist.Hist[Any]], result: RecoResult) -> dict[str, hist.Hist[Any]]:
     """Fill ``hists`` (from :func:`book`) with one block's result, in place.
 
     Parameters

@@ -203,7 +203,8 @@ def round_counts(n_clusters: np.ndarray) -> np.ndarray:
     numpy.ndarray
         int64, same shape.
     """
-    return np.rint(np.maximum(n_clusters, 0.0)).astype(np.int64)
+    counts: np.ndarray = np.rint(np.maximum(n_clusters, 0.0)).astype(np.int64)
+    return counts
 
 
 @dataclass(frozen=True)

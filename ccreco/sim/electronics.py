@@ -257,7 +257,8 @@ def read_template_file(path: str) -> tuple[np.ndarray, np.ndarray]:
     from ccreco.errors import ConfigError
 
     try:
-        lines = open(path).read().splitlines()
+        with open(path) as fh:  # closed at once (an unclosed file is a ResourceWarning)
+            lines = fh.read().splitlines()
     except OSError as exc:
         raise ConfigError(f"cannot read pulse template: {exc.strerror}", file=str(path)) from exc
     ts: list[float] = []
