@@ -85,11 +85,13 @@ def test_load_waveforms_and_reco_tree_and_cli(tmp_path) -> None:
 
     with uproot.recreate(outdir / "reco.root") as f:
         f["reco"] = {"n_peaks": np.array([1, 2, 3], dtype=np.int32),
+                     "baseline_rms": np.array([1.4, 1.5, 1.6], dtype=np.float32),
                      "peak_time_ns": ak.Array([[1.0], [2.0, 3.0], [4.0, 5.0, 6.0]])}
     r = load_sample(outdir)
     assert r["lstm_n_peaks"].tolist() == [1, 2, 3] and r["lstm_peak_time_ns"].size == 6
-    # a reco OUTDIR against a waveform file: LSTM/CNN quantities never pair with DERIV ones
-    assert not set(r) & set(a)
+    # a reco OUTDIR against a waveform file: LSTM/CNN quantities never pair with DERIV ones;
+    # the pre-signal RMS (one definition in both) does
+    assert set(r) & set(a) == {"baseline_rms_mv"}
     with pytest.raises(InputFileError):
         load_sample(tmp_path)
 

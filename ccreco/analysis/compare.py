@@ -49,6 +49,8 @@ RECO_NAMES: dict[str, str] = {
     "dndx": "cnn_dndx",
     "peak_amplitude_mv": "lstm_peak_amplitude_mv",
     "peak_time_ns": "lstm_peak_time_ns",
+    # the same pre-signal RMS as the waveform feature (identical values on one file): they pair
+    "baseline_rms": "baseline_rms_mv",
 }
 
 #: Variables compared by default when present in both samples, in this order.
