@@ -57,6 +57,14 @@ def test_chi2_formula_and_edges() -> None:
     assert chi2 == pytest.approx(0.0) and ndf == 1
     e = common_edges(np.array([1.5, 2.5]), np.array([3.0]), bins=4)
     assert e.size == 5
+    # integer values over a wide range (peak times in whole samples): whole-unit bins, no comb
+    t = np.random.default_rng(2).integers(100, 351, 200_000).astype(float)
+    e = common_edges(t, t, bins=50)
+    width = np.diff(e)
+    assert np.allclose(width, width[0]) and width[0] == round(width[0]) and np.allclose(e % 1.0, 0.5)
+    assert 40 <= e.size - 1 <= 51
+    counts = np.histogram(t, e)[0][1:-1]  # inner bins hold the same number of values: flat within noise
+    assert counts.var() / counts.mean() < 2.0  # Poisson: about 1; the old non-integer width gave 3.9
     with pytest.raises(ConfigError):
         compare_samples({"x": np.ones(3)}, {"y": np.ones(3)})
 

@@ -197,6 +197,10 @@ def common_edges(a: np.ndarray, b: np.ndarray, bins: int = 50) -> np.ndarray:
     """Common bin edges: unit bins for integer data (up to ``4 * bins`` of them), else ``bins``
     equal bins over the 0.5-99.5% quantiles of the pooled values.
 
+    Integer data with a wider range (e.g. peak times in whole samples) get about ``bins`` bins of
+    a whole number of units, edges on half-integers, so every bin holds the same number of
+    possible values (equal-width bins of a non-integer width would draw a comb).
+
     Parameters
     ----------
     a, b : numpy.ndarray
@@ -217,6 +221,10 @@ def common_edges(a: np.ndarray, b: np.ndarray, bins: int = 50) -> np.ndarray:
         lo, hi = np.floor(lo), np.ceil(hi)
         if hi - lo + 1 <= 4 * bins:
             return np.arange(lo - 0.5, hi + 1.0, 1.0)
+        lo, hi = np.floor(np.quantile(both, 0.005)), np.ceil(np.quantile(both, 0.995))
+        width = np.ceil((hi - lo + 1) / bins)
+        n = int(np.ceil((hi - lo + 1) / width))
+        return lo - 0.5 + width * np.arange(n + 1)
     lo, hi = np.quantile(both, [0.005, 0.995])
     if not hi > lo:
         lo, hi = lo - 0.5, hi + 0.5
