@@ -750,15 +750,28 @@ def plot_comparison(
     with plotting.style():
         fig, (ax1, ax2) = plotting.figure((11, max(4.0, 1.0 + 0.45 * len(names))), 1, 2, sharey=True)
         y = np.arange(len(names))
-        ax1.barh(y, [result.variables[n].chi2_ndf for n in names], color="C0")
+        chi2 = np.array([result.variables[n].chi2_ndf for n in names], dtype=np.float64)
+        bars = ax1.barh(y, chi2, color="C0")
         ax1.axvline(1.0, color="k", ls="--")
         ax1.set_yticks(y, names, fontsize="x-small")
         ax1.set_xlabel("$\\chi^2$/ndf")
         ax1.set_xscale("log")
-        from matplotlib.ticker import NullFormatter
+        from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
 
+        # each bar's value beside it (a short log range shows few tick labels); room for the text
+        ax1.bar_label(bars, fmt="%.3g", padding=3, fontsize="xx-small")
+        finite = chi2[np.isfinite(chi2) & (chi2 > 0)]
+        lo, hi = (min(0.5, finite.min() / 2), max(2.0, finite.max()) * 4) if finite.size else (0.5, 8.0)
+        ax1.set_xlim(lo, hi)
+        # plain numbers; 1-2-5 ticks over a short range (else one power of ten would be labelled)
+        subs = (1.0, 2.0, 5.0) if np.log10(hi / lo) < 2.5 else (1.0,)
+        ax1.xaxis.set_major_locator(LogLocator(base=10, subs=subs))
+        ax1.xaxis.set_major_formatter(FormatStrFormatter("%g"))
         ax1.xaxis.set_minor_formatter(NullFormatter())  # minor labels of a short log range collide
-        ax2.barh(y, [result.variables[n].ks for n in names], color="C1")
+        ks = [result.variables[n].ks for n in names]
+        bars = ax2.barh(y, ks, color="C1")
+        ax2.bar_label(bars, fmt="%.3f", padding=3, fontsize="xx-small")
+        ax2.set_xlim(0, max(max(ks, default=0.0), 1e-3) * 1.3)
         ax2.tick_params(axis="y", labelleft=False)
         ax2.set_xlabel("KS distance D")
         if data is not None:
