@@ -11,7 +11,9 @@ importing this module registers nothing.
 - ``lstm`` peaks: the step-1 ONNX model scores the evaluator's candidate windows; a window is
   selected when its probability reaches the model's threshold. Options: ``model`` (ONNX path;
   default the shipped :data:`ccreco.models.shipped.DEFAULT_PEAK_MODEL`), ``threshold``,
-  ``threads``, ``batch_size`` (windows per call; default :class:`ccreco.reco.RecoConfig`'s).
+  ``threads``, ``batch_size`` (windows per call; default :class:`ccreco.reco.RecoConfig`'s),
+  ``roi`` (``false``: the model's candidate rule without its stored region of interest; also
+  for ``cnn``/``perpeak``/``lstm`` clusters).
 - ``lstm`` clusters: the same peaks, clusterized by time proximity; extra options ``c`` and
   ``t0_ns``.
 - ``cnn`` clusters: step-1 peaks (candidates made as the step-1 model's metadata says) fed to
@@ -172,13 +174,17 @@ def _peak_model(opts: dict[str, str], key: str = "model") -> tuple[Any, float | 
     threads = _pop(opts, "threads", int, 1)
     batch = _pop(opts, "batch_size", int, RecoConfig.batch_size)  # the reconstruction's default
     threshold = _pop(opts, "threshold", float | None, None)
-    return PeakModel(path, intra_op_num_threads=threads, batch_size=batch), threshold
+    model = PeakModel(path, intra_op_num_threads=threads, batch_size=batch)
+    # roi=false: the model's stored candidate selection without its region of interest
+    model.use_roi = _pop(opts, "roi", bool, RecoConfig.roi)
+    return model, threshold
 
 
 def _model_candidates(model: Any) -> Any:
     from ccreco.models.dataset import candidate_config
 
-    return candidate_config(model.window_left, model.window_right, model.candidates)
+    return candidate_config(model.window_left, model.window_right, model.candidates,
+                            roi=getattr(model, "use_roi", True))
 
 
 def _step1(model: Any, chunk: WaveformChunk, cw: CandidateWindows, threshold: float | None
