@@ -155,6 +155,9 @@ def setup_logging(verbose: int = 0, quiet: bool = False) -> None:
         def stream(self, value: Any) -> None:
             pass
 
+    from ccreco._progress import set_quiet
+
+    set_quiet(quiet)  # -q: no progress bars or progress lines either
     level = logging.ERROR if quiet else (logging.DEBUG if verbose else logging.WARNING)
     log = logging.getLogger("ccreco")
     if not any(getattr(h, "_ccreco_cli", False) for h in log.handlers):
