@@ -49,6 +49,9 @@ RECO_NAMES: dict[str, str] = {
     "dndx": "cnn_dndx",
     "peak_amplitude_mv": "lstm_peak_amplitude_mv",
     "peak_time_ns": "lstm_peak_time_ns",
+    # the step-1 model's own candidate selection (its stored rule and pre-selection), not the
+    # waveform feature's default d2 candidates: they do not pair
+    "n_candidates": "lstm_n_candidates",
     # the same pre-signal RMS as the waveform feature (identical values on one file): they pair
     "baseline_rms": "baseline_rms_mv",
 }
@@ -71,6 +74,7 @@ DEFAULT_VARIABLES: tuple[str, ...] = (
     "peak_amplitude_mv",
     "peak_time_ns",
     "baseline_rms_mv",
+    "lstm_n_candidates",
     "n_candidates",
     "charge_mv_ns",
     "first_peak_ns",
