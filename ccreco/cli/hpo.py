@@ -146,7 +146,7 @@ def _run_locked(args: argparse.Namespace, kind: str, space: Any, out: Path) -> i
         prepare_peaks(args.data, sample, schema=args.schema, max_waveforms=args.max_waveforms)
     else:
         prepare_clusters(args.data, sample, peak_model=args.peak_model, schema=args.schema,
-                         max_waveforms=args.max_waveforms)
+                         max_waveforms=args.max_waveforms, extra=space.extra_inputs())
     storage = args.storage or f"sqlite:///{(out / 'study.db').resolve()}"
     print(f"ccreco hpo: {args.trials} trial(s) in total, {args.sampler} sampler, executor {args.executor}"
           + (f" ({args.workers} workers)" if args.executor == "dask" and not args.scheduler else ""),

@@ -116,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
     """
     import dataclasses
 
+    from ccreco._progress import is_quiet
     from ccreco.cli import _args, parse_set
     from ccreco.errors import ConfigError
     from ccreco.reco.batch import run_reco
@@ -132,7 +133,8 @@ def run(args: argparse.Namespace) -> int:
     config = dataclasses.replace(config, peak_model=args.peak_model or peak or config.peak_model,
                                  cluster_model=args.cluster_model or cluster or config.cluster_model)
     def say(message: str) -> None:
-        print(f"ccreco reco: {message}", file=sys.stderr, flush=True)
+        if not is_quiet():
+            print(f"ccreco reco: {message}", file=sys.stderr, flush=True)
 
     summary = run_reco(
         _args.input_files(args), _args.output(args), config=config, schema=args.mapping or args.schema,

@@ -14,6 +14,7 @@ a resumed study checks that it is asked for the same sample.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -110,6 +111,7 @@ def prepare_clusters(
     peak_model: str | os.PathLike[str] | None = None,
     schema: str = "native",
     max_waveforms: int | None = None,
+    extra: Sequence[str] = (),
 ) -> Path:
     """Write (or reuse) the step-2 sample: step-1 peak times per waveform and truth counts.
 
@@ -125,12 +127,17 @@ def prepare_clusters(
         Ntuple schema preset or mapping file.
     max_waveforms : int, optional
         Read at most this many waveforms.
+    extra : sequence of str
+        Per-waveform truth scalars to store for CNNs with extra inputs (e.g.
+        ``("track_length_cm",)``), as ``extra_<name>``; ``ccreco hpo clusters`` passes the names
+        that the space's ``extra`` parameter can take.
 
     Returns
     -------
     pathlib.Path
         The ``.npz`` with ``times`` (float64, ns), ``offsets`` (int64, ``n + 1``), ``n_true``
-        (float32), ``sampling_ns`` and ``info`` (JSON text).
+        (float32), ``sampling_ns``, ``info`` (JSON text) and one float32 ``extra_<name>`` per
+        requested extra input.
 
     Raises
     ------
@@ -154,10 +161,14 @@ def prepare_clusters(
         "max_waveforms": max_waveforms,
         "peak_model": os.path.abspath(os.fspath(peak_model)),
     }
+    names = tuple(dict.fromkeys(str(e) for e in extra))
+    if names:  # only then, so that samples prepared without extras keep their request
+        request["extra"] = list(names)
     if _reuse(path, request):
         return path
     model = PeakModel(peak_model)
-    s = cluster_sample(request["files"], model, CLUSTER_PRESETS["ihep"], schema=schema, max_waveforms=max_waveforms)
+    cfg = dataclasses.replace(CLUSTER_PRESETS["ihep"], extra=names)
+    s = cluster_sample(request["files"], model, cfg, schema=schema, max_waveforms=max_waveforms)
     counts = np.array([t.size for t in s.peak_times], dtype=np.int64)
     offsets = np.zeros(counts.size + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
@@ -169,6 +180,7 @@ def prepare_clusters(
         "n_true": np.asarray(s.n_true, dtype=np.float32),
         "sampling_ns": np.float64(s.sampling_ns),
         "info": np.array(json.dumps(info, sort_keys=True, default=float)),
+        **{f"extra_{k}": np.asarray(v, dtype=np.float32) for k, v in (s.extra or {}).items()},
     })
 
 

@@ -139,6 +139,28 @@ class SearchSpace:
         """The grid for ``optuna.samplers.GridSampler`` (sampled parameters only)."""
         return {p.name: p.grid(n_float) for p in self.params if p.kind != "fixed"}
 
+    def extra_inputs(self) -> tuple[str, ...]:
+        """Every name that the ``extra`` parameter (CNN extra scalar inputs) can take, in order.
+
+        Returns
+        -------
+        tuple of str
+            E.g. ``("track_length_cm",)``; empty when the space has no ``extra``.
+
+        Examples
+        --------
+        >>> parse_space({"params": {"extra": ["", "track_length_cm"]}}).extra_inputs()
+        ('track_length_cm',)
+        """
+        names: dict[str, None] = {}
+        for p in self.params:
+            if p.name != "extra":
+                continue
+            for choice in p.choices:
+                items = choice.split(",") if isinstance(choice, str) else list(choice)
+                names.update((str(v).strip(), None) for v in items if str(v).strip())
+        return tuple(names)
+
 
 def _param(name: str, spec: Any) -> Param:
     if isinstance(spec, list):

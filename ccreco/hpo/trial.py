@@ -236,7 +236,9 @@ def build_configs(kind: str, params: Mapping[str, Any], seed: int) -> tuple[Any,
     return model_cfg, train_cfg
 
 
-def onnx_throughput(path: str | Path, inputs: np.ndarray, batch: int = 256, repeats: int = 3) -> float:
+def onnx_throughput(
+    path: str | Path, inputs: np.ndarray, batch: int = 256, repeats: int = 3, extra: np.ndarray | None = None
+) -> float:
     """Examples per second of an exported model in ONNX Runtime (one thread, best of ``repeats``).
 
     Parameters
@@ -250,6 +252,9 @@ def onnx_throughput(path: str | Path, inputs: np.ndarray, batch: int = 256, repe
         Batch size.
     repeats : int
         Timing repetitions.
+    extra : numpy.ndarray, optional
+        ``(n, k)`` float32 fed to the model's second input (a CNN with extra scalar inputs such
+        as ``track_length_cm``).
 
     Returns
     -------
@@ -262,13 +267,17 @@ def onnx_throughput(path: str | Path, inputs: np.ndarray, batch: int = 256, repe
     opts.intra_op_num_threads = 1
     opts.inter_op_num_threads = 1
     sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-    name = sess.get_inputs()[0].name
+    names = [i.name for i in sess.get_inputs()]
     x = np.ascontiguousarray(inputs, dtype=np.float32)
+    e = None if extra is None else np.ascontiguousarray(extra, dtype=np.float32).reshape(x.shape[0], -1)
     best = float("inf")
     for _ in range(repeats):
         t0 = time.perf_counter()
         for s in range(0, x.shape[0], batch):
-            sess.run(None, {name: x[s : s + batch]})
+            feed = {names[0]: x[s : s + batch]}
+            if e is not None:
+                feed[names[1]] = e[s : s + batch]
+            sess.run(None, feed)
         best = min(best, time.perf_counter() - t0)
     return x.shape[0] / best
 
@@ -296,7 +305,7 @@ def load_sample(data: str | os.PathLike[str] | Mapping[str, Any]) -> dict[str, A
     return out
 
 
-def _finish(result: Any, kind: str, x: np.ndarray) -> dict[str, Any]:
+def _finish(result: Any, kind: str, x: np.ndarray, extra: np.ndarray | None = None) -> dict[str, Any]:
     """Metrics, size, ONNX export (bytes kept) and ORT throughput of a trained model."""
     # The validation loss is reported as ``val_loss``: ``loss`` names the loss-function
     # hyperparameter of the search space.
@@ -314,7 +323,7 @@ def _finish(result: Any, kind: str, x: np.ndarray) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="ccreco-hpo-") as tmp:
         path = Path(tmp) / "model.onnx"
         result.export(path)
-        out["throughput_per_s"] = float(onnx_throughput(path, x))
+        out["throughput_per_s"] = float(onnx_throughput(path, x, extra=extra))
         out["_onnx"] = path.read_bytes()
     out["host"] = f"{socket.gethostname()}:{os.getpid()}"
     return out
@@ -387,7 +396,8 @@ def run_cluster_trial(
         :func:`split_params`).
     data : path-like or mapping
         Prepared sample with flat ``times`` (ns), ``offsets`` (``n + 1``), ``n_true`` and
-        optionally ``sampling_ns`` and ``info`` (:func:`ccreco.hpo.data.prepare_clusters`).
+        optionally ``sampling_ns``, ``info`` and ``extra_<name>`` per-waveform scalars for a
+        model with extra inputs (:func:`ccreco.hpo.data.prepare_clusters`).
     seed : int
         Training seed.
     hpo_info : mapping, optional
@@ -406,9 +416,18 @@ def run_cluster_trial(
         from ccreco.models.train_clusters import train_cluster_model
 
         model_cfg, train_cfg = build_configs("clusters", params, seed)
-        if model_cfg.extra:
-            raise ConfigError("HPO of CNNs with extra inputs is not supported (the prepared sample has none)")
         sample = load_sample(data)
+        extra = None
+        if model_cfg.extra:
+            missing = [k for k in model_cfg.extra if f"extra_{k}" not in sample]
+            if missing:
+                have = sorted(k[len("extra_"):] for k in sample if k.startswith("extra_"))
+                raise ConfigError(
+                    f"extra input(s) {', '.join(missing)} not in the prepared sample (it holds: "
+                    f"{', '.join(have) or 'none'}); prepare it with prepare_clusters(..., extra=...) "
+                    "(the CLI takes the names from the space's `extra`)"
+                )
+            extra = {k: np.asarray(sample[f"extra_{k}"], dtype=np.float32) for k in model_cfg.extra}
         times = np.asarray(sample["times"], dtype=np.float64)
         offsets = np.asarray(sample["offsets"], dtype=np.int64)
         peak_times = [times[offsets[i] : offsets[i + 1]] for i in range(offsets.size - 1)]
@@ -417,9 +436,11 @@ def run_cluster_trial(
         kwargs: dict[str, Any] = {"sample": info}
         if "sampling_ns" in sample:
             kwargs["sampling_ns"] = float(sample["sampling_ns"])
-        result = train_cluster_model(peak_times, np.asarray(sample["n_true"]), model_cfg, train_cfg, **kwargs)
+        result = train_cluster_model(peak_times, np.asarray(sample["n_true"]), model_cfg, train_cfg, extra=extra,
+                                     **kwargs)
         x = encode_peak_times(peak_times[:THROUGHPUT_N], model_cfg.to_encoding())
-        out = _finish(result, "clusters", x)
+        ex = None if extra is None else np.stack([v[:THROUGHPUT_N] for v in extra.values()], axis=1)
+        out = _finish(result, "clusters", x, ex)
     out.update(res)
     return out
 
