@@ -22,6 +22,10 @@ Usage::
 
     python benchmarks/sn_scan.py -o sn_out --snr 3,5,7,10,15,20,30 --jobs 8 --anwar
     python benchmarks/sn_scan.py --plot sn_out/sn_scan.json -o docs/img
+    # candidate rules side by side, step 1 only (docs/img/sn_rules.png)
+    python benchmarks/sn_scan.py -o rules_out --snr 3,6.325,10,20 --n-train 4000 --lstm-epochs 20 \
+        --presets "" --rules d2,top --no-cnn --jobs 2 --index-offset 10
+    python benchmarks/sn_scan.py --plot rules_out/sn_scan.json -o docs/img
 """
 
 from __future__ import annotations
@@ -43,6 +47,14 @@ from ccreco.sim.snr import config_at_snr, total_noise_mv
 DERIV_N1: tuple[float, ...] = (3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 11.0, 14.0, 18.0, 24.0, 32.0, 40.0, 48.0)
 #: Clusterization constants scanned for DERIV + clusterize.
 CLUSTER_C: tuple[float, ...] = (0.2, 0.3, 0.4, 0.5)
+#: Candidate selections trained side by side with ``--rules`` (CandidateConfig fields; "d2" is
+#: the kernels' default, "top" the one-candidate-per-pulse-top rule with its pre-selection, as
+#: in the shipped ``lstm_top_compact_tb2023_untuned``).
+RULES: dict[str, dict[str, Any]] = {
+    "d2": {},
+    "d2roi": {"roi_threshold": 6.0, "roi_margin": 20},
+    "top": {"rule": "top", "min_distance": 3, "threshold": 1.5, "roi_threshold": 6.0, "roi_margin": 20},
+}
 #: Keys copied from the peak evaluation.
 PEAK_KEYS: tuple[str, ...] = ("precision", "recall", "f1", "auc", "electron_efficiency", "fakes_per_waveform")
 #: Keys copied from the cluster evaluation.
@@ -136,6 +148,24 @@ def run_point(task: dict[str, Any]) -> dict[str, Any]:
                 test_windows = peak_sample(files["test"], lstm_cfg).windows[:50_000]
             row["onnx_windows_per_s_1thread_b256"] = _throughput(path, test_windows)
         out["lstm"][preset] = row
+    if task.get("rules"):
+        out["rules"] = {}
+        for rule in task["rules"]:
+            t0 = time.perf_counter()
+            rs = peak_sample(files["lstm_train"], lstm_cfg, candidates=RULES[rule] or None)
+            tcfg = dataclasses.replace(PEAK_TRAIN, epochs=int(task["lstm_epochs"]), seed=1, threads=threads,
+                                       auto_threshold=True)
+            res = train_peak_model(rs.windows, rs.labels, lstm_cfg, tcfg, sampling_ns=rs.sampling_ns,
+                                   sample=rs.info, candidates=rs.info["candidates"])
+            path = work / f"lstm_rule_{rule}.onnx"
+            res.export(path)
+            ev = evaluate_peaks(files["test"], "lstm", options={"model": str(path), "threads": str(threads)})
+            row = _peak_metrics(ev)
+            row.update(candidates=RULES[rule], threshold=float(res.metrics["threshold"]),
+                       best_epoch=res.fit.best_epoch, train_seconds=time.perf_counter() - t0,
+                       candidates_per_waveform=float(ev["candidates_per_waveform"]),
+                       candidate_recall=float(ev["candidate_recall"]), n_train_windows=int(len(rs.labels)))
+            out["rules"][rule] = row
     deriv = []
     for n1 in DERIV_N1:
         ev = evaluate_peaks(files["test"], "deriv", options={"N1": str(n1)})
@@ -293,6 +323,55 @@ def plot(results: list[dict[str, Any]], outdir: Path,
     return path
 
 
+def plot_rules(results: list[dict[str, Any]], outdir: Path) -> Path:
+    """Draw window F1, AUC, electron efficiency and fakes/wf vs S/N per candidate rule and DERIV.
+
+    Parameters
+    ----------
+    results : list of dict
+        :func:`run_point` outputs with ``rules`` (``--rules``).
+    outdir : pathlib.Path
+        Output directory.
+
+    Returns
+    -------
+    pathlib.Path
+        ``sn_rules.png``.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import mplhep
+    from matplotlib.ticker import FixedLocator, NullLocator, ScalarFormatter
+
+    mplhep.style.use("ROOT")
+    rows = sorted([r for r in results if "rules" in r], key=lambda r: r["snr"])
+    x = [r["snr"] for r in rows]
+    rules = list(rows[0]["rules"])
+    fig, axes = plt.subplots(1, 4, figsize=(26, 6.5))
+    keys = (("f1", "window F1"), ("auc", "AUC"), ("electron_efficiency", "electron efficiency (stored threshold)"),
+            ("fakes_per_waveform", "fakes / waveform"))
+    for ax, (key, ylabel) in zip(axes, keys):
+        for mk, rule in zip("os^D", rules):
+            ax.plot(x, [r["rules"][rule].get(key, math.nan) for r in rows], mk + "-", label=f"LSTM, rule {rule}")
+        if key != "auc":
+            ax.plot(x, [r["deriv_best"][key] for r in rows], "x--", color="grey", label="DERIV (best N1)")
+        ax.set_ylabel(ylabel)
+        ax.set_xscale("log")
+        ax.xaxis.set_major_locator(FixedLocator([3, 5, 7, 10, 15, 20, 30]))
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.set_xlabel("single-electron S/N")
+        ax.legend(fontsize=12, loc="best")
+    fig.tight_layout()
+    outdir.mkdir(parents=True, exist_ok=True)
+    path = outdir / "sn_rules.png"
+    fig.savefig(path, dpi=70)
+    plt.close(fig)
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line: run the scan, or ``--plot`` an existing JSON.
 
@@ -321,6 +400,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sim-set", action="append", default=[], metavar="KEY=VALUE",
                     help="extra SimConfig override at every point (e.g. density_scale=0.25)")
     ap.add_argument("--no-cnn", action="store_true", help="step 1 only")
+    ap.add_argument("--rules", default="", help=f"also train the compact LSTM on these candidate selections "
+                    f"(comma-separated from {sorted(RULES)}); --plot then also draws sn_rules.png")
     ap.add_argument("--index-offset", type=int, default=0, help="added to the point index (seeds)")
     ap.add_argument("--deadline-s", type=float, default=None,
                     help="stop waiting for points after this many seconds (parallel mode; results so far kept)")
@@ -340,7 +421,10 @@ def main(argv: list[str] | None = None) -> int:
         for item in args.plot_extra:
             label, _, path = item.partition("=")
             extra += [(label, r) for r in json.loads(Path(path).read_text())["points"]]
-        print(plot(data["points"], out, extra))
+        if any("rules" in r for r in data["points"]):
+            print(plot_rules(data["points"], out))
+        if all("cnn" in r for r in data["points"]):
+            print(plot(data["points"], out, extra))
         return 0
     from ccreco.sim import SimConfig
 
@@ -349,6 +433,7 @@ def main(argv: list[str] | None = None) -> int:
     common = dict(workdir=args.workdir or str(out / "work"), n_train=args.n_train, n_cnn=args.n_cnn,
                   n_test=args.n_test, lstm_epochs=args.lstm_epochs, cnn_epochs=args.cnn_epochs,
                   threads=args.threads, no_cnn=args.no_cnn,
+                  rules=[r.strip() for r in args.rules.split(",") if r.strip()],
                   sim_set=dict(kv.split("=", 1) for kv in args.sim_set))
     presets = [p.strip() for p in args.presets.split(",") if p.strip()]
     tasks = [dict(common, snr=s, index=i + args.index_offset, presets=presets) for i, s in enumerate(snrs)]

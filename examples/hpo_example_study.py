@@ -1,8 +1,8 @@
 """Example HPO study of docs/HPO.md: 8 random trials of the step-1 LSTM on 2 dask workers.
 
 Simulates 400 tb2023-untuned waveforms (seed 7), then runs
-``ccreco hpo peaks --space examples/hpo_space_peaks.toml --trials 8 --sampler random --seed 1
---objective auc throughput_per_s --executor dask --workers 2 -o OUTDIR`` and prints the machine
+``ccreco hpo peaks OUTDIR/sim.root --space examples/hpo_space_peaks.toml --trials 8 --sampler random --seed 1
+--objective auc throughput_per_s --executor dask --workers 2 -o OUTDIR/study`` and prints the machine
 and the results table. Rerunning resumes the study (nothing is retrained once 8 trials finished).
 
 Usage: python examples/hpo_example_study.py OUTDIR [N_WAVEFORMS]

@@ -1,7 +1,7 @@
 """Train the step-2 CNN with a Poisson output and a stored calibration line (formulation (a)).
 
     python examples/randomized_sample.py -n 8000 --seed 7 -o train_random.root
-    python examples/train_cnn_poisson.py --data train_random.root -o cnn_poisson_random.onnx \
+    python examples/train_cnn_poisson.py train_random.root -o cnn_poisson_random.onnx \
         --epochs 25 --seed 1 --threads 2
 
 The CNN reads the (1024, 1) binary encoding of the step-1 peak times and the track length,
@@ -25,7 +25,8 @@ from ccreco.models.train_clusters import train_cluster_model
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", nargs="+", required=True)
+    ap.add_argument("files", nargs="*", metavar="FILE", help="ROOT files with MC truth")
+    ap.add_argument("--data", nargs="+", default=[], help=argparse.SUPPRESS)  # old spelling
     ap.add_argument("-o", "--output", required=True)
     ap.add_argument("--peak-model", default=None)
     ap.add_argument("--loss", choices=("poisson", "mse"), default="poisson")
@@ -35,6 +36,9 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--no-calibration", action="store_true")
     args = ap.parse_args()
+    args.data = [*args.files, *args.data]
+    if not args.data:
+        ap.error("give at least one input FILE")
     pm = PeakModel(args.peak_model or shipped_model("lstm_compact_tb2023_untuned"))
     cfg = dataclasses.replace(CLUSTER_PRESETS["ihep"], extra=("track_length_cm",),
                               output="exp" if args.loss == "poisson" else "linear")

@@ -57,6 +57,14 @@ def test_chi2_formula_and_edges() -> None:
     assert chi2 == pytest.approx(0.0) and ndf == 1
     e = common_edges(np.array([1.5, 2.5]), np.array([3.0]), bins=4)
     assert e.size == 5
+    # integer values over a wide range (peak times in whole samples): whole-unit bins, no comb
+    t = np.random.default_rng(2).integers(100, 351, 200_000).astype(float)
+    e = common_edges(t, t, bins=50)
+    width = np.diff(e)
+    assert np.allclose(width, width[0]) and width[0] == round(width[0]) and np.allclose(e % 1.0, 0.5)
+    assert 40 <= e.size - 1 <= 51
+    counts = np.histogram(t, e)[0][1:-1]  # inner bins hold the same number of values: flat within noise
+    assert counts.var() / counts.mean() < 2.0  # Poisson: about 1; the old non-integer width gave 3.9
     with pytest.raises(ConfigError):
         compare_samples({"x": np.ones(3)}, {"y": np.ones(3)})
 
@@ -85,11 +93,13 @@ def test_load_waveforms_and_reco_tree_and_cli(tmp_path) -> None:
 
     with uproot.recreate(outdir / "reco.root") as f:
         f["reco"] = {"n_peaks": np.array([1, 2, 3], dtype=np.int32),
+                     "baseline_rms": np.array([1.4, 1.5, 1.6], dtype=np.float32),
                      "peak_time_ns": ak.Array([[1.0], [2.0, 3.0], [4.0, 5.0, 6.0]])}
     r = load_sample(outdir)
     assert r["lstm_n_peaks"].tolist() == [1, 2, 3] and r["lstm_peak_time_ns"].size == 6
-    # a reco OUTDIR against a waveform file: LSTM/CNN quantities never pair with DERIV ones
-    assert not set(r) & set(a)
+    # a reco OUTDIR against a waveform file: LSTM/CNN quantities never pair with DERIV ones;
+    # the pre-signal RMS (one definition in both) does
+    assert set(r) & set(a) == {"baseline_rms_mv"}
     with pytest.raises(InputFileError):
         load_sample(tmp_path)
 
@@ -108,3 +118,64 @@ def test_ratio_panel_range_follows_the_ratios():
     lo, hi = ratio_limits(np.array([0.9, 1.1, 2.5, 40.0]), np.array([0.05, 0.05, 0.1, 30.0]))
     assert lo < 0.85 and 2.6 < hi < 3.5
     assert ratio_limits(np.array([np.nan]), np.array([np.nan])) == (0.5, 1.5)
+
+
+def test_sample_kinds_set_the_data_or_simulation_mark(tmp_path, monkeypatch) -> None:
+    """--label-a/--label-b decide the 'Data'/'Simulation' mark; by default only truth says 'simulation'."""
+    from ccreco import plotting
+    from ccreco.analysis.compare import SAMPLE_KINDS, data_mark, sample_kind
+    from ccreco.cli import main
+    from ccreco.cli.compare import add_parser
+
+    feats = {"baseline_rms_mv": np.ones(3)}
+    truth = {"baseline_rms_mv": np.ones(3), "n_clusters_true": np.ones(3)}
+    assert sample_kind(feats) is None and sample_kind(truth) == "simulation"
+    assert sample_kind(truth, "data") == "data" and sample_kind(feats, "simulation") == "simulation"
+    with pytest.raises(ConfigError, match="kind"):
+        sample_kind(feats, "mc")
+    assert data_mark("data", "simulation") is True and data_mark(None, "data") is True
+    assert data_mark("simulation", "simulation") is False
+    assert data_mark(None, "simulation") is None and data_mark(None, None) is None
+
+    import argparse
+
+    sub = argparse.ArgumentParser().add_subparsers()
+    choices = next(a.choices for a in add_parser(sub)._actions if a.dest == "label_a")
+    assert tuple(choices) == SAMPLE_KINDS  # the CLI offers exactly what the analysis accepts
+
+    from ccreco.sim import SimConfig, simulate_to_file
+
+    fa, fb = tmp_path / "a.root", tmp_path / "b.root"
+    cfg = SimConfig.from_preset("tb2023-untuned")
+    simulate_to_file(fa, cfg, 120, seed=1, progress=False)
+    simulate_to_file(fb, cfg, 120, seed=2, progress=False)
+    marks: list[bool] = []
+    real = plotting.label
+    monkeypatch.setattr(plotting, "label", lambda ax, data=False, rlabel="": (marks.append(data), real(ax, data, rlabel)))
+    common = ["compare", str(fa), str(fb), "--variables", "baseline_rms_mv"]
+    # waveform features carry no truth: no mark unless told
+    assert main([*common, "-o", str(tmp_path / "c0")]) == 0
+    assert marks == []
+    assert main([*common, "-o", str(tmp_path / "c1"), "--label-a", "data", "--label-b", "simulation"]) == 0
+    assert marks and all(m is True for m in marks)
+    marks.clear()
+    assert main([*common, "-o", str(tmp_path / "c2"), "--label-a", "simulation", "--label-b", "simulation"]) == 0
+    assert marks and all(m is False for m in marks)
+
+
+def test_forced_log_scale_leaves_the_legend_room() -> None:
+    """A forced log y axis (tune's tail plots) gets its legend headroom in log space, above the spectra."""
+    from ccreco import plotting
+    from ccreco.analysis.compare import overlay_figure
+
+    rng = np.random.default_rng(3)
+    vals = {"data": rng.normal(50, 5, 4000), "sim": rng.normal(51, 5, 4000)}
+    edges = np.linspace(40, 60, 21)  # the core of a peak: auto scale stays linear
+    ax = overlay_figure(vals, edges, "x", title="tail", reference="data").axes[0]
+    assert ax.get_yscale() == "linear"
+    ax = overlay_figure(vals, edges, "x", title="tail", reference="data", logy=True).axes[0]
+    assert ax.get_yscale() == "log"
+    lo, hi = ax.get_ylim()
+    top = max(np.histogram(v, edges, density=True)[0].max() for v in vals.values())
+    free = 1.0 - (np.log10(top) - np.log10(lo)) / (np.log10(hi) - np.log10(lo))
+    assert free >= plotting.LEGEND_LINE * 3  # three legend lines (title + 2 entries) fit above the data

@@ -116,3 +116,29 @@ def test_top_rule_with_region_of_interest_travels_with_the_model(max_model: tupl
     assert ev["candidate_recall"] == pytest.approx(found / n_true)
     d2 = evaluate_peaks(str(sim), "lstm", options={"model": str(path)}, candidates=CandidateConfig())
     assert d2["candidates_per_waveform"] > 2 * ev["candidates_per_waveform"]  # a third of the windows or fewer
+
+
+def test_shipped_default_stores_the_roi_and_roi_false_gives_the_bare_rule(max_model: tuple[Path, Path]) -> None:
+    from ccreco.analysis.evaluate import evaluate_peaks
+    from ccreco.io import iterate
+    from ccreco.kernels import candidate_windows
+    from ccreco.models.dataset import candidate_config
+    from ccreco.models.inference import PeakModel
+    from ccreco.models.shipped import DEFAULT_PEAK_MODEL, shipped_model
+    from ccreco.reco.core import RecoConfig, Reconstructor
+
+    sim, _ = max_model
+    model = PeakModel(shipped_model(DEFAULT_PEAK_MODEL))
+    assert model.candidates["roi_threshold"] is not None and model.candidates["rule"] == "d2"
+    chunk = next(iter(iterate(str(sim))))
+    bare = candidate_config(model.window_left, model.window_right, model.candidates, roi=False)
+    assert bare.roi_threshold is None
+    n_bare = len(candidate_windows(chunk.waveforms, bare, sampling_ns=chunk.sampling_ns))
+    with_roi = evaluate_peaks(str(sim), "lstm")
+    without = evaluate_peaks(str(sim), "lstm", options={"roi": "false"})
+    assert without["candidates_per_waveform"] * without["n_waveforms"] == n_bare
+    assert with_roi["candidates_per_waveform"] < without["candidates_per_waveform"]
+    same = evaluate_peaks(str(sim), "lstm", candidates={"roi_threshold": None})
+    assert {k: v for k, v in without.items() if k != "options"} == {k: v for k, v in same.items() if k != "options"}
+    assert Reconstructor(RecoConfig(roi=False)).candidates == bare
+    assert Reconstructor().candidates.roi_threshold == model.candidates["roi_threshold"]

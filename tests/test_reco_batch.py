@@ -292,7 +292,7 @@ def test_compare_reads_a_reco_outdir(iterative_run, tmp_path):
     sample = load_sample(iterative_run.outdir)
     # estimator-qualified names: LSTM peaks, CNN counts, the DERIV baseline under its own name
     assert {"lstm_n_peaks", "cnn_n_clusters", "cnn_dndx", "lstm_peak_time_ns", "lstm_peak_amplitude_mv",
-            "deriv_n_clusters", "baseline_rms"} <= set(sample)
+            "deriv_n_clusters", "baseline_rms_mv", "lstm_n_candidates"} <= set(sample)
     assert not {"run", "event", "channel", "npeak", "n_peaks", "n_clusters"} & set(sample)
     assert sample["cnn_n_clusters"].size == N and sample["lstm_peak_time_ns"].size == sample["lstm_n_peaks"].sum()
     same = compare_samples(sample, sample)

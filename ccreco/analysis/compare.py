@@ -49,6 +49,11 @@ RECO_NAMES: dict[str, str] = {
     "dndx": "cnn_dndx",
     "peak_amplitude_mv": "lstm_peak_amplitude_mv",
     "peak_time_ns": "lstm_peak_time_ns",
+    # the step-1 model's own candidate selection (its stored rule and pre-selection), not the
+    # waveform feature's default d2 candidates: they do not pair
+    "n_candidates": "lstm_n_candidates",
+    # the same pre-signal RMS as the waveform feature (identical values on one file): they pair
+    "baseline_rms": "baseline_rms_mv",
 }
 
 #: Variables compared by default when present in both samples, in this order.
@@ -69,6 +74,7 @@ DEFAULT_VARIABLES: tuple[str, ...] = (
     "peak_amplitude_mv",
     "peak_time_ns",
     "baseline_rms_mv",
+    "lstm_n_candidates",
     "n_candidates",
     "charge_mv_ns",
     "first_peak_ns",
@@ -195,6 +201,10 @@ def common_edges(a: np.ndarray, b: np.ndarray, bins: int = 50) -> np.ndarray:
     """Common bin edges: unit bins for integer data (up to ``4 * bins`` of them), else ``bins``
     equal bins over the 0.5-99.5% quantiles of the pooled values.
 
+    Integer data with a wider range (e.g. peak times in whole samples) get about ``bins`` bins of
+    a whole number of units, edges on half-integers, so every bin holds the same number of
+    possible values (equal-width bins of a non-integer width would draw a comb).
+
     Parameters
     ----------
     a, b : numpy.ndarray
@@ -215,6 +225,10 @@ def common_edges(a: np.ndarray, b: np.ndarray, bins: int = 50) -> np.ndarray:
         lo, hi = np.floor(lo), np.ceil(hi)
         if hi - lo + 1 <= 4 * bins:
             return np.arange(lo - 0.5, hi + 1.0, 1.0)
+        lo, hi = np.floor(np.quantile(both, 0.005)), np.ceil(np.quantile(both, 0.995))
+        width = np.ceil((hi - lo + 1) / bins)
+        n = int(np.ceil((hi - lo + 1) / width))
+        return lo - 0.5 + width * np.arange(n + 1)
     lo, hi = np.quantile(both, [0.005, 0.995])
     if not hi > lo:
         lo, hi = lo - 0.5, hi + 0.5
@@ -490,11 +504,13 @@ def overlay_figure(
     title: str = "",
     reference: str | None = None,
     data: bool | None = None,
+    logy: bool | None = None,
 ) -> Any:
     """Normalized histograms of several samples, with a ratio panel to the reference sample.
 
     The legend (with ``title``, e.g. the chi2/ndf and KS distance) sits above the data (the y
-    range is raised for it), the ratio panel's range is fitted to the ratios and their errors.
+    range is raised for it, after the y scale is chosen), the ratio panel's range is fitted to
+    the ratios and their errors.
 
     Parameters
     ----------
@@ -510,6 +526,8 @@ def overlay_figure(
         Label of the sample in the ratio denominators.
     data : bool, optional
         Label the plot "Data" (True) or "Simulation" (False); None for no such label.
+    logy : bool, optional
+        Log y axis (True), linear (False), or log when the spectra span decades (None).
 
     Returns
     -------
@@ -547,7 +565,12 @@ def overlay_figure(
                 hep.histplot(y, edges, yerr=e, ax=ax, histtype="step", label=label, color=f"C{i}", linewidth=2)
         ax.set_ylabel("Normalized")
         ax.set_ylim(0, None)
-        plotting.auto_log(ax, np.concatenate([d[0] for d in dens.values()]))
+        heights = np.concatenate([d[0] for d in dens.values()])
+        if logy is None:
+            plotting.auto_log(ax, heights)
+        elif logy and np.any(heights > 0):
+            plotting.auto_log(ax, heights, ratio=0.0)  # forced: any positive spread
+        # the legend's headroom is computed on the final scale (log space on a log axis)
         plotting.legend(ax, title=title or None)
         if data is not None:
             plotting.label(ax, data=data)
@@ -628,8 +651,63 @@ def _has_truth(sample: Sample) -> bool:
     return any(str(k).endswith("_true") for k in sample)
 
 
+#: What a sample may be declared as (``ccreco compare --label-a/--label-b``); "auto" decides by truth.
+SAMPLE_KINDS = ("auto", "data", "simulation")
+
+
+def sample_kind(sample: Sample, kind: str = "auto") -> str | None:
+    """Whether a sample is data or simulation, as declared or (``"auto"``) as its variables say.
+
+    Parameters
+    ----------
+    sample : mapping
+        The sample's variables.
+    kind : {"auto", "data", "simulation"}
+        Declared kind; ``"auto"`` says "simulation" when the sample carries MC-truth variables
+        and nothing otherwise (a sample of waveform features does not say whether it was
+        simulated).
+
+    Returns
+    -------
+    str or None
+        ``"data"``, ``"simulation"`` or None (unknown).
+
+    Raises
+    ------
+    ConfigError
+        For another ``kind``.
+    """
+    if kind not in SAMPLE_KINDS:
+        raise ConfigError(f"sample kind must be one of {', '.join(SAMPLE_KINDS)}, got {kind!r}")
+    if kind != "auto":
+        return kind
+    return "simulation" if _has_truth(sample) else None
+
+
+def data_mark(kind_a: str | None, kind_b: str | None) -> bool | None:
+    """The plots' mark from the two samples' kinds: "Data" when either is data.
+
+    Parameters
+    ----------
+    kind_a, kind_b : str or None
+        From :func:`sample_kind`.
+
+    Returns
+    -------
+    bool or None
+        True ("Data") when a sample is data, False ("Simulation") when both are simulation,
+        None (no mark) otherwise.
+    """
+    if "data" in (kind_a, kind_b):
+        return True
+    if kind_a == kind_b == "simulation":
+        return False
+    return None
+
+
 def plot_comparison(
-    result: Comparison, a: Sample, b: Sample, outdir: str | os.PathLike[str], data: bool | None = None
+    result: Comparison, a: Sample, b: Sample, outdir: str | os.PathLike[str], data: bool | None = None,
+    kinds: tuple[str, str] = ("auto", "auto"),
 ) -> list[Path]:
     """Write the overlay + ratio and KS figures of every variable, and the chi2/KS summary figure.
 
@@ -642,9 +720,11 @@ def plot_comparison(
     outdir : str or os.PathLike
         Directory (created).
     data : bool, optional
-        Label the plots "Data" (True) or "Simulation" (False); default: "Simulation" when both
-        samples carry MC-truth variables, else no such label (a sample of waveform features
-        does not say whether it was simulated).
+        Label the plots "Data" (True) or "Simulation" (False); default: from ``kinds``.
+    kinds : (str, str)
+        What A and B are (see :func:`sample_kind`): "Data" when either is data, "Simulation"
+        when both are simulation, else no such label. The default ``("auto", "auto")`` marks
+        "Simulation" when both samples carry MC-truth variables.
 
     Returns
     -------
@@ -653,8 +733,8 @@ def plot_comparison(
     """
     from ccreco import plotting
 
-    if data is None and _has_truth(a) and _has_truth(b):
-        data = False
+    if data is None:
+        data = data_mark(sample_kind(a, kinds[0]), sample_kind(b, kinds[1]))
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
     la, lb = result.labels
@@ -674,15 +754,28 @@ def plot_comparison(
     with plotting.style():
         fig, (ax1, ax2) = plotting.figure((11, max(4.0, 1.0 + 0.45 * len(names))), 1, 2, sharey=True)
         y = np.arange(len(names))
-        ax1.barh(y, [result.variables[n].chi2_ndf for n in names], color="C0")
+        chi2 = np.array([result.variables[n].chi2_ndf for n in names], dtype=np.float64)
+        bars = ax1.barh(y, chi2, color="C0")
         ax1.axvline(1.0, color="k", ls="--")
         ax1.set_yticks(y, names, fontsize="x-small")
         ax1.set_xlabel("$\\chi^2$/ndf")
         ax1.set_xscale("log")
-        from matplotlib.ticker import NullFormatter
+        from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
 
+        # each bar's value beside it (a short log range shows few tick labels); room for the text
+        ax1.bar_label(bars, fmt="%.3g", padding=3, fontsize="xx-small")
+        finite = chi2[np.isfinite(chi2) & (chi2 > 0)]
+        lo, hi = (min(0.5, finite.min() / 2), max(2.0, finite.max()) * 4) if finite.size else (0.5, 8.0)
+        ax1.set_xlim(lo, hi)
+        # plain numbers; 1-2-5 ticks over a short range (else one power of ten would be labelled)
+        subs = (1.0, 2.0, 5.0) if np.log10(hi / lo) < 2.5 else (1.0,)
+        ax1.xaxis.set_major_locator(LogLocator(base=10, subs=subs))
+        ax1.xaxis.set_major_formatter(FormatStrFormatter("%g"))
         ax1.xaxis.set_minor_formatter(NullFormatter())  # minor labels of a short log range collide
-        ax2.barh(y, [result.variables[n].ks for n in names], color="C1")
+        ks = [result.variables[n].ks for n in names]
+        bars = ax2.barh(y, ks, color="C1")
+        ax2.bar_label(bars, fmt="%.3f", padding=3, fontsize="xx-small")
+        ax2.set_xlim(0, max(max(ks, default=0.0), 1e-3) * 1.3)
         ax2.tick_params(axis="y", labelleft=False)
         ax2.set_xlabel("KS distance D")
         if data is not None:
@@ -724,11 +817,14 @@ __all__ = [
     "common_edges",
     "compare_samples",
     "compare_variable",
+    "data_mark",
     "ratio_limits",
     "ks_figure",
     "load_sample",
     "overlay_figure",
     "plot_comparison",
     "sample_from_features",
+    "sample_kind",
+    "SAMPLE_KINDS",
     "write_comparison",
 ]

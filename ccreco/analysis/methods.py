@@ -11,7 +11,9 @@ importing this module registers nothing.
 - ``lstm`` peaks: the step-1 ONNX model scores the evaluator's candidate windows; a window is
   selected when its probability reaches the model's threshold. Options: ``model`` (ONNX path;
   default the shipped :data:`ccreco.models.shipped.DEFAULT_PEAK_MODEL`), ``threshold``,
-  ``threads``, ``batch_size`` (windows per call; default :class:`ccreco.reco.RecoConfig`'s).
+  ``threads``, ``batch_size`` (windows per call; default :class:`ccreco.reco.RecoConfig`'s),
+  ``roi`` (``false``: the model's candidate rule without its stored region of interest; also
+  for ``cnn``/``perpeak``/``lstm`` clusters).
 - ``lstm`` clusters: the same peaks, clusterized by time proximity; extra options ``c`` and
   ``t0_ns``.
 - ``cnn`` clusters: step-1 peaks (candidates made as the step-1 model's metadata says) fed to
@@ -164,7 +166,8 @@ def _model_path(opts: dict[str, str], key: str, default: str) -> str:
     return str(shipped_model(default))
 
 
-def _peak_model(opts: dict[str, str], key: str = "model") -> tuple[Any, float | None]:
+def _peak_model(opts: dict[str, str], key: str = "model") -> tuple[Any, float | None, Any]:
+    """The step-1 model, the threshold option and its candidate selection (``roi=false``: no ROI)."""
     from ccreco.models.inference import PeakModel
     from ccreco.models.shipped import DEFAULT_PEAK_MODEL
 
@@ -172,13 +175,17 @@ def _peak_model(opts: dict[str, str], key: str = "model") -> tuple[Any, float | 
     threads = _pop(opts, "threads", int, 1)
     batch = _pop(opts, "batch_size", int, RecoConfig.batch_size)  # the reconstruction's default
     threshold = _pop(opts, "threshold", float | None, None)
-    return PeakModel(path, intra_op_num_threads=threads, batch_size=batch), threshold
+    model = PeakModel(path, intra_op_num_threads=threads, batch_size=batch)
+    # roi=false: the model's stored candidate selection without its region of interest
+    roi = _pop(opts, "roi", bool, RecoConfig.roi)
+    return model, threshold, _model_candidates(model, roi)
 
 
-def _model_candidates(model: Any) -> Any:
+def _model_candidates(model: Any, roi: bool = True) -> Any:
     from ccreco.models.dataset import candidate_config
 
-    return candidate_config(model.window_left, model.window_right, model.candidates)
+    return candidate_config(model.window_left, model.window_right, model.candidates,
+                            roi=roi)
 
 
 def _step1(model: Any, chunk: WaveformChunk, cw: CandidateWindows, threshold: float | None
@@ -188,10 +195,11 @@ def _step1(model: Any, chunk: WaveformChunk, cw: CandidateWindows, threshold: fl
     return scores, select_peaks(scores >= cut, cw.sample_index, cw.waveform_index, cw.n_waveforms)
 
 
-def _step1_times(model: Any, chunk: WaveformChunk, threshold: float | None) -> tuple[np.ndarray, np.ndarray]:
+def _step1_times(model: Any, cands: Any, chunk: WaveformChunk, threshold: float | None
+                 ) -> tuple[np.ndarray, np.ndarray]:
     from ccreco.kernels.windows import candidate_windows
 
-    cw = candidate_windows(chunk.waveforms, _model_candidates(model), sampling_ns=chunk.sampling_ns)
+    cw = candidate_windows(chunk.waveforms, cands, sampling_ns=chunk.sampling_ns)
     _, peaks = _step1(model, chunk, cw, threshold)
     return peaks.times_ns(chunk.sampling_ns), peaks.offsets
 
@@ -199,7 +207,7 @@ def _step1_times(model: Any, chunk: WaveformChunk, threshold: float | None) -> t
 def lstm_peaks_factory(options: Mapping[str, str]) -> PeakFinder:
     """``lstm`` peak finder: the step-1 model's selection of the evaluator's windows."""
     opts = dict(options)
-    model, threshold = _peak_model(opts)
+    model, threshold, cands = _peak_model(opts)
     _reject_unknown(opts, "lstm")
 
     def finder(chunk: WaveformChunk, cw: CandidateWindows) -> PeakResult:
@@ -207,7 +215,7 @@ def lstm_peaks_factory(options: Mapping[str, str]) -> PeakFinder:
         return PeakResult(peaks.index, peaks.offsets, peaks.selected, scores)
 
     # the evaluator scores the windows this model was trained on (its stored candidate selection)
-    finder.candidates = _model_candidates(model)  # type: ignore[attr-defined]
+    finder.candidates = cands  # type: ignore[attr-defined]
     return finder
 
 
@@ -216,12 +224,12 @@ def lstm_clusters_factory(options: Mapping[str, str]) -> ClusterCounter:
     from ccreco.kernels import clusterize
 
     opts = dict(options)
-    model, threshold = _peak_model(opts)
+    model, threshold, cands = _peak_model(opts)
     cluster_cfg = _cluster_options(opts, ClusterizeConfig())
     _reject_unknown(opts, "lstm")
 
     def counter(chunk: WaveformChunk) -> np.ndarray:
-        times, offsets = _step1_times(model, chunk, threshold)
+        times, offsets = _step1_times(model, cands, chunk, threshold)
         return clusterize(times, offsets, cluster_cfg)[1]
 
     return counter
@@ -234,7 +242,7 @@ def cnn_clusters_factory(options: Mapping[str, str]) -> ClusterCounter:
 
     opts = dict(options)
     cnn_path = _model_path(opts, "model", DEFAULT_CLUSTER_MODEL)
-    peak_model, threshold = _peak_model(opts, "peak_model")
+    peak_model, threshold, cands = _peak_model(opts, "peak_model")
     cnn = ClusterModel(cnn_path, intra_op_num_threads=peak_model._options["intra_op_num_threads"],
                        batch_size=RecoConfig.cnn_batch_size)
     # an option named like an extra input (e.g. track_length_cm=1.131) fixes it for every
@@ -243,7 +251,7 @@ def cnn_clusters_factory(options: Mapping[str, str]) -> ClusterCounter:
     _reject_unknown(opts, "cnn")
 
     def counter(chunk: WaveformChunk) -> np.ndarray:
-        times, offsets = _step1_times(peak_model, chunk, threshold)
+        times, offsets = _step1_times(peak_model, cands, chunk, threshold)
         extra = resolve_extra_inputs(
             cnn.extra_inputs, len(chunk), truth=chunk.truth, fixed=fixed,
             hint="give them as options (" + ", ".join(f"{k}=VALUE" for k in cnn.extra_inputs) + ")")
@@ -262,12 +270,11 @@ def perpeak_clusters_factory(options: Mapping[str, str]) -> ClusterCounter:
 
     opts = dict(options)
     path = _model_path(opts, "model", DEFAULT_PERPEAK_MODEL)
-    peak_model, _ = _peak_model(opts, "peak_model")
+    peak_model, _, cands = _peak_model(opts, "peak_model")
     calibrate = _pop(opts, "calibrate", bool, False)
     model = PeakClusterModel(path, intra_op_num_threads=peak_model._options["intra_op_num_threads"],
                              batch_size=max(peak_model.batch_size, 1024))
     _reject_unknown(opts, "perpeak")
-    cands = _model_candidates(peak_model)
 
     def counter(chunk: WaveformChunk) -> np.ndarray:
         cw = candidate_windows(chunk.waveforms, cands, sampling_ns=chunk.sampling_ns)

@@ -429,7 +429,7 @@ def plot_pid(result: PidResult, outdir: str | os.PathLike[str]) -> list[Path]:
             err = res / np.sqrt(2 * (n - 1)) / np.sqrt(len(cfg.species))
             ax.errorbar(p, 100 * res, yerr=100 * err, fmt="o-", color=f"C{j}", label=_NAMES.get(m, m))
         _momentum_axis(ax, p)
-        ax.set_ylabel("Resolution $\\sigma/\\mu$ [%] (mean over species)")
+        ax.set_ylabel("Resolution $\\sigma/\\mu$ [%], species mean")
         ax.set_ylim(0, None)
         plotting.legend(ax, ncols=2)
         plotting.label(ax, data=False)

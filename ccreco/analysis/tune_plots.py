@@ -42,8 +42,7 @@ def plot_tuning(result: Any, data: Features, outdir: str | os.PathLike[str], n_s
     list of pathlib.Path
         PNG files written.
     """
-    from matplotlib.figure import Figure
-
+    from ccreco import plotting
     from ccreco.analysis.compare import LABELS, common_edges, overlay_figure
 
     out = Path(outdir)
@@ -67,13 +66,13 @@ def plot_tuning(result: Any, data: Features, outdir: str | os.PathLike[str], n_s
         vals = {k: v[name][np.isfinite(v[name])] for k, v in samples.items()}
         top = float(np.max(vals["data"])) if vals["data"].size else 1.0
         edges = np.linspace(0.0, max(top, 1e-9) * 1.02, 61)
-        fig = overlay_figure(vals, edges, LABELS.get(name, name), title="tuning: tail", reference="data")
-        fig.axes[0].set_yscale("log")
+        # log scale chosen inside, before the legend's headroom is set (a log scale set afterwards
+        # would leave linear headroom: the legend would sit on the spectrum)
+        fig = overlay_figure(vals, edges, LABELS.get(name, name), title="tuning: tail", reference="data", logy=True)
         path = out / f"tune_{name}_tail.png"
         fig.savefig(path, dpi=90, bbox_inches="tight")
         written.append(path)
-    fig = Figure(figsize=(12, 5.5))
-    ax1, ax2 = fig.subplots(1, 2)
+    fig, (ax1, ax2) = plotting.figure((14, 6), 1, 2, gridspec_kw={"wspace": 0.35})
     k = np.arange(-features.shape_left, features.shape_right + 1)
     for i, (label, f) in enumerate((("data", data), ("sim start", before), ("sim tuned", after))):
         style = {"color": "k", "marker": "o", "ls": "none"} if label == "data" else {"color": f"C{i}"}
@@ -83,11 +82,11 @@ def plot_tuning(result: Any, data: Features, outdir: str | os.PathLike[str], n_s
             lags = np.arange(1, f.autocorr.shape[1] + 1)
             ax2.plot(lags, np.nanmean(f.autocorr, axis=0), label=label, **style)
     ax1.set_xlabel("Samples from the peak")
-    ax1.set_ylabel("Mean normalized isolated pulse")
-    ax1.legend(fontsize="small")
+    ax1.set_ylabel("Mean isolated pulse / maximum")
+    plotting.legend(ax1)  # above the curves: the y range is raised for it
     ax2.set_xlabel("Lag [samples]")
     ax2.set_ylabel("Signal autocorrelation")
-    ax2.legend(fontsize="small")
+    plotting.legend(ax2)
     path = out / "tune_shape.png"
     fig.savefig(path, dpi=90, bbox_inches="tight")
     written.append(path)

@@ -155,6 +155,19 @@ def setup_logging(verbose: int = 0, quiet: bool = False) -> None:
         def stream(self, value: Any) -> None:
             pass
 
+        def emit(self, record: logging.LogRecord) -> None:
+            # through tqdm.write: a message clears the progress bars, prints, and redraws them
+            # below it, so log lines and bars never run into each other
+            try:
+                from tqdm import tqdm
+
+                tqdm.write(self.format(record), file=sys.stderr)
+            except Exception:  # noqa: BLE001 - logging must never raise
+                self.handleError(record)
+
+    from ccreco._progress import set_quiet
+
+    set_quiet(quiet)  # -q: no progress bars or progress lines either
     level = logging.ERROR if quiet else (logging.DEBUG if verbose else logging.WARNING)
     log = logging.getLogger("ccreco")
     if not any(getattr(h, "_ccreco_cli", False) for h in log.handlers):

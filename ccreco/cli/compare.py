@@ -31,12 +31,18 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "normalized overlays with ratio panels, ECDF/KS figures, a chi2/ndf and KS summary figure, "
         "summary.md and summary.json. Needs no truth.",
         examples=["ccreco compare data.root sim.root -o compare/",
-                  "ccreco compare reco-data/ reco-sim/ -o compare-reco/ --labels data,sim --json cmp.json"],
+                  "ccreco compare reco-data/ reco-sim/ -o compare-reco/ --labels data,sim --json cmp.json",
+                  "ccreco compare tb.root sim.root -o compare/ --label-a data --label-b simulation"],
     )
     p.add_argument("a", metavar="A", help="sample A (e.g. data)")
     p.add_argument("b", metavar="B", help="sample B (e.g. simulation)")
     _args.add_output(p, metavar="OUTDIR", help="output directory", old=("--outdir",))
     p.add_argument("--labels", default=None, help="names of A and B, comma-separated (default: the paths' names)")
+    for which in ("a", "b"):
+        p.add_argument(f"--label-{which}", choices=("auto", "data", "simulation"), default="auto",
+                       help=f"what {which.upper()} is, for the plots' 'Data'/'Simulation' mark ('Data' when "
+                       "either sample is data, 'Simulation' when both are simulation; auto: simulation "
+                       "when the sample carries MC truth, else unknown)")
     p.add_argument("--variables", default=None, help="comma-separated variables (default: all common ones)")
     p.add_argument("--bins", type=int, default=50, help="bins for continuous variables")
     _args.add_schema(p)
@@ -83,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     files = list(paths.values())
     plots = _args.plot_dir(args, outdir)
     if plots is not None:
-        files += plot_comparison(result, a, b, plots)
+        files += plot_comparison(result, a, b, plots, kinds=(args.label_a, args.label_b))
     print(f"wrote {len(files)} files to {outdir}", file=sys.stderr)
     summary = next((Path(f) for f in paths.values() if str(f).endswith(".json")), None)
     if args.json is not None and summary is not None:

@@ -53,7 +53,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--peak-model", metavar="M.onnx", help="step-1 model (overrides --models)")
     p.add_argument("--cluster-model", metavar="M.onnx", help="step-2 model (overrides --models)")
     _args.add_set(p, "reconstruction option (repeatable): threshold, deriv, deriv_preset, cell_length_cm, "
-                  "angle_deg, threads, batch_size, cnn_batch_size")
+                  "angle_deg, threads, batch_size, cnn_batch_size, roi")
     p.add_argument("--threshold", type=float, default=None,
                    help="step-1 working point on the LSTM score (default: the model's own; same as --set threshold=)")
     _args.add_plots(p, default_on=True, where="OUTDIR/plots/; reco draws only there")
@@ -116,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
     """
     import dataclasses
 
+    from ccreco._progress import is_quiet
     from ccreco.cli import _args, parse_set
     from ccreco.errors import ConfigError
     from ccreco.reco.batch import run_reco
@@ -132,7 +133,8 @@ def run(args: argparse.Namespace) -> int:
     config = dataclasses.replace(config, peak_model=args.peak_model or peak or config.peak_model,
                                  cluster_model=args.cluster_model or cluster or config.cluster_model)
     def say(message: str) -> None:
-        print(f"ccreco reco: {message}", file=sys.stderr, flush=True)
+        if not is_quiet():
+            print(f"ccreco reco: {message}", file=sys.stderr, flush=True)
 
     summary = run_reco(
         _args.input_files(args), _args.output(args), config=config, schema=args.mapping or args.schema,

@@ -197,7 +197,9 @@ class _Progress:
         best = self.best = best_summary(study)
         self.bar.update(1)
         self.bar.set_postfix_str(f"running {self.running}, {best}")
-        if self.bar.disable:
+        from ccreco._progress import is_quiet
+
+        if self.bar.disable and not is_quiet():
             print(f"hpo: trial {trial.number} {state} ({done}/{self.total} finished, {self.running} running; {best})",
                   file=sys.stderr, flush=True)
 

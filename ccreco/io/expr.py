@@ -97,8 +97,8 @@ class Expression:
 
 
 def _eval(node: ast.AST, arrays: Mapping[str, Any]) -> Any:
-    if isinstance(node, ast.Constant):
-        return float(node.value)  # type: ignore[arg-type]  # _check admits int/float only
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):  # _check admits no other
+        return float(node.value)
     if isinstance(node, ast.Name):
         return arrays[node.id]
     if isinstance(node, ast.BinOp):

@@ -177,8 +177,8 @@ def inspect_file(
     report.waveforms = report.entries * len(mapping.waveforms)
     report.branches = list(tree.keys(recursive=False))
     plan, problems = plan_tree(tree, file, mapping)
-    for exc in problems:
-        report.add(exc)
+    for problem in problems:
+        report.add(problem)
     named = {"run": mapping.run, "event": mapping.event, "channel": mapping.channel_branch}
     report.missing_meta = [f"{k} ({b})" for k, b in named.items() if b and k not in plan.meta]
     report.truth_fields = sorted(plan.truth) + sorted(plan.derived) + [
@@ -197,8 +197,8 @@ def inspect_file(
     for start, stop in entry_ranges(plan, step_size):
         chunk, problems = read_chunk(plan, mapping, start, stop, n_samples=n_samples,
                                      expected_sampling_ns=expected)
-        for exc in problems:
-            report.add(exc)
+        for problem in problems:
+            report.add(problem)
         if chunk is not None:
             for k, v in sanity_counts(chunk.waveforms).items():
                 counts[k] = counts.get(k, 0) + v
@@ -230,7 +230,8 @@ def inspect_file(
                                      entry_stop=1, how=dict)
             report.n_samples = len(first[plan.waveforms[0]][0])
             raw = first[plan.sampling][0] if plan.sampling else mapping.sampling_value
-            report.sampling_ns = float(mapping.to_period_ns(float(raw)))
+            if raw is not None:  # the mapping validates that a branch or a fixed value exists
+                report.sampling_ns = float(mapping.to_period_ns(float(raw)))
         except Exception:  # already reported as a problem above
             pass
     return report

@@ -783,9 +783,9 @@ def concatenate(chunks: list[WaveformChunk]) -> WaveformChunk:
     first, last = chunks[0], chunks[-1]
     truths = [c.truth for c in chunks]
     truth = ak.concatenate(truths) if all(t is not None for t in truths) else None
-    same_file = first.source and last.source and first.source.file == last.source.file
-    source = ChunkSource(first.source.file, first.source.tree, first.source.entry_start,
-                         last.source.entry_stop) if same_file else None  # type: ignore[union-attr]
+    a, b = first.source, last.source
+    source = (ChunkSource(a.file, a.tree, a.entry_start, b.entry_stop)
+              if a is not None and b is not None and a.file == b.file else None)
     return WaveformChunk(
         waveforms=np.concatenate([c.waveforms for c in chunks]),
         sampling_ns=first.sampling_ns,

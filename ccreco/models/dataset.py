@@ -96,7 +96,7 @@ def _head(chunk: Any, n: int) -> Any:
     return dataclasses.replace(chunk, waveforms=chunk.waveforms[:n], meta=chunk.meta[:n], truth=truth)
 
 
-def candidate_config(left: int, right: int, overrides: Mapping[str, Any] | None = None) -> Any:
+def candidate_config(left: int, right: int, overrides: Mapping[str, Any] | None = None, *, roi: bool = True) -> Any:
     """The :class:`ccreco.kernels.candidates.CandidateConfig` for a model's window.
 
     Parameters
@@ -105,6 +105,10 @@ def candidate_config(left: int, right: int, overrides: Mapping[str, Any] | None 
         The model's window extent (always wins over ``overrides``).
     overrides : mapping, optional
         Other CandidateConfig fields (e.g. a model's stored ``candidates`` metadata).
+    roi : bool
+        Keep the region-of-interest pre-selection of ``overrides``; ``False`` switches it off
+        (``roi_threshold=None``: the bare rule, e.g. the shipped default step-1 model's
+        selection before its ROI was stored).
 
     Returns
     -------
@@ -115,6 +119,8 @@ def candidate_config(left: int, right: int, overrides: Mapping[str, Any] | None 
 
     fields = dict(overrides or {})
     fields.update(window_left=int(left), window_right=int(right))
+    if not roi:
+        fields["roi_threshold"] = None
     return CandidateConfig(**fields)
 
 

@@ -57,6 +57,10 @@ class RecoConfig:
         real candidate windows in benchmarks/bench_models.py; 1024 ran at about 0.77x of it).
     cnn_batch_size : int
         Waveforms per step-2 onnxruntime call (64: the fastest there).
+    roi : bool
+        Use the region-of-interest pre-selection stored in the step-1 model's candidate
+        selection (``False``: the bare rule, e.g. the default model's behaviour before it
+        stored one; docs/MODELS.md).
     """
 
     peak_model: str | None = None
@@ -69,6 +73,7 @@ class RecoConfig:
     threads: int = 1
     batch_size: int = 128
     cnn_batch_size: int = 64
+    roi: bool = True
 
     def __post_init__(self) -> None:
         from ccreco.config import coerce_fields
@@ -270,7 +275,7 @@ class Reconstructor:
         step2 = PeakClusterModel if read_metadata(cnn_path).get("kind") == "peak_clusters" else ClusterModel
         self.cluster_model = step2(cnn_path, intra_op_num_threads=c.threads, batch_size=c.cnn_batch_size)
         self.candidates = candidate_config(self.peak_model.window_left, self.peak_model.window_right,
-                                           self.peak_model.candidates)
+                                           self.peak_model.candidates, roi=c.roi)
         self.threshold = self.peak_model.threshold if c.threshold is None else float(c.threshold)
         # the preset's clusterization constant goes with its peaks (as in ``ccreco evaluate``)
         self.deriv_config, self.deriv_cluster_config = deriv_preset(c.deriv_preset)

@@ -120,7 +120,7 @@ def _title_branches(tree: Any) -> None:
         if isinstance(datum, dict) and datum.get("fName") in BRANCH_TITLES and "fTitle" in datum:
             datum["fTitle"] = BRANCH_TITLES[datum["fName"]]
             changed = True
-    if changed and hasattr(cascading, "_needs_relocation_before_extend"):
+    if changed and cascading is not None and hasattr(cascading, "_needs_relocation_before_extend"):
         # uproot wrote the tree's metadata at creation; this makes the first extend() rewrite it
         # whole (with the titles) instead of patching it. Without this uproot internal (another
         # uproot version) the branches keep uproot's titles: cosmetic only.
@@ -218,7 +218,7 @@ def _set_member(obj: Any, key: str, value: Any) -> bool:
     return any(_set_member(base, key, value) for base in getattr(obj, "_bases", []))
 
 
-def _writable(name: str, h: hist.Hist) -> Any:
+def _writable(name: str, h: hist.Hist[Any]) -> Any:
     """``h`` as the ROOT object uproot writes, with the title and y-axis title of :mod:`~ccreco.reco.hists`."""
     from ccreco.reco.hists import TITLES, YLABELS
 
@@ -251,7 +251,7 @@ def provenance_json(provenance: Mapping[str, Any] | None) -> str:
     return json.dumps(_clean(dict(provenance or {})), sort_keys=True, separators=(",", ":"))
 
 
-def write_hists(hists: Mapping[str, hist.Hist], dest: str | os.PathLike[str],
+def write_hists(hists: Mapping[str, hist.Hist[Any]], dest: str | os.PathLike[str],
                 provenance: Mapping[str, Any] | None = None) -> None:
     """Write every histogram as a ROOT TH1D/TH2D/TProfile with titles, plus the provenance.
 
@@ -379,7 +379,7 @@ def publish(stage: Path, outdir: str | os.PathLike[str]) -> Path:
 _OVERLAID = frozenset({"n_clusters_true", "deriv_n_clusters", "lstm_score_signal", "lstm_score_noise"})
 
 
-def draw(hists: Mapping[str, hist.Hist], plot_dir: str | os.PathLike[str], label: str = "",
+def draw(hists: Mapping[str, hist.Hist[Any]], plot_dir: str | os.PathLike[str], label: str = "",
          data: bool | None = None) -> list[str]:
     """Draw every histogram with mplhep to PNG and PDF (style in a context: global state untouched).
 
@@ -433,10 +433,10 @@ def draw(hists: Mapping[str, hist.Hist], plot_dir: str | os.PathLike[str], label
     return written
 
 
-def _tex(name: str, h: hist.Hist) -> str:
+def _tex(name: str, h: hist.Hist[Any]) -> str:
     from ccreco.reco.hists import TEX
 
-    return TEX.get(name, h.axes[0].label)
+    return TEX.get(name, str(h.axes[0].label))
 
 
 def _ylabel(name: str) -> str:
@@ -445,7 +445,7 @@ def _ylabel(name: str) -> str:
     return YLABELS.get(name, "entries")
 
 
-def _draw_1d(ax: Any, name: str, h: hist.Hist) -> None:
+def _draw_1d(ax: Any, name: str, h: hist.Hist[Any]) -> None:
     from ccreco import plotting
 
     values = h.values()
@@ -464,7 +464,7 @@ def _draw_1d(ax: Any, name: str, h: hist.Hist) -> None:
     plotting.legend(ax)
 
 
-def _empty(ax: Any, h: hist.Hist) -> bool:
+def _empty(ax: Any, h: hist.Hist[Any]) -> bool:
     """Mark an axes "no entries" (full histogram range) when ``h`` is empty; whether it is."""
     if h.values().sum() > 0:
         return False
@@ -474,7 +474,7 @@ def _empty(ax: Any, h: hist.Hist) -> bool:
     return True
 
 
-def _binned_moments(h: hist.Hist) -> tuple[float, float]:
+def _binned_moments(h: hist.Hist[Any]) -> tuple[float, float]:
     w = h.values()
     n = w.sum()
     if n <= 0:
@@ -484,7 +484,7 @@ def _binned_moments(h: hist.Hist) -> tuple[float, float]:
     return mean, float(np.sqrt(max((w * c * c).sum() / n - mean * mean, 0.0)))
 
 
-def _draw_counts(ax: Any, hists: Mapping[str, hist.Hist]) -> None:
+def _draw_counts(ax: Any, hists: Mapping[str, hist.Hist[Any]]) -> None:
     """CNN, truth and DERIV cluster counts on one axes: each its own legend entry."""
     import mplhep as hep
 
@@ -513,7 +513,7 @@ def _draw_counts(ax: Any, hists: Mapping[str, hist.Hist]) -> None:
     plotting.legend(ax)
 
 
-def _draw_score(ax: Any, hists: Mapping[str, hist.Hist]) -> None:
+def _draw_score(ax: Any, hists: Mapping[str, hist.Hist[Any]]) -> None:
     """The step-1 score: split by truth (matched / not matched to a true peak) when known; log y."""
     import mplhep as hep
 
@@ -524,7 +524,7 @@ def _draw_score(ax: Any, hists: Mapping[str, hist.Hist]) -> None:
         return
     sig, noise = hists.get("lstm_score_signal"), hists.get("lstm_score_noise")
     split = sig is not None and noise is not None and (sig.values().sum() + noise.values().sum()) > 0
-    if split:
+    if sig is not None and noise is not None and split:
         hep.histplot(noise, ax=ax, histtype="step", linewidth=2, color="C0", yerr=True,
                      label=f"no true peak ({noise.values().sum():.0f})")
         hep.histplot(sig, ax=ax, histtype="step", linewidth=2, color="C3", yerr=True,
@@ -546,7 +546,7 @@ def _draw_score(ax: Any, hists: Mapping[str, hist.Hist]) -> None:
     plotting.legend(ax, title="candidates matched to" if split else None)
 
 
-def _draw_vs_true(ax: Any, h: hist.Hist, prof: hist.Hist | None) -> None:
+def _draw_vs_true(ax: Any, h: hist.Hist[Any], prof: hist.Hist[Any] | None) -> None:
     """2-D CNN vs truth with the profile (mean and its error per true count) and the diagonal."""
     import mplhep as hep
 
@@ -556,11 +556,12 @@ def _draw_vs_true(ax: Any, h: hist.Hist, prof: hist.Hist | None) -> None:
     art = hep.hist2dplot(h, ax=ax, cmin=1, cbar=False)  # mplhep's colorbar goes through pyplot
     ax.figure.colorbar(art.pcolormesh, ax=ax, label="waveforms", pad=0.02)
     x = h.axes[0].centers
-    if prof is not None and prof.values().size == x.size:
+    prof_var = prof.variances() if prof is not None else None  # None: storage without variances
+    if prof is not None and prof_var is not None and prof.values().size == x.size:
         counts = prof.counts()
         mean = np.where(counts > 0, prof.values(), np.nan)
         with np.errstate(invalid="ignore", divide="ignore"):
-            err = np.sqrt(prof.variances())
+            err = np.sqrt(prof_var)
     else:
         _, mean, err = plotting.profile(h.values(), h.axes[1].centers, h.variances())
     ok = np.isfinite(mean)
