@@ -237,8 +237,15 @@ def process_events(events: Any, task: BlockTask) -> RecoAccumulator:
     CcrecoError
         A bad block with ``on_error="raise"`` (file, tree, branch and entry named).
     """
+    import gc
+
     from ccreco.io.reader import chunk_from_arrays, plan_columns
 
+    # The previous blocks' coffea/uproot objects sit in reference cycles holding their basket
+    # arrays; their size never triggers Python's cyclic collector (numpy buffers do not count),
+    # so without this the peak RSS grew with the run (855 MB at 100k waveforms, 2.5 GB at 1M;
+    # 581 MB and flat with it, about 5 % of the block time).
+    gc.collect()
     meta = events.metadata
     file, tree = str(meta["filename"]), str(meta["treename"])
     start, stop = int(meta["entrystart"]), int(meta["entrystop"])
