@@ -253,6 +253,13 @@ def plot_dir(args: argparse.Namespace, default: str | os.PathLike[str]) -> Path 
     return Path(default) if value is True else Path(value)
 
 
+def plot_dir_beside(args: argparse.Namespace, output: str | os.PathLike[str]) -> Path | None:
+    """:func:`plot_dir` whose default is ``OUTPUT-plots/`` beside an output file (simulate, train,
+    tune): the one place that names it, for the command and for its output checks alike."""
+    out = Path(output)
+    return plot_dir(args, out.with_name(f"{out.stem}-plots"))
+
+
 def add_max_waveforms(p: argparse.ArgumentParser) -> None:
     """``--max-waveforms N``: read at most N waveforms."""
     p.add_argument("--max-waveforms", type=int, default=None, metavar="N", help="read at most N waveforms")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
 
@@ -59,8 +58,6 @@ def run(args: argparse.Namespace) -> int:
     int
         Exit status (0 on success).
     """
-    from pathlib import Path
-
     from ccreco.cli import _args, parse_set
     from ccreco.constants import STEP_SIZE
     from ccreco.sim import build_sim_config, simulate_to_file
@@ -74,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         chunk_size=args.chunk_size or STEP_SIZE, progress=True,
     )
     print(f"wrote {n} waveforms ({config.name}, seed {args.seed}) to {output}", file=sys.stderr)
-    plots = _args.plot_dir(args, Path(output).with_name(f"{Path(output).stem}-plots"))
+    plots = _args.plot_dir_beside(args, output)
     if plots is not None:
         from ccreco.sim.plots import plot_file
 
@@ -104,7 +101,7 @@ def outputs(args: argparse.Namespace) -> tuple[list[Any], list[str | None]]:
 
     output = _args.output(args)
     outs = [Output(output, "file")]
-    plots = _args.plot_dir(args, Path(output).with_name(f"{Path(output).stem}-plots"))
+    plots = _args.plot_dir_beside(args, output)
     if plots is not None:
         outs.append(Output(str(plots), "dir"))
     if args.dump_config:

@@ -110,7 +110,7 @@ def _finish(result: Any, args: argparse.Namespace) -> int:
     result.export(out)
     csv_path, json_path = result.save_history(out.parent, f"{out.stem}.history")
     print(f"wrote {out} (history: {csv_path.name}, {json_path.name})", file=sys.stderr)
-    plots = _args.plot_dir(args, out.with_name(f"{out.stem}-plots"))
+    plots = _args.plot_dir_beside(args, out)
     if plots is not None:
         from ccreco.models.plots import plot_training
 
@@ -259,7 +259,7 @@ def outputs(args: argparse.Namespace) -> tuple[list[Any], list[str | None]]:
     outs = [Output(output, "file")]
     if args.checkpoint:
         outs.append(Output(args.checkpoint, "file"))
-    plots = _args.plot_dir(args, Path(output).with_name(f"{Path(output).stem}-plots"))
+    plots = _args.plot_dir_beside(args, output)
     if plots is not None:
         outs.append(Output(str(plots), "dir"))
     return outs, [*_args.input_files(args), getattr(args, "peak_model", None)]

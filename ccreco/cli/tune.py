@@ -122,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{kind}: {path}", file=sys.stderr)
     for w in result.warnings:
         print(f"WARNING: {w}", file=sys.stderr)
-    plots = _args.plot_dir(args, Path(output).with_name(f"{Path(output).stem}-plots"))
+    plots = _args.plot_dir_beside(args, output)
     if plots is not None:
         for path in plot_tuning(result, data, plots, seed=args.seed):
             print(f"plot: {path}", file=sys.stderr)
@@ -152,7 +152,7 @@ def outputs(args: argparse.Namespace) -> tuple[list[Any], list[str | None]]:
 
     output = _args.output(args)
     outs = [Output(output, "file")]
-    plots = _args.plot_dir(args, Path(output).with_name(f"{Path(output).stem}-plots"))
+    plots = _args.plot_dir_beside(args, output)
     if plots is not None:
         outs.append(Output(str(plots), "dir"))
     return outs, [*_args.input_files(args), args.config]
