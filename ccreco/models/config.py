@@ -274,12 +274,16 @@ class PeakClusterConfig:
         Hidden activation.
     dropout : float
         Dropout after each hidden layer.
+    waveform_channels : tuple of str
+        Waveform-level channels added to every slot
+        (:data:`ccreco.models.encoding.WAVEFORM_CHANNELS`; none by default).
     """
 
     context: int = 6
     dense: tuple[int, ...] = (64, 32)
     activation: str = "relu"
     dropout: float = 0.0
+    waveform_channels: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         coerce_fields(self)  # one converter for keyword arguments, --set and metadata (ccreco.config)
@@ -292,13 +296,25 @@ class PeakClusterConfig:
         _check_choice("activation", self.activation, ACTIVATIONS)
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"dropout must be in [0, 1); got {self.dropout!r}")
+        from ccreco.models.encoding import context_channels
+
+        try:
+            object.__setattr__(self, "waveform_channels", tuple(self.waveform_channels))
+            context_channels(self.waveform_channels)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"PeakClusterConfig.waveform_channels: {exc}") from exc
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        """Channel names of one slot (stored as the model's ``channels`` metadata)."""
+        from ccreco.models.encoding import context_channels
+
+        return context_channels(self.waveform_channels)
 
     @property
     def input_shape(self) -> tuple[int, int]:
         """Shape of one example: ``(2 * context + 1, channels)``."""
-        from ccreco.models.encoding import CONTEXT_CHANNELS
-
-        return (2 * self.context + 1, len(CONTEXT_CHANNELS))
+        return (2 * self.context + 1, len(self.channels))
 
 
 @dataclass(frozen=True)

@@ -380,6 +380,7 @@ def peak_cluster_sample(
     *,
     schema: str = "native",
     max_waveforms: int | None = None,
+    channels: tuple[str, ...] | None = None,
 ) -> dict[str, Any]:
     """Per-candidate inputs and targets of the per-peak cluster model, from ntuples.
 
@@ -399,6 +400,9 @@ def peak_cluster_sample(
         Ntuple schema.
     max_waveforms : int, optional
         Stop after this many waveforms.
+    channels : tuple of str, optional
+        Context channels (:attr:`PeakClusterConfig.channels`); default
+        :data:`~ccreco.models.encoding.CONTEXT_CHANNELS`.
 
     Returns
     -------
@@ -406,8 +410,9 @@ def peak_cluster_sample(
         ``x`` (m, 2 context + 1, channels) float32, ``y`` (m,) float32, ``offsets`` (n + 1,),
         ``n_true`` (n,) truth ``n_clusters``, ``sampling_ns``, ``window_ns`` and ``info``.
     """
-    from ccreco.models.encoding import peak_context, peak_features
+    from ccreco.models.encoding import CONTEXT_CHANNELS, peak_context, peak_features
 
+    channels = CONTEXT_CHANNELS if channels is None else tuple(channels)
     cfg = candidate_config(peak_model.window_left, peak_model.window_right, peak_model.metadata.get("candidates"))
     xs, ys, counts, n_true, files_seen = [], [], [], [], []
     sampling = window = None
@@ -418,7 +423,7 @@ def peak_cluster_sample(
             cw, _ = chunk_windows(chunk, cfg, with_labels=False)
             scores = peak_model.predict(cw.windows, sampling_ns=chunk.sampling_ns)
             feats = peak_features(cw.windows, cw.time_ns, scores, cw.config.window_left)
-            xs.append(peak_context(feats, cw.offsets, context))
+            xs.append(peak_context(feats, cw.offsets, context, channels))
             ys.append(peak_cluster_targets(cw, chunk.truth))
             counts.append(np.diff(cw.offsets))
             n_true.append(np.asarray(chunk.truth["n_clusters"], dtype=np.float32))

@@ -115,8 +115,49 @@ PEAK_QUANTITIES: tuple[str, ...] = ("time_ns", "height_over_min_mv", "height_ove
 #: the two heights (mV) and the step-1 score.
 CONTEXT_CHANNELS: tuple[str, ...] = ("present", "dt_ns", "t_rel_ns", "height_over_min_mv",
                                      "height_over_mean_mv", "score")
+#: Optional waveform-level channels (the same value in every slot of a waveform's candidates):
+#: the sum of the step-1 scores of its candidates, its number of confident candidates and the
+#: time span between its first and last confident candidate (ns) and the fraction of short gaps
+#: between consecutive confident candidates (:data:`CLOSE_GAP_NS`). Together they tell the model
+#: the track's electron density, so that its per-candidate yield need not be the training mix's
+#: average (docs/MODELS.md, "Per-peak formulation").
+WAVEFORM_CHANNELS: tuple[str, ...] = ("wf_score_sum", "wf_confident", "wf_span_ns", "wf_close_fraction",
+                                      "wf_large_fraction")
+#: A confident candidate is "large" when its height over the window minimum exceeds this
+#: multiple of the median of its waveform's confident candidates (``wf_large_fraction``: how
+#: often several electrons arrive in one pulse, gain-independent).
+LARGE_HEIGHT_RATIO: float = 1.6
+#: Gap (ns) below which two consecutive confident candidates count as close (``wf_close_fraction``:
+#: the fraction of a waveform's gaps between confident candidates that are this short, a
+#: per-waveform view of how often electrons arrive in tight groups, i.e. of the cluster sizes).
+CLOSE_GAP_NS: float = 5.0
 #: Step-1 score above which a candidate counts as confident (defines ``t_rel_ns``).
 CONFIDENT_SCORE: float = 0.5
+
+
+def context_channels(waveform_channels: tuple[str, ...] | list[str] = ()) -> tuple[str, ...]:
+    """The channel names of :func:`peak_context` with the given waveform-level channels.
+
+    Parameters
+    ----------
+    waveform_channels : sequence of str
+        A subset of :data:`WAVEFORM_CHANNELS`, appended in this order after
+        :data:`CONTEXT_CHANNELS`.
+
+    Returns
+    -------
+    tuple of str
+
+    Raises
+    ------
+    ValueError
+        An unknown or repeated name.
+    """
+    wc = tuple(str(c) for c in waveform_channels)
+    unknown = [c for c in wc if c not in WAVEFORM_CHANNELS]
+    if unknown or len(set(wc)) != len(wc):
+        raise ValueError(f"waveform channels {list(wc)}: each at most once, from {list(WAVEFORM_CHANNELS)}")
+    return CONTEXT_CHANNELS + wc
 
 
 def peak_features(windows: np.ndarray, time_ns: np.ndarray, scores: np.ndarray, window_left: int) -> np.ndarray:
@@ -157,7 +198,9 @@ def peak_features(windows: np.ndarray, time_ns: np.ndarray, scores: np.ndarray, 
     return out
 
 
-def peak_context(features: np.ndarray, offsets: np.ndarray, context: int) -> np.ndarray:
+def peak_context(
+    features: np.ndarray, offsets: np.ndarray, context: int, channels: tuple[str, ...] | list[str] = CONTEXT_CHANNELS
+) -> np.ndarray:
     """Each candidate with its ``context`` neighbours on either side, as model input.
 
     Parameters
@@ -168,12 +211,15 @@ def peak_context(features: np.ndarray, offsets: np.ndarray, context: int) -> np.
         int64 ``(n + 1,)`` waveform offsets into the candidates.
     context : int
         Neighbours on each side (slots outside the waveform are all zero).
+    channels : sequence of str
+        :data:`CONTEXT_CHANNELS` followed by waveform-level channels (:func:`context_channels`);
+        a model stores its list in its ``channels`` metadata.
 
     Returns
     -------
     numpy.ndarray
-        float32 ``(m, 2 * context + 1, len(CONTEXT_CHANNELS))``; slot ``context`` is the
-        candidate itself.
+        float32 ``(m, 2 * context + 1, len(channels))``; slot ``context`` is the candidate
+        itself.
 
     Examples
     --------
@@ -182,6 +228,10 @@ def peak_context(features: np.ndarray, offsets: np.ndarray, context: int) -> np.
     >>> x.shape, x[0, :, 0].tolist(), x[0, 2, 1].item(), x[1, 1, 2].item()
     ((2, 3, 6), [0.0, 1.0, 1.0], 20.0, 20.0)
     """
+    channels = tuple(channels)
+    if channels[: len(CONTEXT_CHANNELS)] != CONTEXT_CHANNELS:
+        raise ValueError(f"channels {list(channels)} must start with {list(CONTEXT_CHANNELS)}")
+    extra = context_channels(channels[len(CONTEXT_CHANNELS):])[len(CONTEXT_CHANNELS):]
     f = np.asarray(features, dtype=np.float32)
     off = np.asarray(offsets, dtype=np.int64)
     m = f.shape[0]
@@ -198,21 +248,58 @@ def peak_context(features: np.ndarray, offsets: np.ndarray, context: int) -> np.
     first = np.where(np.isfinite(first), first, fallback).astype(np.float32)
     t_rel = f[:, 0] - first[wf] if m else np.zeros(0, np.float32)
     slots = 2 * int(context) + 1
-    out = np.zeros((m, slots, len(CONTEXT_CHANNELS)), dtype=np.float32)
+    base = len(CONTEXT_CHANNELS)
+    out = np.zeros((m, slots, len(channels)), dtype=np.float32)
+    per_wf = _waveform_quantities(f, wf, counts.size, conf, first) if extra else {}
     for k, o in enumerate(range(-int(context), int(context) + 1)):
         ok = (local + o >= 0) & (local + o < counts[wf])
         j = np.arange(m)[ok] + o
         out[ok, k, 0] = 1.0
         out[ok, k, 1] = f[j, 0] - f[ok, 0]
         out[ok, k, 2] = t_rel[j]
-        out[ok, k, 3:] = f[j, 1:]
+        out[ok, k, 3:base] = f[j, 1:]
+        for c, name in enumerate(extra):
+            out[ok, k, base + c] = per_wf[name][wf[ok]]
     return out
+
+
+def _waveform_quantities(f: np.ndarray, wf: np.ndarray, n: int, conf: np.ndarray,
+                         first: np.ndarray) -> dict[str, np.ndarray]:
+    """The :data:`WAVEFORM_CHANNELS` values of each waveform, ``(n,)`` float32 each."""
+    score_sum = np.bincount(wf, weights=f[:, 3].astype(np.float64), minlength=n)
+    confident = np.bincount(wf[conf], minlength=n).astype(np.float64)
+    last = np.full(n, -np.inf, dtype=np.float64)
+    np.maximum.at(last, wf[conf], f[conf, 0].astype(np.float64))
+    span = np.where(confident > 0, last - first.astype(np.float64), 0.0)
+    # gaps between consecutive confident candidates of the same waveform (candidates are time-sorted)
+    cw, ct = wf[conf], f[conf, 0].astype(np.float64)
+    same = cw[1:] == cw[:-1]
+    gaps_wf, gaps = cw[1:][same], np.diff(ct)[same]
+    n_gaps = np.bincount(gaps_wf, minlength=n).astype(np.float64)
+    n_close = np.bincount(gaps_wf[gaps < CLOSE_GAP_NS], minlength=n).astype(np.float64)
+    close = np.divide(n_close, n_gaps, out=np.zeros(n), where=n_gaps > 0)
+    # confident heights over their waveform's median confident height
+    h = f[conf, 1].astype(np.float64)
+    order = np.lexsort((h, cw))
+    hs, ws = h[order], cw[order]
+    starts = np.searchsorted(ws, np.arange(n), side="left")
+    ends = np.searchsorted(ws, np.arange(n), side="right")
+    has = ends > starts
+    med = np.zeros(n)
+    lo, hi = starts[has] + (ends[has] - starts[has] - 1) // 2, starts[has] + (ends[has] - starts[has]) // 2
+    med[has] = 0.5 * (hs[lo] + hs[hi])
+    large = np.bincount(cw[h > LARGE_HEIGHT_RATIO * med[cw]], minlength=n).astype(np.float64)
+    large_frac = np.divide(large, confident, out=np.zeros(n), where=confident > 0)
+    return {"wf_large_fraction": large_frac.astype(np.float32),"wf_score_sum": score_sum.astype(np.float32), "wf_confident": confident.astype(np.float32),
+            "wf_span_ns": span.astype(np.float32), "wf_close_fraction": close.astype(np.float32)}
 
 
 __all__ = [
     "CONFIDENT_SCORE",
     "CONTEXT_CHANNELS",
     "PEAK_QUANTITIES",
+    "WAVEFORM_CHANNELS",
+    "context_channels",
     "encode_flat",
     "encode_peak_times",
     "flatten_times",

@@ -509,7 +509,9 @@ class PeakClusterModel(OnnxModel):
 
         self._check_sampling(sampling_ns)
         feats = peak_features(cw.windows, cw.time_ns, scores, cw.config.window_left)
-        lam = self.predict_context(peak_context(feats, cw.offsets, self.context)) if len(feats) else np.zeros(0, np.float32)
+        channels = tuple(self.metadata["channels"])
+        lam = (self.predict_context(peak_context(feats, cw.offsets, self.context, channels)) if len(feats)
+               else np.zeros(0, np.float32))
         csum = np.concatenate([[0.0], np.cumsum(lam, dtype=np.float64)])
         off = np.asarray(cw.offsets, dtype=np.int64)
         n = csum[off[1:]] - csum[off[:-1]]

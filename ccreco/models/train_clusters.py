@@ -232,8 +232,6 @@ def train_peak_cluster_model(
         of the summed outputs on the validation waveforms: bias, rms, slope, calibrated rms, ...);
         ``y_val`` / ``p_val`` are validation N_true and summed predictions.
     """
-    from ccreco.models.encoding import CONTEXT_CHANNELS
-
     x = np.asarray(sample["x"], dtype=np.float32)
     y = np.asarray(sample["y"], dtype=np.float32)
     off = np.asarray(sample["offsets"], dtype=np.int64)
@@ -292,7 +290,7 @@ def train_peak_cluster_model(
             "sampling_ns": float(sample["sampling_ns"]),
             "window_ns": float(sample["window_ns"]),
             "context": int(model_config.context),
-            "channels": list(CONTEXT_CHANNELS),
+            "channels": list(model_config.channels),
             "peak_model": dict(info_sample.get("peak_model", {})),
             "loss": "poisson",
             "target": "primary clusters opened per step-1 candidate; N_clusters = sum over candidates",
