@@ -29,17 +29,19 @@ from ccreco.sim import SimConfig, simulate
 
 READ_SCRIPT = """
 import json, sys, time
+from ccreco._memory import peak_rss_mb
 from ccreco.io import iterate
 c0 = time.process_time()
 n = sum(len(c) for c in iterate(sys.argv[1], step_size=int(sys.argv[2])))
 cpu = time.process_time() - c0
-print(json.dumps({"n": n, "cpu_s": cpu, "rss_mb": int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024}))
+print(json.dumps({"n": n, "cpu_s": cpu, "rss_mb": peak_rss_mb()}))
 """
 
 BASELINE_SCRIPT = """
 import json
 import ccreco.io, uproot, numpy, awkward
-print(json.dumps({"rss_mb": int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024}))
+from ccreco._memory import peak_rss_mb
+print(json.dumps({"rss_mb": peak_rss_mb()}))
 """
 
 

@@ -16,8 +16,8 @@ Simulates a ``tb2023-untuned`` run (seed 1) and measures, in the same run:
    on an embedded dask ``LocalCluster`` with 1 and 2 workers, each started once and warmed up by
    a first run (the cold start — worker processes, imports, numba cache, ONNX sessions — is
    reported apart), with the workers' peak RSS;
-5. peak memory (``VmHWM`` of a fresh process; ``ru_maxrss`` would report the benchmark's own
-   peak, inherited through ``fork``) of an iterative run vs run length, and for a file
+5. peak memory (``VmHWM`` of a fresh process, :func:`ccreco._memory.peak_rss`; ``ru_maxrss``
+   would report the benchmark's own peak, inherited through ``fork``) of an iterative run vs run length, and for a file
    written with 10,000-entry baskets (how files from other writers, and ccreco's before
    ``constants.BASKET_ENTRIES``, look).
 
@@ -40,6 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ccreco import _memory
 from ccreco.constants import BASKET_ENTRIES, BLOCK_ENTRIES_MAX
 from ccreco.io import NtupleWriter, read
 from ccreco.models.encoding import encode_peak_times
@@ -166,13 +167,6 @@ def run_rate(path: Path, out: Path, executor: str, workers: int, scheduler: str 
                                    "chunk_size": s.data["executor"]["chunk_size"]}
 
 
-def _max_rss_mb() -> float:
-    """Peak RSS of this process in MB (``VmHWM``: unlike ``ru_maxrss``, it does not inherit the
-    high-water mark of the parent that forked this process before ``exec``)."""
-    with open("/proc/self/status") as fh:
-        return int(fh.read().split("VmHWM:")[1].split()[0]) / 1024
-
-
 def dask_rates(small: Path, big: Path, work: Path, workers: int) -> tuple[dict, float]:
     """Warm run (on a cluster already started and used once), the cold start's cost in seconds,
     and the workers' peak RSS."""
@@ -185,15 +179,16 @@ def dask_rates(small: Path, big: Path, work: Path, workers: int) -> tuple[dict, 
         cold = time.perf_counter() - t0
         rate = run_rate(big, work / f"out-dask{workers}", "dask", workers, cluster.scheduler_address)
         with Client(cluster.scheduler_address) as client:
-            rate["worker_rss_mb"] = max(client.run(_max_rss_mb).values())
+            rate["worker_rss_mb"] = max(client.run(_memory.peak_rss_mb).values())
     return rate, cold
 
 
 MEMORY_SCRIPT = """
 import sys
+from ccreco._memory import peak_rss_mb
 from ccreco.reco.batch import run_reco
 run_reco([sys.argv[1]], sys.argv[2], chunk_size=int(sys.argv[3]), overwrite=True, plots=False, status=False)
-print(int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024)
+print(peak_rss_mb())
 """
 
 

@@ -24,7 +24,7 @@ PKG = ROOT / "ccreco"
 LAYERS: dict[str, float] = {
     "__init__": 0, "constants": 0, "errors": 0,
     "_extras": 0.25,
-    "_progress": 0.5, "_outputs": 0.5, "geometry": 0.5, "config": 0.5, "plotting": 0.5,
+    "_progress": 0.5, "_outputs": 0.5, "_memory": 0.5, "geometry": 0.5, "config": 0.5, "plotting": 0.5,
     "io": 1, "kernels": 1,
     "sim": 2,
     "models": 3,

@@ -209,3 +209,44 @@ def test_evaluate_threshold_works_for_lstm(tmp_path, capsys):
     # methods without scores say so
     assert main(["evaluate", "peaks", str(f), "--method", "deriv", "--threshold", "0.5"]) == 2
     assert "--threshold applies to methods with window scores" in capsys.readouterr().err
+
+
+def test_preset_names_in_help_equal_the_tables():
+    from ccreco.cli import _args
+    from ccreco.models.config import CLUSTER_PRESETS, PEAK_PRESETS
+    from ccreco.sim import PRESETS
+
+    assert _args.SIM_PRESETS == tuple(sorted(PRESETS))
+    assert _args.PEAK_MODEL_PRESETS == tuple(sorted(PEAK_PRESETS))
+    assert _args.CLUSTER_MODEL_PRESETS == tuple(sorted(CLUSTER_PRESETS))
+    expected = {("simulate",): (PRESETS, "tb2023-untuned"), ("tune",): (PRESETS, "tb2023-untuned"),
+                ("pid",): (PRESETS, "pid"), ("train", "peaks"): (PEAK_PRESETS, "compact"),
+                ("train", "clusters"): (CLUSTER_PRESETS, "ihep")}
+    with_preset = {path for path, p in PARSERS.items() if "--preset" in options(p)}
+    assert with_preset == set(expected)
+    for path, (table, default) in expected.items():
+        action = options(PARSERS[path])["--preset"]
+        assert action.default == default and default in table
+        help_text = " ".join(PARSERS[path].format_help().split())
+        for name in table:
+            assert re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", action.help), (path, name)
+        assert f"(default: {default})" in help_text, path
+
+
+@pytest.mark.parametrize("argv", [["simulate", "-n", "3", "-o", "{tmp}/x.root"],
+                                  ["tune", "{tmp}/none.root", "-o", "{tmp}/t.toml"],
+                                  ["pid", "-o", "{tmp}/pid"],
+                                  ["train", "peaks", "{tmp}/none.root", "-o", "{tmp}/m.onnx"],
+                                  ["train", "clusters", "{tmp}/none.root", "--peak-model", "{tmp}/m.onnx",
+                                   "-o", "{tmp}/c.onnx"]], ids=lambda a: " ".join(a[:2]))
+def test_unknown_preset_is_one_line_naming_the_known(argv, tmp_path, capsys):
+    from ccreco.cli import _args
+
+    known = {"simulate": _args.SIM_PRESETS, "tune": _args.SIM_PRESETS, "pid": _args.SIM_PRESETS,
+             "peaks": _args.PEAK_MODEL_PRESETS, "clusters": _args.CLUSTER_MODEL_PRESETS}[argv[1] if argv[0] == "train"
+                                                                                          else argv[0]]
+    assert main([a.format(tmp=tmp_path) for a in argv] + ["--preset", "nope"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "nope" in err[0], err
+    assert all(name in err[0] for name in known), err
+    assert not any(tmp_path.iterdir())

@@ -100,3 +100,28 @@ def test_config_from_strings_and_errors():
         RecoConfig(deriv_preset="nope")
     with pytest.raises(ModelError, match="not found"):
         Reconstructor(RecoConfig(peak_model="/nonexistent/model.onnx"))
+
+
+def test_step2_model_is_opened_by_the_one_kind_dispatch(monkeypatch):
+    import ccreco.models.inference as inference
+    from ccreco.models.shipped import DEFAULT_CLUSTER_MODEL, DEFAULT_PEAK_MODEL, shipped_model
+
+    calls = []
+    real = inference.load_model
+
+    def spy(path, **kwargs):
+        calls.append((str(path), kwargs.get("kinds")))
+        return real(path, **kwargs)
+
+    monkeypatch.setattr(inference, "load_model", spy)
+    r = Reconstructor(RecoConfig(threads=1))
+    assert calls == [(str(shipped_model(DEFAULT_CLUSTER_MODEL)), ("clusters", "peak_clusters"))]
+    assert isinstance(r.cluster_model, inference.ClusterModel)
+    # a model of a kind step 2 cannot use is refused by the class it was asked for, naming both kinds
+    peaks = shipped_model(DEFAULT_PEAK_MODEL)
+    with pytest.raises(ModelError, match="a 'peaks' model where a 'clusters' model is needed") as err:
+        real(peaks, kinds=("clusters", "peak_clusters"))
+    assert str(peaks) in str(err.value)
+    with pytest.raises(ModelError, match="a 'peaks' model where a 'clusters' model is needed"):
+        Reconstructor(RecoConfig(cluster_model=str(peaks)))
+    assert isinstance(real(peaks), inference.PeakModel)  # without kinds: whatever the file is

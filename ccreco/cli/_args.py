@@ -27,6 +27,12 @@ from typing import Any
 DEFAULT_SEED = 1
 #: Width of wrapped descriptions in ``--help``.
 _WIDTH = 94
+#: ``--preset`` names, sorted, for ``--help``. Literal copies, because importing the tables
+#: (``ccreco.sim.config`` pulls numba) would slow every ``ccreco --help``;
+#: tests/test_cli_convention.py checks each equals ``sorted()`` of its table.
+SIM_PRESETS = ("heed-tube", "pid", "tb2023-tuned", "tb2023-untuned")  # ccreco.sim.PRESETS
+PEAK_MODEL_PRESETS = ("anwar2024", "compact")  # ccreco.models.config.PEAK_PRESETS
+CLUSTER_MODEL_PRESETS = ("ihep", "wide")  # ccreco.models.config.CLUSTER_PRESETS
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
@@ -268,3 +274,24 @@ def add_max_waveforms(p: argparse.ArgumentParser) -> None:
 def add_set(p: argparse.ArgumentParser, what: str) -> None:
     """Repeatable ``--set KEY=VALUE`` (dest ``set_``)."""
     p.add_argument("--set", dest="set_", action="append", metavar="KEY=VALUE", help=what)
+
+
+def add_preset(p: argparse.ArgumentParser, names: tuple[str, ...], default: str, what: str) -> None:
+    """``--preset NAME``, its help naming every preset (the formatter adds the default).
+
+    Parameters
+    ----------
+    p : argparse.ArgumentParser
+        The subcommand's parser.
+    names : tuple of str
+        The known presets (:data:`SIM_PRESETS`, :data:`PEAK_MODEL_PRESETS` or
+        :data:`CLUSTER_MODEL_PRESETS`); an unknown one is refused by the library, naming them.
+    default : str
+        One of ``names``.
+    what : str
+        What the preset configures, e.g. ``"simulator preset"``.
+    """
+    if default not in names:
+        raise ValueError(f"--preset default {default!r} is not one of {names}")
+    listed = ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else names[0]
+    p.add_argument("--preset", default=default, metavar="NAME", help=f"{what}: {listed}")

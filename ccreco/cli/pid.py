@@ -43,7 +43,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--option", action="append", metavar="METHOD:KEY=VALUE",
                    help="option of a method, e.g. deriv:N1=8 or cnn:threads=2 (repeatable)")
     p.add_argument("--truncation", type=float, default=0.7, help="kept fraction for dE/dx")
-    p.add_argument("--preset", default="pid", help="simulator preset")
+    _args.add_preset(p, _args.SIM_PRESETS, "pid", "simulator preset")
     _args.add_set(p, "override a SimConfig field (repeatable)")
     p.add_argument("--config", metavar="FILE.toml", help="SimConfig fields (e.g. a tuned config)")
     _args.add_seed(p, "simulation seed")

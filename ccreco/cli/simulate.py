@@ -31,7 +31,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         examples=["ccreco simulate --preset tb2023-untuned -n 5000 -o run.root --plots   # plots in run-plots/",
                   "ccreco simulate --preset tb2023-tuned -n 1000 --seed 7 --set noise_mv=1.5 -o noisy.root"],
     )
-    p.add_argument("--preset", default="tb2023-untuned", help="simulator preset: tb2023-untuned, tb2023-tuned or pid")
+    _args.add_preset(p, _args.SIM_PRESETS, "tb2023-untuned", "simulator preset")
     p.add_argument("-n", "--n-events", type=int, required=True, metavar="N", help="number of waveforms (required)")
     _args.add_seed(p)
     _args.add_set(p, "override a SimConfig field (repeatable), e.g. --set noise_mv=1.5")

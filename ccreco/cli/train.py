@@ -55,7 +55,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "window_left, window_right.",
         examples=["ccreco train peaks run.root --preset compact --set epochs=20 -o my_lstm.onnx --plots",
                   "ccreco train peaks run.root --candidates rule=max -o lstm_max.onnx"])
-    peaks.add_argument("--preset", default="compact", help="model preset: anwar2024 or compact")
+    _args.add_preset(peaks, _args.PEAK_MODEL_PRESETS, "compact", "model preset")
     peaks.add_argument("--candidates", action="append", metavar="KEY=VALUE",
                        help="candidate selection the model is trained on and stores (repeatable): rule=d2|max|top, "
                        "min_distance=N (rule top), threshold=K|none, roi_threshold=K|none, roi_margin=N, smooth=H, "
@@ -74,7 +74,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                   "ccreco train clusters 'sim_*.root' --peak-model my_lstm.onnx --set extra=track_length_cm "
                   "-o cnn.onnx --plots plots/cnn"])
     clusters.add_argument("--peak-model", required=True, metavar="M.onnx", help="step-1 ONNX model (required)")
-    clusters.add_argument("--preset", default="ihep", help="model preset: ihep or wide")
+    _args.add_preset(clusters, _args.CLUSTER_MODEL_PRESETS, "ihep", "model preset")
     common(clusters)
     clusters.set_defaults(func=run_clusters)
     return p

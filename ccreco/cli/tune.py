@@ -36,7 +36,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     _args.add_inputs(p, "data ROOT file(s) or glob patterns")
     _args.add_schema(p)
-    p.add_argument("--preset", default="tb2023-untuned", help="simulator preset to start from")
+    _args.add_preset(p, _args.SIM_PRESETS, "tb2023-untuned", "simulator preset to start from")
     p.add_argument("--config", metavar="FILE.toml", help="SimConfig fields to start from (after --preset)")
     _args.add_set(p, "override a start field (repeatable)")
     _args.add_output(p, metavar="TUNED.toml", help="tuned simulator config (.json/.md written beside it)")

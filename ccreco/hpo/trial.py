@@ -13,7 +13,10 @@ Resources are measured in the process that trains (a dask worker or the main pro
 - ``cpus_used``: ``cpu_s / wall_s``, the mean number of busy CPUs;
 - ``peak_rss_mb``: the largest resident set size seen during the trial (sampled every 20 ms by
   a background thread with psutil), ``rss_start_mb`` the one at its start;
-- ``maxrss_mb``: ``ru_maxrss`` of the process after the trial (a lifetime high-water mark);
+- ``maxrss_mb``: the process's own peak resident size after the trial, a high-water mark over
+  the process's life (``VmHWM``, :func:`ccreco._memory.peak_rss`); ``maxrss_source`` says
+  ``"VmHWM"``, or ``"ru_maxrss"`` where ``/proc`` is absent (that one includes, in a worker or
+  subprocess, its parent's peak at the fork);
 - ``wall_s``: wall time of the trial (loading, training, export, throughput).
 """
 
@@ -24,7 +27,6 @@ import json
 import os
 import resource
 import socket
-import sys
 import tempfile
 import threading
 import time
@@ -35,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from ccreco._memory import peak_rss
 from ccreco.errors import ConfigError
 
 #: Objective-less bookkeeping keys that a search space may not set.
@@ -43,13 +46,8 @@ RESERVED: tuple[str, ...] = ("seed",)
 THROUGHPUT_N: int = 4096
 
 
-def _maxrss_mb() -> float:
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return rss / (1024.0 * 1024.0) if sys.platform == "darwin" else rss / 1024.0
-
-
 @contextmanager
-def measure_resources(interval_s: float = 0.02) -> Iterator[dict[str, float]]:
+def measure_resources(interval_s: float = 0.02) -> Iterator[dict[str, float | str]]:
     """Measure CPU time, wall time and memory of this process over a ``with`` block.
 
     Parameters
@@ -61,12 +59,12 @@ def measure_resources(interval_s: float = 0.02) -> Iterator[dict[str, float]]:
     ------
     dict
         Filled on exit with ``cpu_s``, ``cpus_used``, ``wall_s``, ``peak_rss_mb``,
-        ``rss_start_mb`` and ``maxrss_mb`` (see the module docstring).
+        ``rss_start_mb``, ``maxrss_mb`` and ``maxrss_source`` (see the module docstring).
     """
     import psutil
 
     proc = psutil.Process()
-    out: dict[str, float] = {}
+    out: dict[str, float | str] = {}
     start_rss = proc.memory_info().rss
     peak = [start_rss]
     stop = threading.Event()
@@ -89,13 +87,15 @@ def measure_resources(interval_s: float = 0.02) -> Iterator[dict[str, float]]:
         peak[0] = max(peak[0], proc.memory_info().rss)
         ru1, wall = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter() - wall0
         cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
+        maxrss_mb, maxrss_source = peak_rss()
         out.update(
             cpu_s=float(cpu),
             cpus_used=float(cpu / wall) if wall > 0 else 0.0,
             wall_s=float(wall),
             peak_rss_mb=peak[0] / 2**20,
             rss_start_mb=start_rss / 2**20,
-            maxrss_mb=_maxrss_mb(),
+            maxrss_mb=maxrss_mb,
+            maxrss_source=maxrss_source,
         )
 
 

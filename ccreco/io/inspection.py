@@ -200,7 +200,7 @@ def inspect_file(
         for problem in problems:
             report.add(problem)
         if chunk is not None:
-            for k, v in sanity_counts(chunk.waveforms).items():
+            for k, v in sanity_counts(chunk.waveforms, chunk.sampling_ns).items():
                 counts[k] = counts.get(k, 0) + v
             if blocks:
                 s_part, r_part = partial_sums(chunk.waveforms, start, blocks)

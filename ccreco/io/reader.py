@@ -700,7 +700,7 @@ class ChunkIterator:
                         log.warning("%s", message)
                 if not sane_checked:  # data checks on the first good chunk: warned once per file
                     sane_checked = True
-                    found, notes = sanity_messages(sanity_counts(chunk.waveforms))
+                    found, notes = sanity_messages(sanity_counts(chunk.waveforms, chunk.sampling_ns))
                     for message in found + notes:
                         log.warning("%s (first %d entries): %s", path, len(chunk), message)
                 # the first good chunk fixes length and sampling for everything after it

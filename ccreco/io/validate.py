@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import awkward as ak
 import numpy as np
 
+from ccreco.constants import SAMPLING_NS
 from ccreco.errors import (
     CcrecoError,
     NonFiniteWaveformError,
@@ -262,25 +263,52 @@ def check_truth(truth: ak.Array, where: Where) -> list[CcrecoError]:
 ABSURD_MV: float = 1.0e4
 #: A pulse at least this many robust noise RMS from the baseline counts for the polarity check.
 PULSE_SIGMA: float = 5.0
-#: Samples at a waveform's maximum (a real pulse) from which it counts as saturated (clipped).
+#: Waveforms of a chunk whose maximum is the chunk's highest value from which that value counts
+#: as a clipping level (an ADC limit is shared; the top of an unclipped pulse is not).
+SATURATION_SHARED: int = 3
+#: A flat run at a waveform's maximum at least this long (ns) marks it clipped on its own:
+#: longer than any unclipped pulse top gives. Simulated unclipped tops repeat their maximum in
+#: at most 3 consecutive samples at 12 bits and 5 at 8 bits (1 ns sampling), 7 at 8 bits and
+#: 0.25 ns (1.75 ns).
+SATURATION_FLAT_NS: float = 8.0
+#: ... and at least this many samples, whatever the sampling.
 SATURATION_RUN: int = 3
 
 
-def sanity_counts(waveforms: np.ndarray) -> dict[str, int]:
+def _longest_run(mask: np.ndarray) -> np.ndarray:
+    """Longest run of consecutive True per row of a 2-D boolean array."""
+    n, m = mask.shape
+    padded = np.zeros((n, m + 2), dtype=np.int8)
+    padded[:, 1:-1] = mask
+    edges = np.diff(padded, axis=1)
+    rows, starts = np.nonzero(edges == 1)  # row-major: the i-th start pairs with the i-th end
+    _, ends = np.nonzero(edges == -1)
+    out = np.zeros(n, dtype=np.int64)
+    np.maximum.at(out, rows, ends - starts)
+    return out
+
+
+def sanity_counts(waveforms: np.ndarray, sampling_ns: float | None = None) -> dict[str, int]:
     """Count waveforms that no reconstruction can interpret as they are (vectorized, no loop).
 
     Parameters
     ----------
     waveforms : numpy.ndarray
-        ``(n, n_samples)`` samples in mV after the mapping (pulses expected positive).
+        ``(n, n_samples)`` samples in mV after the mapping (pulses expected positive), one chunk.
+    sampling_ns : float, optional
+        Sampling period (default :data:`~ccreco.constants.SAMPLING_NS`); it converts
+        :data:`SATURATION_FLAT_NS` to samples.
 
     Returns
     -------
     dict of str to int
         ``waveforms``; ``flat`` (every sample equal, e.g. all zero); ``negative`` (the largest
         pulse points down: wrong polarity); ``positive`` (the largest pulse points up);
-        ``absurd`` (a sample beyond +-``ABSURD_MV``); ``saturated`` (the maximum repeated in
-        ``SATURATION_RUN`` or more samples, with a pulse above the noise).
+        ``absurd`` (a sample beyond +-``ABSURD_MV``); ``saturated`` (a positive pulse above the
+        noise whose maximum is clipped: it equals the chunk's highest value and at least
+        :data:`SATURATION_SHARED` waveforms share it, or it stays for at least
+        :data:`SATURATION_FLAT_NS` ns and :data:`SATURATION_RUN` samples in a row). A maximum
+        merely repeated (two pulses, a quantized broad top) is not clipping.
     """
     wf = np.asarray(waveforms)
     n = int(wf.shape[0]) if wf.ndim == 2 else 0
@@ -300,8 +328,20 @@ def sanity_counts(waveforms: np.ndarray) -> dict[str, int]:
         out["negative"] = int(np.count_nonzero(pulse & (down > 2.0 * up)))
         out["positive"] = int(np.count_nonzero(pulse & (up > 2.0 * down)))
         out["absurd"] = int(np.count_nonzero(np.maximum(np.abs(hi), np.abs(lo)) > ABSURD_MV))
-        at_max = np.count_nonzero(wf == wf.max(axis=1, keepdims=True), axis=1)
-        out["saturated"] = int(np.count_nonzero((at_max >= SATURATION_RUN) & pulse & (up > 2.0 * down)))
+        rising = pulse & (up > 2.0 * down)
+        clipped = np.zeros(n, dtype=bool)
+        if rising.any():
+            top = hi[rising].max()
+            at_top = rising & (hi == top)
+            if np.count_nonzero(at_top) >= SATURATION_SHARED:
+                clipped |= at_top
+            period = float(sampling_ns) if sampling_ns and sampling_ns > 0 else SAMPLING_NS
+            run_min = max(SATURATION_RUN, int(np.ceil(SATURATION_FLAT_NS / period - 1e-9)))
+            at_max = wf == wf.max(axis=1, keepdims=True)
+            rows = np.flatnonzero(rising & ~clipped & (np.count_nonzero(at_max, axis=1) >= run_min))
+            if rows.size:
+                clipped[rows[_longest_run(at_max[rows]) >= run_min]] = True
+        out["saturated"] = int(np.count_nonzero(clipped))
     return out
 
 
@@ -336,6 +376,6 @@ def sanity_messages(counts: dict[str, int]) -> tuple[list[str], list[str]]:
         problems.append(f"{counts['absurd']} of {n} waveforms have samples beyond +-{ABSURD_MV:g} mV: wrong `scale` "
                         "in the mapping, or corrupt data")
     if counts.get("saturated", 0):
-        warnings.append(f"{counts['saturated']} of {n} waveforms are saturated (maximum repeated in "
-                        f">= {SATURATION_RUN} samples)")
+        warnings.append(f"{counts['saturated']} of {n} waveforms are saturated (maximum at a clipping level "
+                        f"shared by >= {SATURATION_SHARED} waveforms, or flat for >= {SATURATION_FLAT_NS:g} ns)")
     return problems, warnings

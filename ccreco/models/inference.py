@@ -522,23 +522,31 @@ class PeakClusterModel(OnnxModel):
         return np.where(np.diff(off) > 0, n, 0.0)
 
 
-def load_model(path: str | os.PathLike[str], **kwargs: Any) -> PeakModel | ClusterModel | PeakClusterModel:
+def load_model(path: str | os.PathLike[str], *, kinds: Sequence[str] | None = None,
+               **kwargs: Any) -> PeakModel | ClusterModel | PeakClusterModel:
     """Open a ccreco ONNX model as the class matching its metadata ``kind``.
 
     Parameters
     ----------
     path : path-like
         The ``.onnx`` file.
+    kinds : sequence of str, optional
+        The kinds the caller can use (default: every kind), e.g. ``("clusters",
+        "peak_clusters")`` for step 2. A file of another kind is opened as the first of them,
+        whose check refuses it naming both kinds.
     **kwargs
         Passed to the class (threads, batch size, session options).
 
     Returns
     -------
-    PeakModel or ClusterModel
+    PeakModel, ClusterModel or PeakClusterModel
         The validated model.
     """
+    classes = {"peaks": PeakModel, "clusters": ClusterModel, "peak_clusters": PeakClusterModel}
     kind = read_metadata(path).get("kind")
-    cls = {"peaks": PeakModel, "clusters": ClusterModel, "peak_clusters": PeakClusterModel}.get(kind)
+    if kinds is not None:
+        return classes[kind if kind in kinds else kinds[0]](path, **kwargs)
+    cls = classes.get(kind)
     if cls is None:
         raise ModelError(f"not a ccreco model (ccreco.kind is {kind!r})", file=str(path))
     return cls(path, **kwargs)

@@ -298,7 +298,7 @@ def block_checks(chunk: Any, file: str, start: int, blocks: Sequence[tuple[int, 
     from ccreco.io.integrity import partial_sums
     from ccreco.io.validate import sanity_counts
 
-    out: dict[str, Any] = {"data_checks": {file: sanity_counts(chunk.waveforms)}}
+    out: dict[str, Any] = {"data_checks": {file: sanity_counts(chunk.waveforms, chunk.sampling_ns)}}
     if blocks:
         sums, rows = partial_sums(chunk.waveforms, start, blocks)
         out["integrity"] = {file: {"sums": sums, "rows": rows}}

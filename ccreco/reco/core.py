@@ -14,13 +14,16 @@ import hashlib
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import awkward as ak
 import numpy as np
 
 from ccreco.errors import ConfigError, ModelError
 from ccreco.io.chunk import WaveformChunk
+
+if TYPE_CHECKING:
+    from ccreco.models.inference import ClusterModel, PeakClusterModel
 
 #: Where the track length of a waveform came from.
 LENGTH_SOURCES: tuple[str, ...] = ("truth", "config")
@@ -261,7 +264,7 @@ class Reconstructor:
     def __init__(self, config: RecoConfig | None = None) -> None:
         from ccreco.kernels import deriv_preset
         from ccreco.models.dataset import candidate_config
-        from ccreco.models.inference import ClusterModel, PeakModel
+        from ccreco.models.inference import PeakModel, load_model
         from ccreco.models.shipped import DEFAULT_CLUSTER_MODEL, DEFAULT_PEAK_MODEL, shipped_model
 
         self.config = RecoConfig() if config is None else config
@@ -269,11 +272,10 @@ class Reconstructor:
         peak_path = Path(c.peak_model) if c.peak_model else shipped_model(DEFAULT_PEAK_MODEL)
         cnn_path = Path(c.cluster_model) if c.cluster_model else shipped_model(DEFAULT_CLUSTER_MODEL)
         self.peak_model = PeakModel(peak_path, intra_op_num_threads=c.threads, batch_size=c.batch_size)
-        from ccreco.models.inference import PeakClusterModel, read_metadata
-
-        # a per-peak step-2 model (kind "peak_clusters") is used the same way (PeakClusterModel.count)
-        step2 = PeakClusterModel if read_metadata(cnn_path).get("kind") == "peak_clusters" else ClusterModel
-        self.cluster_model = step2(cnn_path, intra_op_num_threads=c.threads, batch_size=c.cnn_batch_size)
+        # step 2: a CNN on peak times, or a per-peak model (kind "peak_clusters", PeakClusterModel.count)
+        self.cluster_model = cast("ClusterModel | PeakClusterModel", load_model(
+            cnn_path, kinds=("clusters", "peak_clusters"), intra_op_num_threads=c.threads,
+            batch_size=c.cnn_batch_size))  # kinds= opens nothing else
         self.candidates = candidate_config(self.peak_model.window_left, self.peak_model.window_right,
                                            self.peak_model.candidates, roi=c.roi)
         self.threshold = self.peak_model.threshold if c.threshold is None else float(c.threshold)
