@@ -15,7 +15,13 @@ from ccreco.errors import ConfigError  # noqa: E402
 from ccreco.kernels import CandidateConfig, candidate_windows  # noqa: E402
 from ccreco.models.config import PeakClusterConfig  # noqa: E402
 from ccreco.models.dataset import peak_cluster_sample, peak_cluster_targets  # noqa: E402
-from ccreco.models.encoding import CONTEXT_CHANNELS, peak_context, peak_features  # noqa: E402
+from ccreco.models.encoding import (  # noqa: E402
+    CONTEXT_CHANNELS,
+    WAVEFORM_CHANNELS,
+    context_channels,
+    peak_context,
+    peak_features,
+)
 from ccreco.sim import SimConfig, simulate, simulate_to_file  # noqa: E402
 
 
@@ -46,6 +52,32 @@ def test_peak_features_ignore_baseline_and_context_edges() -> None:
         peak_context(a, np.array([0, 4]), 1)
 
 
+def test_waveform_channels_carry_each_waveforms_totals() -> None:
+    # waveform 0: confident candidates at 10, 12, 30, 50 ns (gaps 2, 18, 20: one close), one not
+    # confident at 31 ns; waveform 1: one candidate that is not confident
+    f = np.array([[10, 5, 3, 0.9], [12, 10, 3, 0.9], [30, 5, 3, 0.9], [31, 50, 3, 0.2], [50, 4, 1, 0.9],
+                  [5, 1, 1, 0.3]], dtype=np.float32)
+    channels = context_channels(WAVEFORM_CHANNELS)
+    x = peak_context(f, np.array([0, 5, 6]), 1, channels)
+    assert x.shape == (6, 3, len(CONTEXT_CHANNELS) + len(WAVEFORM_CHANNELS))
+    base = len(CONTEXT_CHANNELS)
+    want = {"wf_score_sum": 3.8, "wf_confident": 4.0, "wf_span_ns": 40.0, "wf_close_fraction": 1 / 3}
+    for c, name in enumerate(channels[base:]):
+        assert x[2, 0, base + c] == pytest.approx(want[name], rel=1e-6)  # the same in every present slot
+        assert x[2, 1, base + c] == pytest.approx(want[name], rel=1e-6)
+    assert x[0, 0, base:].tolist() == [0.0] * len(WAVEFORM_CHANNELS)  # slot before the first candidate: empty
+    np.testing.assert_allclose(x[5, 1, base:], [0.3, 0.0, 0.0, 0.0])  # no confident candidate
+    # the base channels are unchanged by adding waveform channels
+    np.testing.assert_array_equal(x[..., :base], peak_context(f, np.array([0, 5, 6]), 1))
+    with pytest.raises(ValueError, match="waveform channels"):
+        context_channels(("wf_score_sum", "bogus"))
+    with pytest.raises(ValueError, match="must start with"):
+        peak_context(f, np.array([0, 5, 6]), 1, ("wf_score_sum",))
+    with pytest.raises(ConfigError, match="waveform_channels"):
+        PeakClusterConfig(waveform_channels=("wf_span_ns", "wf_span_ns"))
+    assert PeakClusterConfig(waveform_channels=()).channels == CONTEXT_CHANNELS
+
+
 def test_targets_sum_to_the_clusters_in_the_window() -> None:
     chunk = next(simulate(SimConfig.from_preset("tb2023-untuned"), 80, seed=2, chunk_size=80))
     cw = candidate_windows(chunk.waveforms, CandidateConfig(), sampling_ns=chunk.sampling_ns)
@@ -70,7 +102,8 @@ def test_config_rejects_bad_values() -> None:
         PeakClusterConfig(context=-1)
     with pytest.raises(ConfigError, match="activation"):
         PeakClusterConfig(activation="bad")
-    assert PeakClusterConfig(context=3).input_shape == (7, len(CONTEXT_CHANNELS))
+    assert PeakClusterConfig(context=3, waveform_channels=()).input_shape == (7, len(CONTEXT_CHANNELS))
+    assert PeakClusterConfig(context=3, waveform_channels=("wf_span_ns",)).input_shape == (7, len(CONTEXT_CHANNELS) + 1)
 
 
 def test_train_export_infer_evaluate(sim_file: Path, tmp_path: Path) -> None:
@@ -79,9 +112,9 @@ def test_train_export_infer_evaluate(sim_file: Path, tmp_path: Path) -> None:
     from ccreco.models.shipped import shipped_model
     from ccreco.models.train_clusters import PEAK_CLUSTER_TRAIN, train_peak_cluster_model, waveform_sums
 
-    cfg = PeakClusterConfig(context=2, dense=(8,))
+    cfg = PeakClusterConfig(context=2, dense=(8,), waveform_channels=("wf_score_sum", "wf_span_ns"))
     pm = PeakModel(shipped_model("lstm_compact_tb2023_untuned"))
-    sample = peak_cluster_sample(sim_file, pm, cfg.context)
+    sample = peak_cluster_sample(sim_file, pm, cfg.context, channels=cfg.channels)
     assert sample["x"].shape[1:] == cfg.input_shape and sample["offsets"].size == 161
     assert sample["info"]["target_sum_over_n_clusters"] == pytest.approx(1.0, abs=0.02)
     res = train_peak_cluster_model(sample, cfg, dataclasses.replace(PEAK_CLUSTER_TRAIN, epochs=3, seed=4))
@@ -89,10 +122,14 @@ def test_train_export_infer_evaluate(sim_file: Path, tmp_path: Path) -> None:
     # the Poisson fit gets the mean rate right: summed output close to the truth on average
     assert abs(res.metrics["bias"]) < 0.25 * res.metrics["mean_true"]
     with pytest.raises(ConfigError, match="context"):
-        train_peak_cluster_model(sample, PeakClusterConfig(context=3), PEAK_CLUSTER_TRAIN)
+        train_peak_cluster_model(sample, dataclasses.replace(cfg, context=3), PEAK_CLUSTER_TRAIN)
+    with pytest.raises(ConfigError, match="channels"):  # same shape, other quantities
+        train_peak_cluster_model(sample, dataclasses.replace(cfg, waveform_channels=("wf_confident", "wf_close_fraction")),
+                                 PEAK_CLUSTER_TRAIN)
     path = res.export(tmp_path / "pp.onnx")
     model = load_model(path)
     assert isinstance(model, PeakClusterModel) and model.context == 2
+    assert tuple(model.metadata["channels"]) == cfg.channels  # inference builds the same inputs
     assert model.calibration is not None and model.calibration["slope"] > 0
     lam = model.predict_context(sample["x"][:500])
     with torch.no_grad():

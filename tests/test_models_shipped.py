@@ -41,10 +41,10 @@ def test_unknown_shipped_name_lists_the_shipped_ones() -> None:
 
 def test_default_models_are_shipped_and_the_cnn_takes_the_path_length() -> None:
     from ccreco.models.inference import ClusterModel
-    from ccreco.models.shipped import DEFAULT_CLUSTER_MODEL, DEFAULT_PEAK_MODEL
+    from ccreco.models.shipped import DEFAULT_CNN_MODEL, DEFAULT_PEAK_MODEL
 
-    assert {DEFAULT_PEAK_MODEL, DEFAULT_CLUSTER_MODEL} <= set(available_models())
-    cnn = ClusterModel(shipped_model(DEFAULT_CLUSTER_MODEL))
+    assert {DEFAULT_PEAK_MODEL, DEFAULT_CNN_MODEL} <= set(available_models())
+    cnn = ClusterModel(shipped_model(DEFAULT_CNN_MODEL))
     # the reconstruction supplies this name (truth, else cell length / cos(angle))
     assert cnn.extra_inputs == ["track_length_cm"]
     perpendicular = cnn.predict([np.arange(20.0, 300.0, 20.0)], sampling_ns=1.0, window_ns=2000.0,

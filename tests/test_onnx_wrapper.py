@@ -15,7 +15,7 @@ import pytest
 
 from ccreco.errors import ModelError
 from ccreco.models.inference import ClusterModel, PeakModel
-from ccreco.models.shipped import DEFAULT_CLUSTER_MODEL, DEFAULT_PEAK_MODEL
+from ccreco.models.shipped import DEFAULT_CNN_MODEL, DEFAULT_PEAK_MODEL
 from ccreco.models.onnx_wrapper import onnx_wrapper, select_providers, session_options
 from ccreco.models.shipped import shipped_model
 
@@ -29,7 +29,7 @@ def lstm() -> Path:
 
 @pytest.fixture(scope="module")
 def cnn() -> Path:
-    return shipped_model(DEFAULT_CLUSTER_MODEL)
+    return shipped_model(DEFAULT_CNN_MODEL)
 
 
 def _windows(n: int, length: int, seed: int = 0) -> np.ndarray:

@@ -76,7 +76,7 @@ def test_outputs_are_complete_and_match_the_library(sim_file, iterative_run):
     assert summary["stats"]["n_clusters"]["mean"] == pytest.approx(float(direct.n_clusters.mean()), rel=1e-5)
     assert summary["throughput"]["waveforms_per_s"] > 0
     models = summary["provenance"]["models"]
-    assert len(models["peaks"]["sha256"]) == 64 and models["clusters"]["metadata"]["kind"] == "clusters"
+    assert len(models["peaks"]["sha256"]) == 64 and models["clusters"]["metadata"]["kind"] == "peak_clusters"
     assert {"n_clusters.png", "n_clusters.pdf", "dndx.png", "n_peaks.png", "peak_time.png", "peak_amplitude.png",
             "n_clusters_vs_true.png"} <= {p.name for p in (out / "plots").iterdir()}
 
@@ -218,9 +218,14 @@ def test_models_dir_option(sim_file, tmp_path):
     for name in (DEFAULT_PEAK_MODEL, DEFAULT_CLUSTER_MODEL):
         (d / f"{name}.onnx").write_bytes(shipped_model(name).read_bytes())
     peak, cluster = models_from_dir(d)
-    assert Path(peak).name.startswith("lstm") and Path(cluster).name.startswith("cnn")
+    assert Path(peak).name.startswith("lstm") and Path(cluster).name == f"{DEFAULT_CLUSTER_MODEL}.onnx"
     (d / "another.onnx").write_bytes(shipped_model(DEFAULT_PEAK_MODEL).read_bytes())
-    with pytest.raises(CcrecoError, match="expected one 'peaks' model, found 2"):
+    with pytest.raises(CcrecoError, match="expected one step-1 'peaks' model, found 2"):
+        models_from_dir(d)
+    (d / "another.onnx").unlink()
+    # a CNN beside the per-peak model: two step-2 models
+    (d / "cnn.onnx").write_bytes(shipped_model("cnn_ihep_tb2023_mix").read_bytes())
+    with pytest.raises(CcrecoError, match="expected one step-2 .* found 2"):
         models_from_dir(d)
 
 

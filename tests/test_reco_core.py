@@ -45,9 +45,10 @@ def test_result_is_consistent_per_waveform(sim_file, reco):
     np.testing.assert_array_equal(r.n_clusters_true, np.asarray(chunk.truth["n_clusters"]))
     np.testing.assert_array_equal(r.n_clusters_int, np.rint(np.maximum(r.n_clusters, 0)))
     assert r.deriv_n_peaks is not None and r.deriv_n_clusters is not None
-    # the shipped chain counts clusters with a small bias on its own preset (measured in the model card)
+    # the shipped chain's level on the table cluster sizes of this preset: +12.8 % on 2000
+    # waveforms (model card of perpeak_random_wide, "Known limits"); a broken chain is far off
     bias = (r.n_clusters - r.n_clusters_true).mean()
-    assert abs(bias) < 0.1 * r.n_clusters_true.mean()
+    assert 0.0 < bias < 0.2 * r.n_clusters_true.mean()
 
 
 def test_no_truth_uses_configured_geometry(sim_file, reco):
@@ -73,8 +74,12 @@ def test_model_mismatch_is_refused(sim_file, reco):
     with pytest.raises(ModelError, match="0.5 ns") as err:
         reco.check(0.5, chunk.n_samples, "x.root")
     assert "lstm" in str(err.value) and "x.root" in str(err.value)
+    from ccreco.models.shipped import DEFAULT_CNN_MODEL, shipped_model
+
+    # a CNN encodes the acquisition window: another window length is refused
+    cnn = Reconstructor(RecoConfig(threads=1, cluster_model=str(shipped_model(DEFAULT_CNN_MODEL))))
     with pytest.raises(ModelError, match="1000.0 ns"):
-        reco.check(1.0, 1000)
+        cnn.check(1.0, 1000)
     half = dataclasses.replace(chunk, sampling_ns=0.5)
     with pytest.raises(ModelError):
         reconstruct(half, reconstructor=reco)
@@ -116,7 +121,7 @@ def test_step2_model_is_opened_by_the_one_kind_dispatch(monkeypatch):
     monkeypatch.setattr(inference, "load_model", spy)
     r = Reconstructor(RecoConfig(threads=1))
     assert calls == [(str(shipped_model(DEFAULT_CLUSTER_MODEL)), ("clusters", "peak_clusters"))]
-    assert isinstance(r.cluster_model, inference.ClusterModel)
+    assert isinstance(r.cluster_model, inference.PeakClusterModel)  # the default step 2 is per-peak
     # a model of a kind step 2 cannot use is refused by the class it was asked for, naming both kinds
     peaks = shipped_model(DEFAULT_PEAK_MODEL)
     with pytest.raises(ModelError, match="a 'peaks' model where a 'clusters' model is needed") as err:

@@ -18,7 +18,7 @@ importing this module registers nothing.
   ``t0_ns``.
 - ``cnn`` clusters: step-1 peaks (candidates made as the step-1 model's metadata says) fed to
   the step-2 CNN. Options: ``model`` (CNN ONNX path; default the shipped
-  :data:`ccreco.models.shipped.DEFAULT_CLUSTER_MODEL`), ``peak_model``, ``threshold``,
+  :data:`ccreco.models.shipped.DEFAULT_CNN_MODEL`), ``peak_model``, ``threshold``,
   ``threads``, ``batch_size``. Extra CNN inputs (e.g. ``track_length_cm``) are taken from the
   chunk's truth, unless an option of the same name fixes them for every waveform
   (``track_length_cm=1.131``: data without truth, or a wrong-geometry study on simulation).
@@ -238,10 +238,10 @@ def lstm_clusters_factory(options: Mapping[str, str]) -> ClusterCounter:
 def cnn_clusters_factory(options: Mapping[str, str]) -> ClusterCounter:
     """``cnn`` cluster counter: step-1 peaks -> the step-2 CNN (rounded, >= 0)."""
     from ccreco.models.inference import ClusterModel
-    from ccreco.models.shipped import DEFAULT_CLUSTER_MODEL
+    from ccreco.models.shipped import DEFAULT_CNN_MODEL
 
     opts = dict(options)
-    cnn_path = _model_path(opts, "model", DEFAULT_CLUSTER_MODEL)
+    cnn_path = _model_path(opts, "model", DEFAULT_CNN_MODEL)
     peak_model, threshold, cands = _peak_model(opts, "peak_model")
     cnn = ClusterModel(cnn_path, intra_op_num_threads=peak_model._options["intra_op_num_threads"],
                        batch_size=RecoConfig.cnn_batch_size)

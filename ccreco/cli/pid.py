@@ -37,8 +37,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--tracks", type=int, default=50, help="tracks per species and momentum")
     p.add_argument("--cells", type=int, default=100, help="cells per track")
     p.add_argument("--cell-size", type=float, default=0.8, help="cell size in cm")
-    p.add_argument("--methods", default="truth,deriv,dedx,lstm,cnn",
-                   help="estimators: truth, deriv, dedx and registered cluster methods (lstm, cnn); "
+    p.add_argument("--methods", default="truth,deriv,dedx,lstm,cnn,perpeak",
+                   help="estimators: truth, deriv, dedx and registered cluster methods (lstm, cnn, perpeak); "
                    "ML methods whose models are missing are skipped with a warning")
     p.add_argument("--option", action="append", metavar="METHOD:KEY=VALUE",
                    help="option of a method, e.g. deriv:N1=8 or cnn:threads=2 (repeatable)")

@@ -87,17 +87,20 @@ def models_from_dir(directory: str | os.PathLike[str]) -> tuple[str, str]:
     d = Path(directory)
     if not d.is_dir():
         raise ConfigError(f"--models {d}: no such directory")
+    # step 2 is a CNN (kind "clusters") or a per-peak model (kind "peak_clusters")
+    roles = {"peaks": "peaks", "clusters": "clusters", "peak_clusters": "clusters"}
     found: dict[str, list[str]] = {"peaks": [], "clusters": []}
     for path in sorted(d.glob("*.onnx")):
         try:
             kind = read_metadata(path).get("kind")
         except ModelError:
             continue
-        if kind in found:
-            found[kind].append(str(path))
-    for kind, paths in found.items():
+        if kind in roles:
+            found[roles[kind]].append(str(path))
+    for role, paths in found.items():
         if len(paths) != 1:
-            raise ConfigError(f"--models {d}: expected one {kind!r} model, found {len(paths)} ({', '.join(paths) or 'none'})")
+            what = "step-1 'peaks'" if role == "peaks" else "step-2 ('clusters' or 'peak_clusters')"
+            raise ConfigError(f"--models {d}: expected one {what} model, found {len(paths)} ({', '.join(paths) or 'none'})")
     return found["peaks"][0], found["clusters"][0]
 
 

@@ -276,14 +276,15 @@ class PeakClusterConfig:
         Dropout after each hidden layer.
     waveform_channels : tuple of str
         Waveform-level channels added to every slot
-        (:data:`ccreco.models.encoding.WAVEFORM_CHANNELS`; none by default).
+        (:data:`ccreco.models.encoding.WAVEFORM_CHANNELS`; all four by default, ``()`` for
+        none: they let the model see the track's electron density, docs/MODELS.md).
     """
 
     context: int = 6
     dense: tuple[int, ...] = (64, 32)
     activation: str = "relu"
     dropout: float = 0.0
-    waveform_channels: tuple[str, ...] = ()
+    waveform_channels: tuple[str, ...] = ("wf_score_sum", "wf_confident", "wf_span_ns", "wf_close_fraction")
 
     def __post_init__(self) -> None:
         coerce_fields(self)  # one converter for keyword arguments, --set and metadata (ccreco.config)

@@ -441,6 +441,8 @@ def peak_cluster_sample(
         "n_waveforms": int(cnt.size),
         "n_candidates": int(y.size),
         "target_sum_over_n_clusters": float(y.sum() / max(float(np.concatenate(n_true).sum()), 1.0)),
+        "context": int(context),
+        "channels": list(channels),
         "peak_model": {"file": os.path.basename(str(peak_model.path)), "candidates": dataclasses.asdict(cfg)},
         "target": "clusters opened per candidate (peak_cluster_targets)",
     }

@@ -121,12 +121,7 @@ CONTEXT_CHANNELS: tuple[str, ...] = ("present", "dt_ns", "t_rel_ns", "height_ove
 #: between consecutive confident candidates (:data:`CLOSE_GAP_NS`). Together they tell the model
 #: the track's electron density, so that its per-candidate yield need not be the training mix's
 #: average (docs/MODELS.md, "Per-peak formulation").
-WAVEFORM_CHANNELS: tuple[str, ...] = ("wf_score_sum", "wf_confident", "wf_span_ns", "wf_close_fraction",
-                                      "wf_large_fraction")
-#: A confident candidate is "large" when its height over the window minimum exceeds this
-#: multiple of the median of its waveform's confident candidates (``wf_large_fraction``: how
-#: often several electrons arrive in one pulse, gain-independent).
-LARGE_HEIGHT_RATIO: float = 1.6
+WAVEFORM_CHANNELS: tuple[str, ...] = ("wf_score_sum", "wf_confident", "wf_span_ns", "wf_close_fraction")
 #: Gap (ns) below which two consecutive confident candidates count as close (``wf_close_fraction``:
 #: the fraction of a waveform's gaps between confident candidates that are this short, a
 #: per-waveform view of how often electrons arrive in tight groups, i.e. of the cluster sizes).
@@ -278,19 +273,7 @@ def _waveform_quantities(f: np.ndarray, wf: np.ndarray, n: int, conf: np.ndarray
     n_gaps = np.bincount(gaps_wf, minlength=n).astype(np.float64)
     n_close = np.bincount(gaps_wf[gaps < CLOSE_GAP_NS], minlength=n).astype(np.float64)
     close = np.divide(n_close, n_gaps, out=np.zeros(n), where=n_gaps > 0)
-    # confident heights over their waveform's median confident height
-    h = f[conf, 1].astype(np.float64)
-    order = np.lexsort((h, cw))
-    hs, ws = h[order], cw[order]
-    starts = np.searchsorted(ws, np.arange(n), side="left")
-    ends = np.searchsorted(ws, np.arange(n), side="right")
-    has = ends > starts
-    med = np.zeros(n)
-    lo, hi = starts[has] + (ends[has] - starts[has] - 1) // 2, starts[has] + (ends[has] - starts[has]) // 2
-    med[has] = 0.5 * (hs[lo] + hs[hi])
-    large = np.bincount(cw[h > LARGE_HEIGHT_RATIO * med[cw]], minlength=n).astype(np.float64)
-    large_frac = np.divide(large, confident, out=np.zeros(n), where=confident > 0)
-    return {"wf_large_fraction": large_frac.astype(np.float32),"wf_score_sum": score_sum.astype(np.float32), "wf_confident": confident.astype(np.float32),
+    return {"wf_score_sum": score_sum.astype(np.float32), "wf_confident": confident.astype(np.float32),
             "wf_span_ns": span.astype(np.float32), "wf_close_fraction": close.astype(np.float32)}
 
 

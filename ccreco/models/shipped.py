@@ -11,10 +11,13 @@ from ccreco.errors import ModelError
 DATA_DIR: Path = Path(__file__).resolve().parent / "data"
 #: Shipped step-1 model used when none is named (reconstruction, evaluation, HPO).
 DEFAULT_PEAK_MODEL: str = "lstm_compact_tb2023_untuned"
-#: Shipped step-2 CNN used when none is named.
-DEFAULT_CLUSTER_MODEL: str = "cnn_ihep_tb2023_mix"
 #: Shipped per-peak step-2 model used by the ``perpeak`` method when none is named.
-DEFAULT_PERPEAK_MODEL: str = "perpeak_tb2023_random"
+DEFAULT_PERPEAK_MODEL: str = "perpeak_random_wide"
+#: Shipped step-2 CNN used by the ``cnn`` method when none is named.
+DEFAULT_CNN_MODEL: str = "cnn_ihep_tb2023_mix"
+#: Shipped step-2 model of the reconstruction (``ccreco reco``, ``Reconstructor``) when none is
+#: named: the per-peak model, whose count stays linear in the true one (docs/MODELS.md).
+DEFAULT_CLUSTER_MODEL: str = DEFAULT_PERPEAK_MODEL
 
 
 def available_models() -> list[str]:
@@ -180,5 +183,5 @@ def model_card(path: str | Path, title: str | None = None, notes: str = "") -> s
         lines += ["", notes.strip()]
     return "\n".join(lines) + "\n"
 
-__all__ = ["DATA_DIR", "DEFAULT_CLUSTER_MODEL", "DEFAULT_PEAK_MODEL", "DEFAULT_PERPEAK_MODEL", "available_models", "model_card",
+__all__ = ["DATA_DIR", "DEFAULT_CLUSTER_MODEL", "DEFAULT_CNN_MODEL", "DEFAULT_PEAK_MODEL", "DEFAULT_PERPEAK_MODEL", "available_models", "model_card",
            "recorded_sha256", "shipped_model", "verify_shipped"]

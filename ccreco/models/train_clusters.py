@@ -236,6 +236,10 @@ def train_peak_cluster_model(
     y = np.asarray(sample["y"], dtype=np.float32)
     off = np.asarray(sample["offsets"], dtype=np.int64)
     n_true = np.asarray(sample["n_true"], dtype=np.float32)
+    made_with = sample.get("info", {}).get("channels")
+    if made_with is not None and tuple(made_with) != model_config.channels:
+        raise ConfigError(f"sample made with channels {list(made_with)}, the model config asks for "
+                          f"{list(model_config.channels)} (peak_cluster_sample(..., channels=config.channels))")
     if x.shape[1:] != model_config.input_shape:
         raise ConfigError(f"sample examples of shape {x.shape[1:]}, the model expects {model_config.input_shape} "
                           f"(context {model_config.context})")

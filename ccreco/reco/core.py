@@ -39,8 +39,9 @@ class RecoConfig:
         Step-1 ONNX file; ``None`` takes the shipped default
         (:data:`ccreco.models.shipped.DEFAULT_PEAK_MODEL`).
     cluster_model : str or None
-        Step-2 ONNX file; ``None`` takes the shipped default
-        (:data:`ccreco.models.shipped.DEFAULT_CLUSTER_MODEL`).
+        Step-2 ONNX file, a CNN (kind ``clusters``) or a per-peak model (kind ``peak_clusters``);
+        ``None`` takes the shipped default (:data:`ccreco.models.shipped.DEFAULT_CLUSTER_MODEL`,
+        the per-peak model).
     threshold : float or None
         Step-1 working point; ``None`` uses the threshold stored in the model.
     deriv : bool
