@@ -29,11 +29,11 @@ import numpy as np
 from ccreco.errors import ConfigError
 
 
-def _write_npz(path: Path, arrays: Mapping[str, np.ndarray]) -> Path:
+def _write_npz(path: Path, arrays: Mapping[str, Any]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
     try:
-        np.savez(tmp, **arrays)
+        np.savez(tmp, **dict(arrays))
         os.replace(tmp, path)
     finally:
         if tmp.exists():
@@ -93,7 +93,7 @@ def prepare_peaks(
     from ccreco.models.dataset import peak_sample
 
     path = Path(path)
-    request = {"kind": "peaks", "files": _files(files), "schema": schema, "max_waveforms": max_waveforms}
+    request: dict[str, Any] = {"kind": "peaks", "files": _files(files), "schema": schema, "max_waveforms": max_waveforms}
     if _reuse(path, request):
         return path
     cfg = PEAK_PRESETS["compact"]
@@ -157,7 +157,7 @@ def prepare_clusters(
 
         peak_model = shipped_model(DEFAULT_PEAK_MODEL)
     path = Path(path)
-    request = {
+    request: dict[str, Any] = {
         "kind": "clusters",
         "files": _files(files),
         "schema": schema,
@@ -252,7 +252,7 @@ def prepare_peak_clusters(
 
         peak_model = shipped_model(DEFAULT_PEAK_MODEL)
     path = Path(path)
-    request = {
+    request: dict[str, Any] = {
         "kind": "perpeak",
         "files": _files(files),
         "schema": schema,

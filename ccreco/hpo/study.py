@@ -423,11 +423,12 @@ def run_study(
         check_space(kind, space)
     fn = trial_fn or TRIAL_FUNCTIONS[kind]
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    directions: list[Any] = [DIRECTIONS[o] for o in objectives]  # "minimize" / "maximize"
     study = optuna.create_study(
         storage=storage,
         study_name=study_name,
         sampler=make_sampler(sampler, space, seed),
-        directions=[DIRECTIONS[o] for o in objectives],
+        directions=directions,
         load_if_exists=True,
     )
     stored = study.user_attrs.get("objectives")

@@ -438,8 +438,8 @@ def build_configs(kind: str, params: Mapping[str, Any], seed: int) -> tuple[Any,
     if kind == "perpeak":
         from ccreco.models.train_clusters import PEAK_CLUSTER_TRAIN
 
-        model_cfg = dataclasses.replace(PeakClusterConfig(), **model_kw)
-        return model_cfg, dataclasses.replace(PEAK_CLUSTER_TRAIN, seed=int(seed), **train_kw)
+        return (dataclasses.replace(PeakClusterConfig(), **model_kw),
+                dataclasses.replace(PEAK_CLUSTER_TRAIN, seed=int(seed), **train_kw))
     base_model = PEAK_PRESETS["compact"] if kind == "peaks" else CLUSTER_PRESETS["ihep"]
     base_train = PEAK_TRAIN if kind == "peaks" else CLUSTER_TRAIN
     model_cfg = dataclasses.replace(base_model, **model_kw)
@@ -491,7 +491,7 @@ def onnx_throughput(
                 feed[names[1]] = e[s : s + batch]
             sess.run(None, feed)
         best = min(best, time.perf_counter() - t0)
-    return x.shape[0] / best
+    return float(x.shape[0] / best)
 
 
 def load_sample(data: str | os.PathLike[str] | Mapping[str, Any]) -> dict[str, Any]:
