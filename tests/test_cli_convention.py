@@ -43,6 +43,8 @@ TABLE: dict[tuple[str, ...], dict] = {
                            required=["--space", "peaks"], old=["--data", "--outdir"]),
     ("hpo", "clusters"): dict(inputs=True, output="dir", schema=True, seed=True, chunk=False, plots=True,
                               required=["--space", "clusters"], old=["--data", "--outdir"]),
+    ("hpo", "perpeak"): dict(inputs=True, output="dir", schema=True, seed=True, chunk=False, plots=True,
+                             required=["--space", "perpeak"], old=["--data", "--outdir"]),
 }
 
 
