@@ -43,6 +43,8 @@ TABLE: dict[tuple[str, ...], dict] = {
                            required=["--space", "peaks"], old=["--data", "--outdir"]),
     ("hpo", "clusters"): dict(inputs=True, output="dir", schema=True, seed=True, chunk=False, plots=True,
                               required=["--space", "clusters"], old=["--data", "--outdir"]),
+    ("hpo", "perpeak"): dict(inputs=True, output="dir", schema=True, seed=True, chunk=False, plots=True,
+                             required=["--space", "perpeak"], old=["--data", "--outdir"]),
 }
 
 
@@ -175,8 +177,8 @@ def test_mapping_everywhere_files_are_read(tmp_path, capsys):
 
 
 def test_hpo_space_shipped_names(tmp_path, monkeypatch):
-    assert {"peaks", "clusters"} <= set(shipped_spaces())
-    for name in ("peaks", "clusters"):
+    assert {"peaks", "clusters", "perpeak"} <= set(shipped_spaces())
+    for name in ("peaks", "clusters", "perpeak"):
         shipped = resolve_space(name)
         # the shipped copies are the examples/ files, byte for byte
         assert shipped.read_bytes() == (ROOT / "examples" / f"hpo_space_{name}.toml").read_bytes()

@@ -1,4 +1,4 @@
-"""``ccreco hpo peaks|clusters``: hyperparameter optimization with Optuna on dask workers."""
+"""``ccreco hpo peaks|clusters|perpeak``: hyperparameter optimization with Optuna on dask workers."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Register the ``hpo`` subcommand group (``peaks`` and ``clusters``).
+    """Register the ``hpo`` subcommand group (``peaks``, ``clusters`` and ``perpeak``).
 
     Parameters
     ----------
@@ -29,17 +29,20 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
     p = _args.add_command(
         subparsers, "hpo",
-        help="hyperparameter optimization of the LSTM or CNN (Optuna, dask workers, resumable)",
-        description="Scan the hyperparameters of the step-1 LSTM (peaks) or step-2 CNN (clusters) with "
-        "Optuna. Each trial trains on a dask worker and records validation metrics, parameter count, "
+        help="hyperparameter optimization of the LSTM, the CNN or the per-peak model (Optuna, dask workers, "
+        "resumable)",
+        description="Scan the hyperparameters of the step-1 LSTM (peaks), the step-2 CNN (clusters) or the "
+        "step-2 per-peak model (perpeak) with Optuna. Each trial trains on a dask worker and records validation metrics, parameter count, "
         "ONNX Runtime throughput, CPU time, mean CPUs used, peak memory and wall time. The study is "
         "stored in a database: rerun the same command to resume it. See docs/HPO.md.",
         examples=["ccreco hpo peaks run.root --space peaks --trials 8 -o hpo/",
-                  "ccreco hpo clusters run.root --space my_space.toml --objective rms_over_sqrt_n -o hpo-cnn/"],
+                  "ccreco hpo clusters run.root --space my_space.toml --objective rms_over_sqrt_n -o hpo-cnn/",
+                  "ccreco hpo perpeak run.root --space perpeak --objective abs_bias slope_deviation -o hpo-pp/"],
     )
     sub = p.add_subparsers(dest="hpo_command", metavar="STEP", required=True)
     for kind, help_ in (("peaks", "step 1: candidate-window classifier (LSTM/GRU)"),
-                        ("clusters", "step 2: cluster-count CNN on step-1 peak times")):
+                        ("clusters", "step 2: cluster-count CNN on step-1 peak times"),
+                        ("perpeak", "step 2: per-peak model (clusters opened by each step-1 candidate)")):
         q = _args.add_command(
             sub, kind, help=help_,
             description=f"{help_}. Writes OUTDIR/results.csv, results.md, study.json, plots/, "
@@ -53,14 +56,15 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                        f"{', '.join(shipped_spaces())}")
         _args.add_schema(q)
         _args.add_max_waveforms(q)
-        if kind == "clusters":
+        if kind in ("clusters", "perpeak"):
+            gives = "the candidates and their scores" if kind == "perpeak" else "the peak times"
             q.add_argument("--peak-model", metavar="M.onnx", default=None,
-                           help="step-1 model giving the peak times (default: the shipped LSTM)")
+                           help=f"step-1 model giving {gives} (default: the shipped LSTM)")
         q.add_argument("--trials", type=int, default=10, help="finished trials wanted in total")
         q.add_argument("--sampler", choices=("grid", "random", "tpe"), default="tpe", help="Optuna sampler")
         q.add_argument("--objective", nargs="+", metavar="NAME", default=None,
                        help="one objective, or two for a Pareto front (default: auc for peaks, "
-                       "rms_over_sqrt_n for clusters), e.g. --objective auc throughput_per_s")
+                       "rms_over_sqrt_n for clusters and perpeak), e.g. --objective auc throughput_per_s")
         q.add_argument("--storage", default=None, help="Optuna storage URL (default: sqlite:///OUTDIR/study.db)")
         q.add_argument("--study-name", default=f"ccreco-hpo-{kind}", help="study name")
         q.add_argument("--executor", choices=("iterative", "dask"), default="dask",
@@ -78,7 +82,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``ccreco hpo peaks|clusters``.
+    """Run ``ccreco hpo peaks|clusters|perpeak``.
 
     Parameters
     ----------
@@ -93,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     from ccreco.cli import _args
     from ccreco.errors import ConfigError
     from ccreco.hpo.space import load_space
-    from ccreco.hpo.trial import check_names
+    from ccreco.hpo.trial import check_space
 
     kind = args.hpo_kind
     args.output = _args.output(args)
@@ -105,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
     if args.objective is not None and len(args.objective) > 2:
         raise ConfigError(f"--objective takes one or two names; got {args.objective}")
     space = load_space(args.space)
-    check_names(kind, (p.name for p in space.params))  # before the (slow) sample preparation
+    check_space(kind, space)  # before the (slow) sample preparation
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     with _study_lock(out):
@@ -135,7 +139,7 @@ def _study_lock(out: Path) -> Iterator[None]:
 def _run_locked(args: argparse.Namespace, kind: str, space: Any, out: Path) -> int:
     """Prepare the sample, run the study, write the outputs (under the study lock)."""
     from ccreco.errors import ConfigError
-    from ccreco.hpo.data import prepare_clusters, prepare_peaks
+    from ccreco.hpo.data import prepare_clusters, prepare_peak_clusters, prepare_peaks
     from ccreco.hpo.report import export_trial_model, plot_study, write_results, write_text
     from ccreco.hpo.study import run_study
 
@@ -144,6 +148,12 @@ def _run_locked(args: argparse.Namespace, kind: str, space: Any, out: Path) -> i
           flush=True)
     if kind == "peaks":
         prepare_peaks(args.data, sample, schema=args.schema, max_waveforms=args.max_waveforms)
+    elif kind == "perpeak":
+        from ccreco.hpo.trial import perpeak_layout
+
+        context, channels = perpeak_layout(space)  # the largest context, every channel of the space
+        prepare_peak_clusters(args.data, sample, context=context, channels=channels, peak_model=args.peak_model,
+                              schema=args.schema, max_waveforms=args.max_waveforms)
     else:
         prepare_clusters(args.data, sample, peak_model=args.peak_model, schema=args.schema,
                          max_waveforms=args.max_waveforms, extra=space.extra_inputs())
@@ -207,7 +217,7 @@ def resolve_space(space: str) -> Path:
     Parameters
     ----------
     space : str
-        ``SPACE.toml`` path, or a shipped name (``peaks``, ``clusters``; ``examples/hpo_space_peaks.toml``
+        ``SPACE.toml`` path, or a shipped name (``peaks``, ``clusters``, ``perpeak``; ``examples/hpo_space_peaks.toml``
         also resolves to the shipped copy when the path does not exist here).
 
     Returns

@@ -9,7 +9,10 @@ a resumed study checks that it is asked for the same sample.
 - clusters: the step-1 model's accepted candidate times per waveform from
   :func:`ccreco.models.dataset.cluster_sample` (flat ``times`` + ``offsets``) and the truth
   ``n_true``; the step-1 model defaults to the shipped
-  :data:`ccreco.models.shipped.DEFAULT_PEAK_MODEL`.
+  :data:`ccreco.models.shipped.DEFAULT_PEAK_MODEL`;
+- perpeak: every candidate of the step-1 model with its neighbours and its target (clusters it
+  opens) from :func:`ccreco.models.dataset.peak_cluster_sample` (``x``, ``y``, ``offsets``,
+  ``n_true``), with the largest context and every channel of the study's space.
 """
 
 from __future__ import annotations
@@ -26,11 +29,11 @@ import numpy as np
 from ccreco.errors import ConfigError
 
 
-def _write_npz(path: Path, arrays: Mapping[str, np.ndarray]) -> Path:
+def _write_npz(path: Path, arrays: Mapping[str, Any]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
     try:
-        np.savez(tmp, **arrays)
+        np.savez(tmp, **dict(arrays))
         os.replace(tmp, path)
     finally:
         if tmp.exists():
@@ -90,7 +93,7 @@ def prepare_peaks(
     from ccreco.models.dataset import peak_sample
 
     path = Path(path)
-    request = {"kind": "peaks", "files": _files(files), "schema": schema, "max_waveforms": max_waveforms}
+    request: dict[str, Any] = {"kind": "peaks", "files": _files(files), "schema": schema, "max_waveforms": max_waveforms}
     if _reuse(path, request):
         return path
     cfg = PEAK_PRESETS["compact"]
@@ -154,7 +157,7 @@ def prepare_clusters(
 
         peak_model = shipped_model(DEFAULT_PEAK_MODEL)
     path = Path(path)
-    request = {
+    request: dict[str, Any] = {
         "kind": "clusters",
         "files": _files(files),
         "schema": schema,
@@ -184,4 +187,94 @@ def prepare_clusters(
     })
 
 
-__all__ = ["prepare_clusters", "prepare_peaks"]
+def prepare_peak_clusters(
+    files: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    path: str | os.PathLike[str],
+    *,
+    context: int,
+    channels: Sequence[str],
+    peak_model: str | os.PathLike[str] | None = None,
+    schema: str = "native",
+    max_waveforms: int | None = None,
+) -> Path:
+    """Write (or reuse) the per-peak step-2 sample: every step-1 candidate with its context and target.
+
+    Parameters
+    ----------
+    files : path or sequence of paths
+        Simulated ntuples with MC truth.
+    path : path-like
+        Destination ``.npz``; an existing file made from the same request is kept.
+    context : int
+        Neighbours on each side; a study prepares the largest context of its space and each
+        trial keeps the slots it needs (:func:`ccreco.hpo.trial.perpeak_layout`).
+    channels : sequence of str
+        Channels of each slot (:func:`ccreco.models.encoding.context_channels`): every
+        waveform-level channel that a trial of the study may use.
+    peak_model : path-like, optional
+        Step-1 ONNX model selecting and scoring the candidates; default the shipped
+        :data:`ccreco.models.shipped.DEFAULT_PEAK_MODEL`.
+    schema : str
+        Ntuple schema preset or mapping file.
+    max_waveforms : int, optional
+        Read at most this many waveforms.
+
+    Returns
+    -------
+    pathlib.Path
+        The ``.npz`` of :func:`ccreco.models.dataset.peak_cluster_sample`: ``x`` (float32,
+        ``(m, 2 * context + 1, len(channels))``), ``y`` (float32 ``(m,)``), ``offsets`` (int64,
+        ``n + 1``), ``n_true`` (float32), ``sampling_ns``, ``window_ns`` and ``info`` (JSON text,
+        with ``context`` and ``channels``).
+
+    Raises
+    ------
+    ConfigError
+        The existing file was made from other files or options (another context or channels
+        included: a study keeps its sample).
+    """
+    from ccreco.models.dataset import peak_cluster_sample
+    from ccreco.models.encoding import CONTEXT_CHANNELS, context_channels
+    from ccreco.models.inference import PeakModel
+
+    chans = tuple(str(c) for c in channels)
+    try:
+        if chans[: len(CONTEXT_CHANNELS)] != CONTEXT_CHANNELS:
+            raise ValueError(f"channels must start with {list(CONTEXT_CHANNELS)}")
+        context_channels(chans[len(CONTEXT_CHANNELS):])
+    except ValueError as exc:
+        raise ConfigError(f"per-peak sample channels {list(chans)}: {exc}") from None
+    if isinstance(context, bool) or int(context) != context or context < 0:
+        raise ConfigError(f"per-peak sample context must be an integer >= 0; got {context!r}")
+    if peak_model is None:
+        from ccreco.models.shipped import DEFAULT_PEAK_MODEL
+        from ccreco.models.shipped import shipped_model
+
+        peak_model = shipped_model(DEFAULT_PEAK_MODEL)
+    path = Path(path)
+    request: dict[str, Any] = {
+        "kind": "perpeak",
+        "files": _files(files),
+        "schema": schema,
+        "max_waveforms": max_waveforms,
+        "peak_model": os.path.abspath(os.fspath(peak_model)),
+        "context": int(context),
+        "channels": list(chans),
+    }
+    if _reuse(path, request):
+        return path
+    s = peak_cluster_sample(request["files"], PeakModel(peak_model), int(context), schema=schema,
+                            max_waveforms=max_waveforms, channels=chans)
+    info = dict(s["info"], request=request, context=int(context), channels=list(chans))
+    return _write_npz(path, {
+        "x": np.asarray(s["x"], dtype=np.float32),
+        "y": np.asarray(s["y"], dtype=np.float32),
+        "offsets": np.asarray(s["offsets"], dtype=np.int64),
+        "n_true": np.asarray(s["n_true"], dtype=np.float32),
+        "sampling_ns": np.float64(s["sampling_ns"]),
+        "window_ns": np.float64(s["window_ns"]),
+        "info": np.array(json.dumps(info, sort_keys=True, default=float)),
+    })
+
+
+__all__ = ["prepare_clusters", "prepare_peak_clusters", "prepare_peaks"]

@@ -24,6 +24,7 @@ from ccreco.plotting import styled
 TABLE_METRICS: dict[str, tuple[str, ...]] = {
     "peaks": ("auc", "f1", "precision", "recall", "efficiency_purity"),
     "clusters": ("mae", "bias", "rms", "rms_over_sqrt_n"),
+    "perpeak": ("mae", "bias", "rms_over_sqrt_n", "slope", "calibrated_rms_over_sqrt_n"),
 }
 #: Speed and resource columns of the markdown table.
 TABLE_RESOURCES: tuple[str, ...] = (
@@ -34,6 +35,10 @@ HEADERS: dict[str, str] = {
     "number": "trial",
     "efficiency_purity": "eff*pur",
     "rms_over_sqrt_n": "RMS/sqrtN",
+    "calibrated_rms_over_sqrt_n": "cal. RMS/sqrtN",
+    "slope_deviation": "|slope-1|",
+    "waveforms_per_s": "ONNX wf/s",
+    "waveform_channels": "wf channels",
     "throughput_per_s": "ONNX /s",
     "epochs_run": "epochs",
     "cpus_used": "CPUs",
@@ -107,7 +112,7 @@ def table_columns(study: Any, kind: str) -> list[str]:
     ----------
     study : optuna.Study
         The study.
-    kind : {"peaks", "clusters"}
+    kind : {"peaks", "clusters", "perpeak"}
         The step.
 
     Returns
@@ -155,7 +160,7 @@ def write_results(study: Any, outdir: str | os.PathLike[str], kind: str) -> list
         The study.
     outdir : path-like
         Output folder.
-    kind : {"peaks", "clusters"}
+    kind : {"peaks", "clusters", "perpeak"}
         The step (table columns).
 
     Returns

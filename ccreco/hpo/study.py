@@ -43,11 +43,16 @@ DIRECTIONS: dict[str, str] = {
     "natural_f1": "maximize",
     "natural_efficiency_purity": "maximize",
     "throughput_per_s": "maximize",
+    "waveforms_per_s": "maximize",
     "mae": "minimize",
     "rms": "minimize",
     "abs_bias": "minimize",
     "rms_over_sqrt_n": "minimize",
     "resolution": "minimize",
+    "slope_deviation": "minimize",
+    "calibrated_rms": "minimize",
+    "calibrated_rms_over_sqrt_n": "minimize",
+    "calibrated_resolution": "minimize",
     "val_loss": "minimize",
     "n_params": "minimize",
     "wall_s": "minimize",
@@ -55,7 +60,7 @@ DIRECTIONS: dict[str, str] = {
     "peak_rss_mb": "minimize",
 }
 #: Default objective per step.
-DEFAULT_OBJECTIVE: dict[str, str] = {"peaks": "auc", "clusters": "rms_over_sqrt_n"}
+DEFAULT_OBJECTIVE: dict[str, str] = {"peaks": "auc", "clusters": "rms_over_sqrt_n", "perpeak": "rms_over_sqrt_n"}
 
 
 def make_sampler(name: str, space: SearchSpace, seed: int) -> Any:
@@ -226,8 +231,9 @@ def _format_error(exc: BaseException, tb: Any = None) -> str:
 class TrialLedger:
     """The bookkeeping of a study's trials: ask for the next one, record each that finishes.
 
-    Recording a finished trial: a returned result gets ``abs_bias`` (from ``bias``) if it lacks
-    one, must hold every objective as a finite number (else the trial fails with the reason),
+    Recording a finished trial: a returned result gets ``abs_bias`` (from ``bias``) and
+    ``slope_deviation`` = ``|slope - 1|`` (from ``slope``, the linearity fit) if it lacks them,
+    must hold every objective as a finite number (else the trial fails with the reason),
     is stored as the trial's user attributes, and its ONNX bytes (``_onnx``) are written as
     ``trial_NNNN.onnx`` into ``models`` when the trial succeeds; an error (the trial function
     raised) is stored as the ``error`` attribute. Then the study is told COMPLETE (with the
@@ -295,6 +301,8 @@ class TrialLedger:
         onnx_bytes = result.pop("_onnx", None)
         if "bias" in result and "abs_bias" not in result:
             result["abs_bias"] = abs(float(result["bias"]))
+        if "slope" in result and "slope_deviation" not in result:
+            result["slope_deviation"] = abs(float(result["slope"]) - 1.0)
         values, error = self.objective_values(result)
         for k, v in result.items():
             trial.set_user_attr(k, v)
@@ -349,7 +357,7 @@ def run_study(
         passes the path; the dask executor loads it once and scatters the arrays to every worker.
     storage : str
         Optuna storage URL (``sqlite:///study.db``).
-    kind : {"peaks", "clusters"}
+    kind : {"peaks", "clusters", "perpeak"}
         The step (picks the default trial function and objective).
     study_name : str
         Study name in the storage.
@@ -395,10 +403,10 @@ def run_study(
     require("optuna", "ccreco hpo")
     import optuna
 
-    from ccreco.hpo.trial import TRIAL_FUNCTIONS, check_names
+    from ccreco.hpo.trial import TRIAL_FUNCTIONS, check_space
 
     if kind not in TRIAL_FUNCTIONS:
-        raise ConfigError(f"kind must be peaks or clusters; got {kind!r}")
+        raise ConfigError(f"kind must be one of {', '.join(TRIAL_FUNCTIONS)}; got {kind!r}")
     objectives = list(objectives or [DEFAULT_OBJECTIVE[kind]])
     for name in objectives:
         if name not in DIRECTIONS:
@@ -412,14 +420,15 @@ def run_study(
     if sampler == "grid":
         n_trials = min(n_trials, grid_size(space))
     if trial_fn is None:
-        check_names(kind, (p.name for p in space.params))
+        check_space(kind, space)
     fn = trial_fn or TRIAL_FUNCTIONS[kind]
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    directions: list[Any] = [DIRECTIONS[o] for o in objectives]  # "minimize" / "maximize"
     study = optuna.create_study(
         storage=storage,
         study_name=study_name,
         sampler=make_sampler(sampler, space, seed),
-        directions=[DIRECTIONS[o] for o in objectives],
+        directions=directions,
         load_if_exists=True,
     )
     stored = study.user_attrs.get("objectives")
