@@ -36,7 +36,7 @@ HEADERS: dict[str, str] = {
     "efficiency_purity": "eff*pur",
     "rms_over_sqrt_n": "RMS/sqrtN",
     "calibrated_rms_over_sqrt_n": "cal. RMS/sqrtN",
-    "slope_deviation": "|slope-1|",
+    "slope_deviation": "\\|slope-1\\|",
     "waveforms_per_s": "ONNX wf/s",
     "waveform_channels": "wf channels",
     "throughput_per_s": "ONNX /s",
