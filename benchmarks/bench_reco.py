@@ -199,6 +199,30 @@ def peak_rss_mb(path: Path, out: Path, block: int) -> float:
     return float(proc.stdout.strip().splitlines()[-1])
 
 
+DASK_MEMORY_SCRIPT = """
+import logging, sys
+from distributed import Client, LocalCluster
+from ccreco._memory import peak_rss_mb
+from ccreco.reco.batch import run_reco
+with LocalCluster(n_workers=int(sys.argv[4]), threads_per_worker=1, processes=True, dashboard_address=":0",
+                  silence_logs=logging.ERROR) as cluster:
+    run_reco([sys.argv[1]], sys.argv[2], chunk_size=int(sys.argv[3]), overwrite=True, plots=False, status=False,
+             executor="dask", workers=int(sys.argv[4]), scheduler=cluster.scheduler_address)
+    with Client(cluster.scheduler_address) as client:
+        workers = max(client.run(peak_rss_mb).values())
+print(peak_rss_mb(), workers)
+"""
+
+
+def dask_peak_rss_mb(path: Path, out: Path, block: int, workers: int) -> tuple[float, float]:
+    """Peak RSS (MB, ``VmHWM``) of the client process and of the largest worker of a fresh
+    LocalCluster running a dask ``run_reco`` with ``block``-entry blocks."""
+    proc = subprocess.run([sys.executable, "-c", DASK_MEMORY_SCRIPT, str(path), str(out), str(block), str(workers)],
+                          capture_output=True, text=True, check=True, env=os.environ | {"CCRECO_NO_PROGRESS": "1"})
+    client, worker = proc.stdout.strip().splitlines()[-1].split()
+    return float(client), float(worker)
+
+
 def write_big_baskets(path: Path, cfg: SimConfig, n: int, seed: int, basket: int) -> None:
     """A file with ``basket``-entry baskets (as other writers, or older ccreco, produce)."""
     with NtupleWriter(path, basket_entries=basket, metadata={"seed": seed}) as w:
@@ -246,6 +270,7 @@ def main(quick: bool = False) -> str:
             simulate_to_file(files[size], cfg, size, 3, progress=False)
     mem_block = n // 4 if quick else BLOCK_ENTRIES_MAX  # the same block for every run length
     mem = {size: peak_rss_mb(files[size], work / f"mem-{size}", mem_block) for size in sizes}
+    mem_dask = {size: dask_peak_rss_mb(files[size], work / f"memd-{size}", mem_block, 2) for size in sizes}
     basket = 10_000
     others = work / "big_baskets.root"
     write_big_baskets(others, cfg, sizes[-1], 4, basket)
@@ -289,15 +314,17 @@ def main(quick: bool = False) -> str:
         f"Peak RSS of a dask worker: {r1['worker_rss_mb']:,.0f} MB (1 worker), {r2['worker_rss_mb']:,.0f} MB "
         "(2 workers).",
         "",
-        "Peak memory (peak RSS, `VmHWM`, of a fresh process, iterative executor, everything included: Python, "
-        f"numba, onnxruntime, coffea, uproot; blocks of {mem_block} for every run length):",
+        "Peak memory (peak RSS, `VmHWM`, of fresh processes, everything included: Python, numba, onnxruntime, "
+        f"coffea, uproot; blocks of {mem_block} for every run length; dask: a fresh LocalCluster of 2 workers "
+        "per run, the client process and the largest worker):",
         "",
-        "| waveforms | basket size of the input | peak RSS [MB] |",
-        "|---:|---:|---:|",
+        "| waveforms | basket size of the input | iterative [MB] | dask client [MB] | dask worker [MB] |",
+        "|---:|---:|---:|---:|---:|",
     ]
     for size, mb in mem.items():
-        lines.append(f"| {size} | {min(BASKET_ENTRIES, size)} (ccreco default) | {mb:,.0f} |")
-    lines.append(f"| {sizes[-1]} | {min(basket, sizes[-1])} (another writer) | {mem_others:,.0f} |")
+        lines.append(f"| {size} | {min(BASKET_ENTRIES, size)} (ccreco default) | {mb:,.0f} | {mem_dask[size][0]:,.0f} "
+                     f"| {mem_dask[size][1]:,.0f} |")
+    lines.append(f"| {sizes[-1]} | {min(basket, sizes[-1])} (another writer) | {mem_others:,.0f} | | |")
     peaks = list(mem.values())
     grows = peaks[-1] > 1.1 * peaks[0]
     lines += ["", "Per-waveform results go to one part file per block and are merged by streaming, and histograms "
@@ -308,7 +335,8 @@ def main(quick: bool = False) -> str:
                  "The peak follows the block and the input's basket size (uproot decompresses whole baskets), "
                  "not the run length.")]
     (work / "bench.json").write_text(json.dumps({"naive": [naive, naive_cpu], "loop": [loop, loop_cpu], "library": lib, "isolated_step1": iso,
-                                                 "rates": rates, "cold": cold, "mem": mem, "mem_others": mem_others},
+                                                 "rates": rates, "cold": cold, "mem": mem, "mem_dask": mem_dask,
+                                                 "mem_others": mem_others},
                                                 default=str))
     return "\n".join(lines) + "\n"
 
