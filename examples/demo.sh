@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job on an embedded default (run by `make demo`): simulate a small beam-test-like run
 # of each tb2023 preset (perpendicular tracks, and 45-degree tracks with a tuned gas), reconstruct
-# both with the shipped ONNX models (step-1 LSTM peak finder, step-2 CNN cluster counter) on an
+# both with the shipped ONNX models (step-1 LSTM peak finder, step-2 ML cluster counter) on an
 # embedded dask cluster of 2 workers through coffea, compare the two reconstructions, and print a
 # summary table. Outputs go to demo-output/ (or $CCRECO_DEMO_OUT); each run's OUTDIR holds
 # hists.root, reco.root, plots/ and summary.json.

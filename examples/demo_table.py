@@ -10,17 +10,20 @@ PRESETS = ("tb2023-untuned", "tb2023-tuned")
 
 
 def main(outdir: str) -> None:
-    """Print waveforms, mean n_peaks, N_cl reco vs truth, dN/dx and throughput per run."""
+    """Print waveforms, mean n_peaks, N_cl reco (step-2 ML model) vs truth, dN/dx and throughput per run."""
     out = Path(outdir)
-    print(f"\n{'run':<15} {'waveforms':>9} {'<n_peaks>':>9} {'<N_cl> CNN':>10} {'<N_cl> true':>11} "
+    print(f"\n{'run':<15} {'waveforms':>9} {'<n_peaks>':>9} {'<N_cl> ML':>10} {'<N_cl> true':>11} "
           f"{'bias':>7} {'<N_cl> DERIV':>12} {'dN/dx [1/cm]':>12} {'wf/s':>6} {'executor':>10}")
+    models = []
     for preset in PRESETS:
         s = json.loads((out / f"reco-{preset}" / "summary.json").read_text())
         st, c, tp, ex = s["stats"], s["counters"], s["throughput"], s["executor"]
+        models.append(Path(s["provenance"]["models"]["clusters"]["file"]).stem)
         reco, true = st["n_clusters"]["mean"], st["n_clusters_true"]["mean"]
         print(f"{preset:<15} {c['waveforms_reconstructed']:9d} {st['n_peaks']['mean']:9.2f} {reco:10.2f} "
               f"{true:11.2f} {100 * (reco - true) / true:+6.1f}% {st['deriv_n_clusters']['mean']:12.2f} "
               f"{st['dndx']['mean']:12.2f} {tp['waveforms_per_s']:6.0f} {ex['name'] + '/' + str(ex['workers']):>10}")
+    print(f"(ML: step-2 model {', '.join(dict.fromkeys(models))})")
     cmp_file = out / "compare" / "summary.json"
     if cmp_file.exists():
         rows = json.loads(cmp_file.read_text())
@@ -28,7 +31,7 @@ def main(outdir: str) -> None:
         print("\ncompare untuned vs tuned-45deg, no truth used (chi2/ndf, Kolmogorov-Smirnov p-value):")
         items = rows.items() if isinstance(rows, dict) else ((r.get("variable"), r) for r in rows)
         for name, r in items:
-            if name in ("lstm_n_peaks", "cnn_n_clusters", "deriv_n_clusters", "cnn_dndx", "lstm_peak_amplitude_mv"):
+            if name in ("lstm_n_peaks", "ml_n_clusters", "deriv_n_clusters", "ml_dndx", "lstm_peak_amplitude_mv"):
                 print(f"  {name:<22} chi2/ndf {r.get('chi2_ndf', float('nan')):8.1f}   KS p {r.get('p_ks', float('nan')):.2g}")
 
 

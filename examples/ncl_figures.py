@@ -1,14 +1,17 @@
 """Published-style figures from a ``ccreco reco`` output with truth (docs/RECO.md).
 
-Left: N_cl distributions of MC truth, of the detected peaks (step 1) and of the CNN (step 2),
-with DERIV + clusterization for reference. Right: N_pred vs N_true.
+Left: N_cl distributions of MC truth, of the detected peaks (step 1) and of the step-2 ML model
+(named from reco.root's provenance), with DERIV + clusterization for reference. Right: N_pred vs
+N_true.
 
 Usage: python examples/ncl_figures.py OUTDIR PNG
 """
 
 from __future__ import annotations
 
+import json
 import sys
+from pathlib import Path
 
 import matplotlib
 
@@ -23,11 +26,14 @@ def main(outdir: str, png: str) -> None:
     """Draw the two panels from OUTDIR/reco.root into PNG."""
     with uproot.open(f"{outdir}/reco.root") as f:
         t = f["reco"].arrays(["n_clusters_true", "n_peaks", "n_clusters", "deriv_n_clusters"], library="np")
+        prov = json.loads(str(f["provenance"])) if "provenance" in f else {}
+    model = prov.get("models", {}).get("clusters", {}).get("file")
+    ml = f"ML ({Path(model).stem})" if model else "ML"
     hep.style.use("ROOT")
     fig, (a, b) = plt.subplots(1, 2, figsize=(15, 6))
     edges = np.arange(-0.5, max(t["n_peaks"].max(), t["n_clusters_true"].max()) + 1.5)
     for key, label in (("n_clusters_true", "MC truth (primary clusters)"), ("n_peaks", "detected peaks (LSTM)"),
-                       ("n_clusters", "CNN output"), ("deriv_n_clusters", "DERIV + clusterization")):
+                       ("n_clusters", f"{ml} output"), ("deriv_n_clusters", "DERIV + clusterization")):
         counts, _ = np.histogram(t[key], edges)
         mean, std = t[key].mean(), t[key].std()
         hep.histplot(counts, edges, ax=a, label=f"{label}: {mean:.1f} $\\pm$ {std:.1f}")
@@ -43,7 +49,7 @@ def main(outdir: str, png: str) -> None:
     b.set_title(f"bias {res.mean():+.2f}, RMS {np.sqrt((res ** 2).mean()):.2f} "
                 f"= {np.sqrt((res ** 2).mean() / t['n_clusters_true'].mean()):.2f} sqrt(N)", fontsize=15)
     b.set_xlabel(r"$N_{cl}$ (MC truth)")
-    b.set_ylabel(r"$N_{cl}$ (CNN)")
+    b.set_ylabel(rf"$N_{{cl}}$ ({ml})")
     fig.tight_layout()
     fig.savefig(png, dpi=90)
 

@@ -11,7 +11,7 @@
 # only appears once its run is complete, so running the script again redoes only the runs without
 # one (delete an OUTDIR, or pass --overwrite, to redo it). Environment: CCRECO (the ccreco
 # command, default `ccreco`), PYTHON (for the table, default `python`).
-# Table columns: waveforms reconstructed, skipped files/blocks, mean n_peaks, N_cl (CNN), N_cl
+# Table columns: waveforms reconstructed, skipped files/blocks, mean n_peaks, N_cl (step-2 ML), N_cl
 # (MC truth, when present), dN/dx [1/cm], throughput [waveforms/s].
 # Exit status: 0 when every run completed, 1 when one failed (the others still ran).
 set -uo pipefail

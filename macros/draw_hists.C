@@ -4,10 +4,11 @@
 //   root -l 'macros/draw_hists.C("OUTDIR/hists.root")'          (interactive: canvases stay open)
 //
 // Draws, on canvas "c_hists" (3 x 2 pads, stats boxes with entries/mean/RMS):
-//   n_clusters (CNN count; the MC truth and DERIV counts overlaid when the file has them),
+//   n_clusters (the step-2 ML count, CNN or per-peak model; the MC truth and DERIV counts
+//   overlaid when the file has them),
 //   dndx, n_peaks, peak_time, peak_amplitude, lstm_score;
 // and, when the file has MC truth, on canvas "c_truth": the TH2D n_clusters_vs_true (COLZ, with
-// the diagonal N_reco = N_true and the TProfile n_clusters_profile: mean CNN count and its error
+// the diagonal N_reco = N_true and the TProfile n_clusters_profile: mean ML count and its error
 // per true count) next to the residual N_reco - N_true. With peak-level truth the lstm_score pad
 // also shows lstm_score_signal / lstm_score_noise (candidates matched / not matched to a true peak).
 // Titles and axis titles come from the histograms (ccreco writes them, ROOT TLatex, units in
@@ -235,7 +236,7 @@ int draw_hists(const char *file = "hists.root", const char *outdir = ".")
          h->Draw("HIST");
          continue;
       }
-      // N_cl: the CNN count with the truth and DERIV counts overlaid (same binning)
+      // N_cl: the step-2 (ML) count with the truth and DERIV counts overlaid (same binning)
       h->SetTitle("N_{cl} per waveform");
       h->GetXaxis()->SetTitle("N_{cl}");
       double ymax = h->GetMaximum();
@@ -260,7 +261,7 @@ int draw_hists(const char *file = "hists.root", const char *outdir = ".")
       leg->SetBorderSize(0);
       leg->SetFillStyle(0);
       leg->SetTextSize(0.04);
-      leg->AddEntry(h, "CNN", "l");
+      leg->AddEntry(h, "ML", "l");
       if (truth) {
          truth->SetLineStyle(2);
          truth->Draw("HIST SAME");
@@ -286,7 +287,7 @@ int draw_hists(const char *file = "hists.root", const char *outdir = ".")
       ct->cd(1);
       gPad->SetRightMargin(0.15);
       if (!*vs_true->GetTitle())
-         vs_true->SetTitle("N_{cl}: CNN vs MC truth");
+         vs_true->SetTitle("N_{cl}: ML vs MC truth");
       // zoom both axes to the filled bins
       std::unique_ptr<TH1> px(vs_true->ProjectionX("_px_zoom")), py(vs_true->ProjectionY("_py_zoom"));
       zoom_x(px.get());
@@ -313,7 +314,7 @@ int draw_hists(const char *file = "hists.root", const char *outdir = ".")
       diag->Draw();
       print_summary(vs_true);
       ++n_drawn;
-      if (profile) { // mean CNN count and its error per true count
+      if (profile) { // mean ML count and its error per true count
          profile->SetLineColor(kRed + 1);
          profile->SetMarkerColor(kRed + 1);
          profile->SetMarkerStyle(20);

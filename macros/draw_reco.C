@@ -8,7 +8,7 @@
 // file_index: the index into summary.json's "inputs"; event numbers repeat across files), and
 // the provenance TObjString (ccreco version, model sha256, configuration as JSON); then draws
 // with TTree::Draw, on canvas "c_reco" (3 x 2 pads):
-//   n_clusters (CNN), dndx, n_peaks, the jagged peak_time_ns (every detected peak),
+//   n_clusters (step-2 ML count), dndx, n_peaks, the jagged peak_time_ns (every detected peak),
 //   n_clusters:n_clusters_true (COLZ with the diagonal) when the tree has MC truth,
 //   and n_peaks:n_clusters otherwise next to it.
 // Saves OUTDIR/reco.png; outdir is created if needed. Each drawn quantity gets one line
@@ -150,7 +150,7 @@ int draw_reco(const char *file = "reco.root", const char *outdir = ".")
       bool integer;
       int nbins;
    };
-   const Item items[] = {{"n_clusters", "h_n_clusters", "N_{cl} (CNN);N_{cl};waveforms", true, 0},
+   const Item items[] = {{"n_clusters", "h_n_clusters", "N_{cl} (ML);N_{cl};waveforms", true, 0},
                          {"dndx", "h_dndx", "dN_{cl}/dx;dN_{cl}/dx [cm^{-1}];waveforms", false, 40},
                          {"n_peaks", "h_n_peaks", "detected peaks;peaks per waveform;waveforms", true, 0},
                          {"peak_time_ns", "h_peak_time", "detected peak times;peak time [ns];peaks", false, 100}};
@@ -172,8 +172,8 @@ int draw_reco(const char *file = "reco.root", const char *outdir = ".")
       bins2 = buf;
    }
    auto *h2 = static_cast<TH2 *>(draw(t, expr2, "h_2d",
-                                      truth ? "N_{cl}: CNN vs MC truth;N_{cl} (MC truth);N_{cl} (CNN)"
-                                            : "peaks vs N_{cl};N_{cl} (CNN);detected peaks",
+                                      truth ? "N_{cl}: ML vs MC truth;N_{cl} (MC truth);N_{cl} (ML)"
+                                            : "peaks vs N_{cl};N_{cl} (ML);detected peaks",
                                       "COLZ", bins2));
    if (!h2)
       return error(std::string("TTree::Draw(\"") + expr2 + "\") failed on " + file);

@@ -111,6 +111,43 @@ def test_load_waveforms_and_reco_tree_and_cli(tmp_path) -> None:
     assert (out / "baseline_rms_mv.png").exists() and (out / "baseline_rms_mv_ks.png").exists()
 
 
+def test_step2_variables_are_ml_and_the_old_cnn_names_still_work(tmp_path, capsys) -> None:
+    """reco.root's step-2 count is ``ml_*`` whichever model ran; ``cnn_*`` maps to it with a notice."""
+    from ccreco.analysis.compare import LABELS, RENAMED_VARIABLES
+    from ccreco.cli import main
+
+    rng = np.random.default_rng(3)
+    dirs = []
+    for name, mean in (("ra", 14.0), ("rb", 19.0)):
+        d = tmp_path / name
+        d.mkdir()
+        n_cl = rng.poisson(mean, 400).astype(np.float32)
+        with uproot.recreate(d / "reco.root") as f:
+            f["reco"] = {"n_clusters": n_cl, "n_clusters_int": n_cl.astype(np.int64),
+                         "dndx": (n_cl / 0.8).astype(np.float32), "n_peaks": rng.poisson(17, 400).astype(np.int32)}
+        dirs.append(d)
+    a, b = load_sample(dirs[0]), load_sample(dirs[1])
+    assert {"ml_n_clusters", "ml_n_clusters_int", "ml_dndx"} <= set(a)
+    assert not any(k.startswith("cnn_") for k in a)
+    assert LABELS["ml_n_clusters"].endswith("(ML)") and LABELS["ml_dndx"].endswith("(ML)")
+    assert set(RENAMED_VARIABLES.values()) <= set(a)
+    # the default comparison puts the ML count first among the cluster variables
+    assert list(compare_samples(a, b).variables)[:2] == ["lstm_n_peaks", "ml_n_clusters"]
+    # old names in, new names out (given twice, as old and new: compared once)
+    res = compare_samples(a, b, variables=["cnn_n_clusters", "ml_n_clusters", "cnn_dndx"])
+    assert list(res.variables) == ["ml_n_clusters", "ml_dndx"] and not res.skipped
+    assert res.variables["ml_n_clusters"].chi2_ndf > 5  # means 14 vs 19: a real comparison
+
+    capsys.readouterr()
+    out = tmp_path / "cmp"
+    assert main(["compare", str(dirs[0]), str(dirs[1]), "-o", str(out), "--no-plots",
+                 "--variables", "cnn_dndx,lstm_n_peaks"]) == 0
+    err = capsys.readouterr().err
+    assert "ccreco: variable cnn_dndx is deprecated; use ml_dndx" in err
+    assert err.count("deprecated") == 1  # one line, only for the old name
+    assert set(json.loads((out / "summary.json").read_text())["variables"]) == {"ml_dndx", "lstm_n_peaks"}
+
+
 def test_ratio_panel_range_follows_the_ratios():
     """The ratio panel is not clipped to 0.5-1.5: a 2.5x excess stays visible; imprecise points do not set it."""
     from ccreco.analysis.compare import ratio_limits

@@ -295,11 +295,11 @@ def test_compare_reads_a_reco_outdir(iterative_run, tmp_path):
     from ccreco.analysis.compare import compare_samples, load_sample
 
     sample = load_sample(iterative_run.outdir)
-    # estimator-qualified names: LSTM peaks, CNN counts, the DERIV baseline under its own name
-    assert {"lstm_n_peaks", "cnn_n_clusters", "cnn_dndx", "lstm_peak_time_ns", "lstm_peak_amplitude_mv",
+    # estimator-qualified names: LSTM peaks, step-2 (ML) counts, the DERIV baseline under its own name
+    assert {"lstm_n_peaks", "ml_n_clusters", "ml_n_clusters_int", "ml_dndx", "lstm_peak_time_ns", "lstm_peak_amplitude_mv",
             "deriv_n_clusters", "baseline_rms_mv", "lstm_n_candidates"} <= set(sample)
     assert not {"run", "event", "channel", "npeak", "n_peaks", "n_clusters"} & set(sample)
-    assert sample["cnn_n_clusters"].size == N and sample["lstm_peak_time_ns"].size == sample["lstm_n_peaks"].sum()
+    assert sample["ml_n_clusters"].size == N and sample["lstm_peak_time_ns"].size == sample["lstm_n_peaks"].sum()
     same = compare_samples(sample, sample)
     assert all(v.ks == 0.0 and (v.ndf == 0 or v.chi2 == 0.0) for v in same.variables.values())
 

@@ -83,7 +83,7 @@ def test_draw_reco(run, tmp_path, root_exe):
             "n_clusters_true/Long64_t", "file_index/Int_t"} <= set(branches)
     assert "npeak/Int_t" not in branches  # the peak count is the jagged branches' counter, not a copy
     assert "draw_reco: title: ccreco cluster counting, one entry per waveform" in out
-    assert re.search(r"^draw_reco: branch n_clusters\s+step-2 CNN cluster count \[clusters\]$", out, re.M)
+    assert re.search(r"^draw_reco: branch n_clusters\s+step-2 \(ML\) cluster count \[clusters\]$", out, re.M)
     assert re.search(r"^draw_reco: branch peak_time_ns\s+.*\[ns\]$", out, re.M)
     assert f"draw_reco: file_index 0 entries {N}" in out
     assert re.search(r"^draw_reco: provenance: ccreco \d+\.\d+", out, re.M)

@@ -45,15 +45,23 @@ def test_reco_evaluate_pid_and_features_count_deriv_clusters_alike(chunk, preset
     np.testing.assert_array_equal(direct.n_peaks, r.deriv_n_peaks)
 
 
-def test_reco_and_the_cnn_method_count_alike(chunk) -> None:
+@pytest.fixture(scope="module")
+def cnn_reco() -> Reconstructor:
+    """The reconstruction with the shipped CNN as step 2 (the default step 2 is the per-peak model)."""
+    from ccreco.models.shipped import DEFAULT_CNN_MODEL, shipped_model
+
+    return Reconstructor(RecoConfig(cluster_model=str(shipped_model(DEFAULT_CNN_MODEL))))
+
+
+def test_reco_and_the_cnn_method_count_alike(chunk, cnn_reco) -> None:
     from ccreco.analysis.evaluate import get_method
 
-    r = Reconstructor()(chunk)
+    r = cnn_reco(chunk)
     np.testing.assert_array_equal(r.n_clusters_int, get_method("cnn").clusters({})(chunk))
 
 
-def test_cluster_model_takes_flat_times_and_offsets(chunk) -> None:
-    reco = Reconstructor()
+def test_cluster_model_takes_flat_times_and_offsets(chunk, cnn_reco) -> None:
+    reco = cnn_reco
     r = reco(chunk)
     window = chunk.n_samples * chunk.sampling_ns
     flat = reco.cluster_model.predict(r.peak_time_ns, offsets=r.peak_offsets, sampling_ns=chunk.sampling_ns,

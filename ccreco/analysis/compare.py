@@ -34,7 +34,8 @@ from ccreco.errors import ConfigError, InputFileError
 
 #: Estimator-qualified names of what :func:`load_sample` reads, so that the same quantity from
 #: different estimators never pairs: waveform files give DERIV features, reco.root the LSTM peaks
-#: and CNN counts (its ``deriv_*`` branches keep their names and pair with waveform files).
+#: and the step-2 (ML) counts, ``ml_*`` whichever step-2 model ran, CNN or per-peak (its
+#: ``deriv_*`` branches keep their names and pair with waveform files).
 FEATURE_NAMES: dict[str, str] = {
     "n_peaks": "deriv_n_peaks",
     "n_clusters": "deriv_n_clusters",
@@ -44,9 +45,9 @@ FEATURE_NAMES: dict[str, str] = {
 }
 RECO_NAMES: dict[str, str] = {
     "n_peaks": "lstm_n_peaks",
-    "n_clusters": "cnn_n_clusters",
-    "n_clusters_int": "cnn_n_clusters_int",
-    "dndx": "cnn_dndx",
+    "n_clusters": "ml_n_clusters",
+    "n_clusters_int": "ml_n_clusters_int",
+    "dndx": "ml_dndx",
     "peak_amplitude_mv": "lstm_peak_amplitude_mv",
     "peak_time_ns": "lstm_peak_time_ns",
     # the step-1 model's own candidate selection (its stored rule and pre-selection), not the
@@ -56,13 +57,22 @@ RECO_NAMES: dict[str, str] = {
     "baseline_rms": "baseline_rms_mv",
 }
 
+#: Former names of reco.root's step-2 variables (they were called ``cnn_*`` when the CNN was the
+#: only step-2 model), still accepted wherever a variable is named: :func:`compare_samples` maps
+#: them to the current names, and ``ccreco compare --variables`` prints a one-line notice.
+RENAMED_VARIABLES: dict[str, str] = {
+    "cnn_n_clusters": "ml_n_clusters",
+    "cnn_n_clusters_int": "ml_n_clusters_int",
+    "cnn_dndx": "ml_dndx",
+}
+
 #: Variables compared by default when present in both samples, in this order.
 DEFAULT_VARIABLES: tuple[str, ...] = (
     "lstm_n_peaks",
     "deriv_n_peaks",
-    "cnn_n_clusters",
+    "ml_n_clusters",
     "deriv_n_clusters",
-    "cnn_dndx",
+    "ml_dndx",
     "lstm_peak_amplitude_mv",
     "deriv_peak_amplitude_mv",
     "lstm_peak_time_ns",
@@ -92,7 +102,7 @@ LABELS: dict[str, str] = {
     "charge_mv_ns": "Collected charge [mV ns]",
     "first_peak_ns": "First peak time [ns]",
 }
-_ESTIMATOR = {"deriv": "DERIV", "lstm": "LSTM", "cnn": "CNN"}
+_ESTIMATOR = {"deriv": "DERIV", "lstm": "LSTM", "ml": "ML"}
 LABELS.update({q: f"{LABELS[k]} ({_ESTIMATOR[q.split('_', 1)[0]]})"
                for names in (FEATURE_NAMES, RECO_NAMES) for k, q in names.items() if k in LABELS})
 
@@ -312,7 +322,8 @@ def compare_samples(
         The samples (see module docstring).
     variables : sequence of str, optional
         Variables to compare; default: :data:`DEFAULT_VARIABLES` present in both, then every
-        other common variable in alphabetical order.
+        other common variable in alphabetical order. Former names (:data:`RENAMED_VARIABLES`,
+        e.g. ``cnn_n_clusters``) are read as their current ones (``ml_n_clusters``).
     labels : (str, str)
         Names of the samples.
     bins : int or mapping
@@ -327,7 +338,7 @@ def compare_samples(
     if variables is None:
         names = [v for v in DEFAULT_VARIABLES if v in common] + sorted(set(common) - set(DEFAULT_VARIABLES))
     else:
-        names = list(variables)
+        names = list(dict.fromkeys(RENAMED_VARIABLES.get(v, v) for v in variables))
     out: dict[str, VariableComparison] = {}
     skipped: dict[str, str] = {}
     for name in names:
@@ -431,7 +442,7 @@ def load_sample(
     dict of str to numpy.ndarray
         Variables (per waveform, and per peak flattened), estimator-qualified: a waveform
         file's DERIV quantities are ``deriv_n_peaks``, ``deriv_n_clusters``, ... (:data:`FEATURE_NAMES`),
-        a reco.root's ``lstm_n_peaks``, ``cnn_n_clusters``, ``cnn_dndx``, ... (:data:`RECO_NAMES`),
+        a reco.root's ``lstm_n_peaks``, ``ml_n_clusters``, ``ml_dndx``, ... (:data:`RECO_NAMES`),
         so different estimators never pair.
 
     Raises
@@ -462,7 +473,7 @@ def load_sample(
 
 
 def _qualify(sample: dict[str, np.ndarray], names: Mapping[str, str]) -> dict[str, np.ndarray]:
-    """Rename variables to their estimator-qualified names (``n_clusters`` -> ``cnn_n_clusters``)."""
+    """Rename variables to their estimator-qualified names (``n_clusters`` -> ``ml_n_clusters``)."""
     return {names.get(k, k): v for k, v in sample.items()}
 
 
@@ -811,6 +822,7 @@ def write_comparison(result: Comparison, outdir: str | os.PathLike[str]) -> dict
 __all__ = [
     "DEFAULT_VARIABLES",
     "LABELS",
+    "RENAMED_VARIABLES",
     "Comparison",
     "VariableComparison",
     "chi2_two_samples",

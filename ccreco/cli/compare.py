@@ -43,7 +43,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                        help=f"what {which.upper()} is, for the plots' 'Data'/'Simulation' mark ('Data' when "
                        "either sample is data, 'Simulation' when both are simulation; auto: simulation "
                        "when the sample carries MC truth, else unknown)")
-    p.add_argument("--variables", default=None, help="comma-separated variables (default: all common ones)")
+    p.add_argument("--variables", default=None,
+                   help="comma-separated variables, e.g. ml_n_clusters,ml_dndx (default: all common ones)")
     p.add_argument("--bins", type=int, default=50, help="bins for continuous variables")
     _args.add_schema(p)
     _args.add_max_waveforms(p)
@@ -66,7 +67,13 @@ def run(args: argparse.Namespace) -> int:
     int
         Exit status (0 on success).
     """
-    from ccreco.analysis.compare import compare_samples, load_sample, plot_comparison, write_comparison
+    from ccreco.analysis.compare import (
+        RENAMED_VARIABLES,
+        compare_samples,
+        load_sample,
+        plot_comparison,
+        write_comparison,
+    )
     from ccreco.cli import _args
     from ccreco.errors import ConfigError
 
@@ -83,6 +90,8 @@ def run(args: argparse.Namespace) -> int:
     a = load_sample(args.a, schema=schema, max_waveforms=args.max_waveforms)
     b = load_sample(args.b, schema=schema, max_waveforms=args.max_waveforms)
     variables = [v.strip() for v in args.variables.split(",")] if args.variables else None
+    for old in dict.fromkeys(v for v in variables or () if v in RENAMED_VARIABLES):
+        print(f"ccreco: variable {old} is deprecated; use {RENAMED_VARIABLES[old]}", file=sys.stderr)
     result = compare_samples(a, b, variables, labels=labels, bins=args.bins)  # type: ignore[arg-type]
     paths = write_comparison(result, outdir)
     print(result.table())

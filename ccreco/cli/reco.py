@@ -26,8 +26,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
     p = _args.add_command(
         subparsers, "reco", help="reconstruct peaks, cluster counts and dN/dx of every waveform (coffea)",
-        description="Run the two-step reconstruction (step-1 LSTM peaks, step-2 CNN cluster count, "
-        "both ONNX) on ROOT files (TTrees or RNTuples) with coffea's runner, and write OUTDIR: hists.root "
+        description="Run the two-step reconstruction (step-1 LSTM peaks, step-2 ML cluster count: "
+        "the per-peak model by default or a CNN, both ONNX) on ROOT files (TTrees or RNTuples) with coffea's runner, and write OUTDIR: hists.root "
         "(TH1/TH2), reco.root (TTree 'reco', one entry per waveform), plots/ (PNG + PDF) and summary.json. "
         "OUTDIR appears only when the run completes.",
         examples=["ccreco reco run.root -o reco-run/                                  # iterative, this process",

@@ -958,7 +958,8 @@ def publish_run(plan: RunPlan, run: Execution, stage: Path, *, plots: bool = Tru
     label = Path(plan.good[0]).name if len(plan.good) == 1 else ""
     if plots:
         say("drawing plots")
-    plot_files = draw(hists, stage / "plots", label=label) if plots else []
+    model = Path(plan.reconstructor.cluster_model.path).stem  # the step-2 model, for the N_cl legend
+    plot_files = draw(hists, stage / "plots", label=label, model=model) if plots else []
     outputs = ["hists.root", "reco.root", "summary.json"] + [str(Path(p).relative_to(stage)) for p in plot_files]
     data = summary_data(plan, run, outputs, n_written, output_s=0.0)
     data["files"] = per_file_summary(plan, per_file)

@@ -2,7 +2,8 @@
 
 Per waveform: peak candidates (:mod:`ccreco.kernels`), the step-1 ONNX classifier's score of
 every candidate window, the detected peaks (times and amplitudes above the baseline), the
-step-2 ONNX CNN's cluster count, the track length and dN/dx, and optionally the classical
+step-2 ONNX model's cluster count (a CNN on the peak times, or the per-peak model that is the
+shipped default), the track length and dN/dx, and optionally the classical
 DERIV + time-proximity clusterization alongside. Everything a notebook, the coffea processor
 and the CLI need; nothing here knows about files or executors.
 """
@@ -150,9 +151,9 @@ class RecoResult:
     peak_offsets : numpy.ndarray
         int64 ``(n + 1,)``: waveform ``w`` owns peaks ``peak_offsets[w]:peak_offsets[w + 1]``.
     n_clusters : numpy.ndarray
-        float32 ``(n,)``, step-2 CNN output.
+        float32 ``(n,)``, the step-2 (ML) model's cluster count, whichever model ran.
     n_clusters_int : numpy.ndarray
-        int64 ``(n,)``, the CNN output rounded (negative outputs clipped to 0).
+        int64 ``(n,)``, the step-2 count rounded (negative outputs clipped to 0).
     track_length_cm : numpy.ndarray
         float32 ``(n,)``.
     dndx : numpy.ndarray

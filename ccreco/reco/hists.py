@@ -77,10 +77,10 @@ def _labelled_score(signal: int) -> Callable[[RecoResult], np.ndarray | None]:
 HISTS: tuple[HistSpec, ...] = (
     HistSpec("n_peaks", "detected peaks per waveform", 120, -0.5, 119.5, lambda r: r.n_peaks, integer=True,
              title="Peaks above the step-1 threshold"),
-    HistSpec("n_clusters", "N_{cl} (CNN)", 120, -0.5, 119.5, lambda r: r.n_clusters, integer=True,
-             tex=r"$N_{cl}$ (CNN)", title="Cluster count, step-2 CNN"),
+    HistSpec("n_clusters", "N_{cl} (ML)", 120, -0.5, 119.5, lambda r: r.n_clusters, integer=True,
+             tex=r"$N_{cl}$ (ML)", title="Cluster count, step-2 model"),
     HistSpec("dndx", "dN_{cl}/dx [cm^{-1}]", 120, 0.0, 60.0, lambda r: r.dndx,
-             tex=r"$dN_{cl}/dx$ [cm$^{-1}$]", title="Cluster density, CNN count / track length"),
+             tex=r"$dN_{cl}/dx$ [cm$^{-1}$]", title="Cluster density, step-2 count / track length"),
     HistSpec("peak_time", "peak time [ns]", 200, 0.0, WINDOW_NS, lambda r: r.peak_time_ns,
              title="Time of the detected peaks from the window start", ylabel="peaks"),
     HistSpec("peak_amplitude", "peak amplitude [mV]", 150, 0.0, 150.0, lambda r: r.peak_amplitude_mv,
@@ -97,27 +97,27 @@ HISTS: tuple[HistSpec, ...] = (
     HistSpec("n_clusters_true", "N_{cl} (MC truth)", 120, -0.5, 119.5, lambda r: r.n_clusters_true,
              truth=True, integer=True, tex=r"$N_{cl}$ (MC truth)", title="True cluster count"),
     HistSpec("residual", "N_{cl}^{reco} - N_{cl}^{true}", 100, -25.0, 25.0, _residual, truth=True,
-             tex=r"$N_{cl}^{reco} - N_{cl}^{true}$", title="CNN count minus true count"),
+             tex=r"$N_{cl}^{reco} - N_{cl}^{true}$", title="ML count minus true count"),
     HistSpec("lstm_score_signal", "step-1 score", 100, 0.0, 1.0, _labelled_score(1), truth=True,
              title="Step-1 score of candidates matched to a true peak", ylabel="candidate windows"),
     HistSpec("lstm_score_noise", "step-1 score", 100, 0.0, 1.0, _labelled_score(0), truth=True,
              title="Step-1 score of candidates matched to no true peak", ylabel="candidate windows"),
 )
 
-#: 2-D histogram of the CNN count against truth (filled only with truth).
+#: 2-D histogram of the step-2 (ML) count against truth (filled only with truth).
 RECO_VS_TRUE = "n_clusters_vs_true"
-#: Profile (ROOT TProfile: mean CNN count and its error per true count) of the same pairs.
+#: Profile (ROOT TProfile: mean step-2 count and its error per true count) of the same pairs.
 RECO_VS_TRUE_PROFILE = "n_clusters_profile"
 #: Titles of the 2-D histogram and the profile (``hists.root``).
 TITLES: dict[str, str] = {s.name: s.title for s in HISTS} | {
-    RECO_VS_TRUE: "CNN cluster count vs true count",
-    RECO_VS_TRUE_PROFILE: "Mean CNN cluster count per true count"}
+    RECO_VS_TRUE: "ML cluster count vs true count",
+    RECO_VS_TRUE_PROFILE: "Mean ML cluster count per true count"}
 #: y-axis titles (``hists.root``) by histogram name.
 YLABELS: dict[str, str] = {s.name: s.ylabel for s in HISTS} | {
-    RECO_VS_TRUE: "N_{cl} (CNN)", RECO_VS_TRUE_PROFILE: "#LTN_{cl}#GT (CNN)"}
+    RECO_VS_TRUE: "N_{cl} (ML)", RECO_VS_TRUE_PROFILE: "#LTN_{cl}#GT (ML)"}
 #: Plot labels (mathtext) by histogram name; axes of the 2-D one: truth, reco.
 TEX: dict[str, str] = {s.name: s.tex or s.label for s in HISTS} | {
-    RECO_VS_TRUE: r"$N_{cl}$ (MC truth);$N_{cl}$ (CNN)"}
+    RECO_VS_TRUE: r"$N_{cl}$ (MC truth);$N_{cl}$ (ML)"}
 
 
 def book(truth: bool) -> dict[str, hist.Hist[Any]]:
@@ -142,7 +142,7 @@ def book(truth: bool) -> dict[str, hist.Hist[Any]]:
     if truth:
         out[RECO_VS_TRUE] = hist.Hist(
             hist.axis.Regular(80, -0.5, 79.5, name="true", label="N_{cl} (MC truth)"),
-            hist.axis.Regular(80, -0.5, 79.5, name="reco", label="N_{cl} (CNN)"),
+            hist.axis.Regular(80, -0.5, 79.5, name="reco", label="N_{cl} (ML)"),
             storage=hist.storage.Weight(),
         )
         out[RECO_VS_TRUE_PROFILE] = hist.Hist(

@@ -43,8 +43,8 @@ BRANCH_TITLES: dict[str, str] = {
     "baseline_rms": "baseline noise RMS [mV]",
     "n_candidates": "candidate windows scored by step 1 [count]",
     "n_peaks": "peaks at or above the step-1 threshold [count]",
-    "n_clusters": "step-2 CNN cluster count [clusters]",
-    "n_clusters_int": "step-2 CNN cluster count, rounded [clusters]",
+    "n_clusters": "step-2 (ML) cluster count [clusters]",
+    "n_clusters_int": "step-2 (ML) cluster count, rounded [clusters]",
     "track_length_cm": "track length in the cell [cm]",
     "dndx": "cluster density N_cl / track length [cm^-1]",
     "deriv_n_peaks": "DERIV peak count [count]",
@@ -380,12 +380,13 @@ _OVERLAID = frozenset({"n_clusters_true", "deriv_n_clusters", "lstm_score_signal
 
 
 def draw(hists: Mapping[str, hist.Hist[Any]], plot_dir: str | os.PathLike[str], label: str = "",
-         data: bool | None = None) -> list[str]:
+         data: bool | None = None, model: str = "") -> list[str]:
     """Draw every histogram with mplhep to PNG and PDF (style in a context: global state untouched).
 
-    ``n_clusters`` overlays the CNN, MC-truth and DERIV counts (one legend entry each);
+    ``n_clusters`` overlays the step-2 (ML) count, the MC-truth and DERIV counts (one legend
+    entry each; the ML entry names the step-2 model when ``model`` is given);
     ``lstm_score`` is split into candidates matched / not matched to a true peak when the run
-    had peak-level truth (log y); ``n_clusters_vs_true`` shows the profile (mean CNN count per
+    had peak-level truth (log y); ``n_clusters_vs_true`` shows the profile (mean ML count per
     true count, with its error) and the diagonal. Every plot carries the "Simulation" or "Data"
     label, ranges are fitted to the entries, and spectra spanning decades get a log y axis.
 
@@ -399,6 +400,9 @@ def draw(hists: Mapping[str, hist.Hist[Any]], plot_dir: str | os.PathLike[str], 
         Text at the top right (e.g. the input's name).
     data : bool, optional
         Label "Data" rather than "Simulation"; default: data when there is no MC truth.
+    model : str
+        Name of the step-2 model that made the count (e.g. ``perpeak_random_wide``), shown in
+        the ``n_clusters`` legend; empty: just "ML".
 
     Returns
     -------
@@ -420,7 +424,7 @@ def draw(hists: Mapping[str, hist.Hist[Any]], plot_dir: str | os.PathLike[str], 
                 _draw_vs_true(ax, h, hists.get(RECO_VS_TRUE_PROFILE))
             elif name == "n_clusters":
                 fig, ax = plotting.figure()
-                _draw_counts(ax, hists)
+                _draw_counts(ax, hists, model)
             elif name == "lstm_score":
                 fig, ax = plotting.figure()
                 _draw_score(ax, hists)
@@ -484,14 +488,15 @@ def _binned_moments(h: hist.Hist[Any]) -> tuple[float, float]:
     return mean, float(np.sqrt(max((w * c * c).sum() / n - mean * mean, 0.0)))
 
 
-def _draw_counts(ax: Any, hists: Mapping[str, hist.Hist[Any]]) -> None:
-    """CNN, truth and DERIV cluster counts on one axes: each its own legend entry."""
+def _draw_counts(ax: Any, hists: Mapping[str, hist.Hist[Any]], model: str = "") -> None:
+    """Step-2 (ML), truth and DERIV cluster counts on one axes: each its own legend entry."""
     import mplhep as hep
 
     from ccreco import plotting
 
     total = np.zeros_like(hists["n_clusters"].values())
-    for i, (key, lab) in enumerate((("n_clusters", "CNN"), ("n_clusters_true", "MC truth"),
+    ml = f"ML ({model})" if model else "ML"
+    for i, (key, lab) in enumerate((("n_clusters", ml), ("n_clusters_true", "MC truth"),
                                     ("deriv_n_clusters", "DERIV + clusterization"))):
         h = hists.get(key)
         if h is None or h.values().sum() <= 0:
@@ -547,7 +552,7 @@ def _draw_score(ax: Any, hists: Mapping[str, hist.Hist[Any]]) -> None:
 
 
 def _draw_vs_true(ax: Any, h: hist.Hist[Any], prof: hist.Hist[Any] | None) -> None:
-    """2-D CNN vs truth with the profile (mean and its error per true count) and the diagonal."""
+    """2-D ML count vs truth with the profile (mean and its error per true count) and the diagonal."""
     import mplhep as hep
 
     from ccreco import plotting
@@ -566,9 +571,9 @@ def _draw_vs_true(ax: Any, h: hist.Hist[Any], prof: hist.Hist[Any] | None) -> No
         _, mean, err = plotting.profile(h.values(), h.axes[1].centers, h.variances())
     ok = np.isfinite(mean)
     ax.errorbar(x[ok], mean[ok], yerr=np.nan_to_num(err[ok]), fmt="o", color="r", markersize=4,
-                label=r"profile: mean $N_{cl}^{CNN}$ per bin")
+                label=r"profile: mean $N_{cl}^{ML}$ per bin")
     lo, hi = h.axes[0].edges[0], h.axes[0].edges[-1]
-    ax.plot([lo, hi], [lo, hi], "k--", lw=1, label=r"$N_{cl}^{CNN} = N_{cl}^{true}$")
+    ax.plot([lo, hi], [lo, hi], "k--", lw=1, label=r"$N_{cl}^{ML} = N_{cl}^{true}$")
     xlab, ylab = TEX[RECO_VS_TRUE].split(";")
     ax.set_xlabel(xlab)
     ax.set_ylabel(ylab)

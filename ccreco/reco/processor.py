@@ -3,7 +3,7 @@
 A thin :class:`coffea.processor.ProcessorABC`: it hands each block of events (``BaseSchema``:
 one field per branch, mapped to ccreco's in-memory form by the run's schema) to
 :func:`ccreco.reco.batch.process_events`, which validates the columns, runs the step-1 LSTM
-and step-2 CNN (ONNX, one session per worker process), fills the histograms and writes the
+and the step-2 model (ONNX, one session per worker process), fills the histograms and writes the
 block's per-waveform part file. No logic lives here.
 
 It is defined in the ``reco`` layer because :func:`ccreco.reco.run_reco` instantiates it; the

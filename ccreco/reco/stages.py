@@ -6,8 +6,10 @@ features (:mod:`ccreco.analysis.features`):
 
 1. :func:`score_windows` -- the step-1 model's probability of every candidate window;
 2. :func:`select_peaks` -- the windows at or above the working point -> peak samples + offsets;
-3. :func:`resolve_extra_inputs` + :func:`count_clusters` -- the step-2 CNN's count from the
-   flat peak times (extra scalar inputs such as ``track_length_cm`` resolved one way);
+3. :func:`resolve_extra_inputs` + :func:`count_clusters` -- a step-2 CNN's count from the
+   flat peak times (extra scalar inputs such as ``track_length_cm`` resolved one way); a
+   per-peak step-2 model counts from the candidate windows and scores itself
+   (:meth:`ccreco.models.inference.PeakClusterModel.count`);
 4. :func:`deriv_clusters` -- the classical chain: DERIV peaks + time-proximity clusterization.
 
 Per-waveform jagged data are a flat array plus int64 ``offsets`` of length ``n + 1``: waveform
@@ -154,7 +156,7 @@ def resolve_extra_inputs(
             continue
         out[name] = np.broadcast_to(np.asarray(value, dtype=np.float32), (n,)).copy()
     if missing:
-        raise ConfigError(f"the CNN needs extra inputs {missing}, which neither the data nor the "
+        raise ConfigError(f"the step-2 model needs extra inputs {missing}, which neither the data nor the "
                           f"configuration provide{': ' + hint if hint else ''}")
     return out
 
@@ -191,7 +193,7 @@ def count_clusters(cluster_model: Any, times_ns: np.ndarray, offsets: np.ndarray
 
 
 def round_counts(n_clusters: np.ndarray) -> np.ndarray:
-    """The CNN's real-valued counts as integers (negative outputs clipped to 0).
+    """The step-2 model's real-valued counts as integers (negative outputs clipped to 0).
 
     Parameters
     ----------
