@@ -130,6 +130,10 @@ def test_train_export_infer_evaluate(sim_file: Path, tmp_path: Path) -> None:
     model = load_model(path)
     assert isinstance(model, PeakClusterModel) and model.context == 2
     assert tuple(model.metadata["channels"]) == cfg.channels  # inference builds the same inputs
+    # the training waveforms' range of every summary is stored, quantiles included
+    assert set(model.input_ranges) == {"n_candidates", *WAVEFORM_CHANNELS}
+    lo, hi = model.input_ranges["n_candidates"]
+    assert 0 <= lo <= hi and model.metadata["input_ranges"]["quantiles"] == [0.005, 0.995]
     assert model.calibration is not None and model.calibration["slope"] > 0
     lam = model.predict_context(sample["x"][:500])
     with torch.no_grad():
@@ -153,3 +157,32 @@ def test_train_export_infer_evaluate(sim_file: Path, tmp_path: Path) -> None:
     reco = Reconstructor(RecoConfig(cluster_model=str(path)))
     out = reco(read(sim_file))
     assert np.rint(np.maximum(out.n_clusters, 0)).mean() == pytest.approx(raw["mean_reco"], abs=1e-9)
+
+
+def test_shipped_model_says_when_the_data_are_outside_its_training(tmp_path: Path) -> None:
+    """The default step 2 records the range of its training waveforms and flags data beyond it."""
+    from ccreco.io import read
+    from ccreco.reco import Reconstructor
+    from ccreco.reco.batch import OUTSIDE_TRAINING_WARN, training_range_check
+
+    reco = Reconstructor()
+    ranges = reco.cluster_model.input_ranges
+    assert {"n_candidates", "wf_span_ns", "wf_score_sum"} <= set(ranges)
+    normal = tmp_path / "normal.root"
+    simulate_to_file(normal, SimConfig.from_preset("tb2023-untuned"), 200, seed=21, progress=False)
+    wide = tmp_path / "wide.root"  # a 1.6 cm cell: drift spans twice the training's
+    simulate_to_file(wide, SimConfig.from_preset("tb2023-untuned", cell_size_cm=1.6), 100, seed=22, progress=False)
+    fractions = {}
+    for name, path in (("normal", normal), ("wide", wide)):
+        out = reco(read(path)).outside_training
+        assert set(out) == set(ranges)
+        fractions[name] = float(np.mean(np.logical_or.reduce(list(out.values()))))
+    assert fractions["normal"] < OUTSIDE_TRAINING_WARN < 0.5 < fractions["wide"]
+    # the run's counters become a summary entry with a warning naming the summaries
+    check = training_range_check({"waveforms_reconstructed": 100, "step2_outside_training": 40,
+                                  "step2_outside_training_wf_span_ns": 38, "step2_outside_training_n_candidates": 5})
+    assert check is not None and check["fraction"] == pytest.approx(0.4)
+    assert "wf_span_ns 38.0 %" in check["warning"] and check["by_summary"]["n_candidates"] == 5
+    quiet = training_range_check({"waveforms_reconstructed": 100, "step2_outside_training": 1})
+    assert quiet is not None and quiet["warning"] is None
+    assert training_range_check({"waveforms_reconstructed": 100}) is None  # a CNN records no range

@@ -408,13 +408,15 @@ def peak_cluster_sample(
     -------
     dict
         ``x`` (m, 2 context + 1, channels) float32, ``y`` (m,) float32, ``offsets`` (n + 1,),
-        ``n_true`` (n,) truth ``n_clusters``, ``sampling_ns``, ``window_ns`` and ``info``.
+        ``n_true`` (n,) truth ``n_clusters``, ``waveform`` (per-waveform
+        :func:`~ccreco.models.encoding.waveform_quantities`, for the model's ``input_ranges``), ``sampling_ns``, ``window_ns`` and ``info``.
     """
-    from ccreco.models.encoding import CONTEXT_CHANNELS, peak_context, peak_features
+    from ccreco.models.encoding import CONTEXT_CHANNELS, peak_context, peak_features, waveform_quantities
 
     channels = CONTEXT_CHANNELS if channels is None else tuple(channels)
     cfg = candidate_config(peak_model.window_left, peak_model.window_right, peak_model.metadata.get("candidates"))
     xs, ys, counts, n_true, files_seen = [], [], [], [], []
+    per_wf: dict[str, list[np.ndarray]] = {}
     sampling = window = None
     with progress(total=max_waveforms, desc="per-peak sample", unit="wf") as bar:
         for chunk in _chunks(files, schema, max_waveforms):
@@ -424,6 +426,8 @@ def peak_cluster_sample(
             scores = peak_model.predict(cw.windows, sampling_ns=chunk.sampling_ns)
             feats = peak_features(cw.windows, cw.time_ns, scores, cw.config.window_left)
             xs.append(peak_context(feats, cw.offsets, context, channels))
+            for name, values in waveform_quantities(feats, cw.offsets).items():
+                per_wf.setdefault(name, []).append(values)
             ys.append(peak_cluster_targets(cw, chunk.truth))
             counts.append(np.diff(cw.offsets))
             n_true.append(np.asarray(chunk.truth["n_clusters"], dtype=np.float32))
@@ -447,6 +451,7 @@ def peak_cluster_sample(
         "target": "clusters opened per candidate (peak_cluster_targets)",
     }
     return {"x": np.concatenate(xs), "y": y, "offsets": offsets, "n_true": np.concatenate(n_true),
+            "waveform": {k: np.concatenate(v) for k, v in per_wf.items()},
             "sampling_ns": float(sampling), "window_ns": float(window), "info": info}
 
 

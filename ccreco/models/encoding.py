@@ -235,12 +235,7 @@ def peak_context(
     counts = np.diff(off)
     wf = np.repeat(np.arange(counts.size), counts)
     local = np.arange(m) - off[:-1][wf]
-    # time of the first confident candidate of each waveform (its first candidate if none)
-    conf = f[:, 3] >= CONFIDENT_SCORE
-    first = np.full(counts.size, np.inf, dtype=np.float64)
-    np.minimum.at(first, wf[conf], f[conf, 0].astype(np.float64))
-    fallback = np.where(counts > 0, f[np.minimum(off[:-1], max(m - 1, 0)), 0] if m else 0.0, 0.0)
-    first = np.where(np.isfinite(first), first, fallback).astype(np.float32)
+    conf, first = _first_confident(f, off, wf)
     t_rel = f[:, 0] - first[wf] if m else np.zeros(0, np.float32)
     slots = 2 * int(context) + 1
     base = len(CONTEXT_CHANNELS)
@@ -256,6 +251,45 @@ def peak_context(
         for c, name in enumerate(extra):
             out[ok, k, base + c] = per_wf[name][wf[ok]]
     return out
+
+
+def _first_confident(f: np.ndarray, off: np.ndarray, wf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which candidates are confident, and the time of each waveform's first confident candidate
+    (its first candidate if none is), float32 ``(n,)``."""
+    m, counts = f.shape[0], np.diff(off)
+    conf = f[:, 3] >= CONFIDENT_SCORE
+    first = np.full(counts.size, np.inf, dtype=np.float64)
+    np.minimum.at(first, wf[conf], f[conf, 0].astype(np.float64))
+    fallback = np.where(counts > 0, f[np.minimum(off[:-1], max(m - 1, 0)), 0] if m else 0.0, 0.0)
+    return conf, np.where(np.isfinite(first), first, fallback).astype(np.float32)
+
+
+def waveform_quantities(features: np.ndarray, offsets: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-waveform summaries of the candidates: ``n_candidates`` and the :data:`WAVEFORM_CHANNELS`.
+
+    What a per-peak model records about its training sample (``input_ranges`` metadata) and
+    compares the data with (:meth:`ccreco.models.inference.PeakClusterModel.outside_training_range`).
+
+    Parameters
+    ----------
+    features : numpy.ndarray
+        ``(m, 4)`` from :func:`peak_features`, time-sorted within each waveform.
+    offsets : numpy.ndarray
+        int64 ``(n + 1,)`` waveform offsets into the candidates.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        float32 ``(n,)`` per name.
+    """
+    f = np.asarray(features, dtype=np.float32)
+    off = np.asarray(offsets, dtype=np.int64)
+    if off.ndim != 1 or off.size < 1 or off[0] != 0 or off[-1] != f.shape[0] or np.any(np.diff(off) < 0):
+        raise ValueError(f"offsets must rise from 0 to {f.shape[0]}")
+    counts = np.diff(off)
+    wf = np.repeat(np.arange(counts.size), counts)
+    conf, first = _first_confident(f, off, wf)
+    return {"n_candidates": counts.astype(np.float32), **_waveform_quantities(f, wf, counts.size, conf, first)}
 
 
 def _waveform_quantities(f: np.ndarray, wf: np.ndarray, n: int, conf: np.ndarray,
@@ -288,4 +322,5 @@ __all__ = [
     "flatten_times",
     "peak_context",
     "peak_features",
+    "waveform_quantities",
 ]

@@ -458,6 +458,43 @@ class PeakClusterModel(OnnxModel):
         cal = self.metadata.get("calibration")
         return None if cal is None else {"slope": float(cal["slope"]), "intercept": float(cal["intercept"])}
 
+    @property
+    def input_ranges(self) -> dict[str, tuple[float, float]]:
+        """Per-waveform summaries and the range the training waveforms spanned (``input_ranges``
+        metadata: quantiles :data:`~ccreco.models.train_clusters.INPUT_RANGE_QUANTILES`); empty
+        for a model trained without them."""
+        ranges = self.metadata.get("input_ranges") or {}
+        return {k: (float(v[0]), float(v[1])) for k, v in ranges.items() if k != "quantiles"}
+
+    def outside_training_range(self, cw: Any, scores: np.ndarray) -> dict[str, np.ndarray]:
+        """Which waveforms lie outside the range of the training waveforms, per summary.
+
+        A waveform whose number of candidates, sum of step-1 scores, confident candidates, their
+        span or close-gap fraction (:func:`~ccreco.models.encoding.waveform_quantities`) is
+        outside what the training waveforms spanned is counted by extrapolation: its count is
+        less trustworthy than the model card says.
+
+        Parameters
+        ----------
+        cw : CandidateWindows
+            The candidates (as for :meth:`count`).
+        scores : numpy.ndarray
+            Step-1 probability of each candidate.
+
+        Returns
+        -------
+        dict of str to numpy.ndarray
+            Boolean ``(n_waveforms,)`` per summary in :attr:`input_ranges` (empty without them).
+        """
+        from ccreco.models.encoding import peak_features, waveform_quantities
+
+        ranges = self.input_ranges
+        if not ranges:
+            return {}
+        feats = peak_features(cw.windows, cw.time_ns, scores, cw.config.window_left)
+        values = waveform_quantities(feats, cw.offsets)
+        return {name: (values[name] < lo) | (values[name] > hi) for name, (lo, hi) in ranges.items() if name in values}
+
     def predict_context(self, context: np.ndarray) -> np.ndarray:
         """Expected clusters opened by each candidate, from :func:`~ccreco.models.encoding.peak_context`.
 

@@ -177,6 +177,10 @@ PEAK_CLUSTER_TRAIN: TrainConfig = TrainConfig(
 )
 
 
+#: Quantiles of the training waveforms' summaries stored as a per-peak model's ``input_ranges``.
+INPUT_RANGE_QUANTILES: tuple[float, float] = (0.005, 0.995)
+
+
 def waveform_sums(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """Sum per-candidate values within each waveform.
 
@@ -276,6 +280,14 @@ def train_peak_cluster_model(
         # inverts it (N = (sum - intercept) / slope) unless asked for the raw sum
         calibration = {"slope": float(wm["slope"]), "intercept": float(wm["intercept"]),
                        "slope_range": list(wm["slope_range"]), "n_waveforms": int(va_wf.size)}
+    # the range of the training waveforms' summaries: inference counts the waveforms outside it
+    # (PeakClusterModel.outside_training_range), a check that the data are what the model knows
+    input_ranges = None
+    if sample.get("waveform"):
+        lo_q, hi_q = INPUT_RANGE_QUANTILES
+        input_ranges = {"quantiles": [lo_q, hi_q], **{
+            name: [float(np.quantile(v[tr_wf], lo_q)), float(np.quantile(v[tr_wf], hi_q))]
+            for name, v in sorted(sample["waveform"].items()) if tr_wf.size}}
     info_sample = dict(sample.get("info", {}))
     info_sample.update(n_waveforms_in=int(n_wf), n_used=int(keep.size), n_train=int(tr_wf.size),
                        n_validation=int(va_wf.size), n_train_candidates=int(tr.size),
@@ -300,8 +312,9 @@ def train_peak_cluster_model(
             "target": "primary clusters opened per step-1 candidate; N_clusters = sum over candidates",
             "normalization": dict(norm, in_graph=True),
             "calibration": calibration,
+            "input_ranges": input_ranges,
         },
     )
 
 
-__all__ = ["PEAK_CLUSTER_TRAIN", "train_cluster_model", "train_peak_cluster_model", "waveform_sums"]
+__all__ = ["INPUT_RANGE_QUANTILES", "PEAK_CLUSTER_TRAIN", "train_cluster_model", "train_peak_cluster_model", "waveform_sums"]

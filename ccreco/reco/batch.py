@@ -148,6 +148,12 @@ def process_block(chunk: Any, reconstructor: Reconstructor, parts_dir: str | os.
     n = len(result)
     out.counters.update(chunks=1, waveforms_read=n, waveforms_reconstructed=n)
     out.counters[f"{result.length_source}_length"] = n
+    if result.outside_training:  # waveforms the step-2 model's training did not span (summary.json)
+        any_out = np.zeros(n, dtype=bool)
+        for name, flags in result.outside_training.items():
+            out.counters[f"step2_outside_training_{name}"] = int(np.count_nonzero(flags))
+            any_out |= flags
+        out.counters["step2_outside_training"] = int(np.count_nonzero(any_out))
     if parts_dir is not None:
         start = chunk.source.entry_start if chunk.source else 0
         stop = chunk.source.entry_stop if chunk.source else n
@@ -353,7 +359,43 @@ def check_blocks(acc: RecoAccumulator, checksums: dict[str, list[tuple[int, int,
                 raise error
             log.warning("%s", error)
             failed.append({"file": file, "entry_start": b0, "entry_stop": b1, "reason": str(error)})
-    return {"data_checks": checks, "integrity": integrity}
+    return {"data_checks": checks, "integrity": integrity, "step2_training_range": training_range_check(acc.counters)}
+
+
+#: Fraction of waveforms outside the step-2 model's training range above which reco warns.
+OUTSIDE_TRAINING_WARN: float = 0.05
+
+
+def training_range_check(counters: dict[str, int]) -> dict[str, Any] | None:
+    """How many waveforms lie outside the per-peak model's training range, with a warning when many do.
+
+    Parameters
+    ----------
+    counters : dict
+        The run's counters (``step2_outside_training`` and ``step2_outside_training_<summary>``
+        from :func:`process_block`).
+
+    Returns
+    -------
+    dict or None
+        ``outside``, ``fraction``, ``by_summary`` and ``warning`` (text or ``None``); ``None``
+        when the step-2 model records no training range.
+    """
+    if "step2_outside_training" not in counters:
+        return None
+    n = int(counters.get("waveforms_reconstructed", 0))
+    k = int(counters["step2_outside_training"])
+    prefix = "step2_outside_training_"
+    by = {key[len(prefix):]: int(v) for key, v in sorted(counters.items()) if key.startswith(prefix)}
+    fraction = k / n if n else 0.0
+    warning = None
+    if fraction > OUTSIDE_TRAINING_WARN:
+        worst = ", ".join(f"{name} {100 * v / n:.1f} %" for name, v in sorted(by.items(), key=lambda kv: -kv[1])[:3] if v)
+        warning = (f"{k} of {n} waveforms ({100 * fraction:.1f} %) lie outside the range the step-2 model was trained "
+                   f"on ({worst}); its count is an extrapolation there: check the data (noise, gain, polarity, "
+                   "sampling) or train on a simulation that spans them (docs/MODELS.md)")
+        log.warning("%s", warning)
+    return {"outside": k, "fraction": fraction, "by_summary": by, "warning": warning}
 
 
 @dataclass
@@ -867,6 +909,7 @@ def summary_data(plan: RunPlan, run: Execution, outputs: list[str], n_written: i
         "skipped": acc.skipped,
         "data_checks": run.checks["data_checks"],
         "integrity": run.checks["integrity"],
+        "step2_training_range": run.checks.get("step2_training_range"),
         "throughput": {
             "wall_s": wall,
             "waveforms_per_s": n_wf / wall if wall > 0 else None,

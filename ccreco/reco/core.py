@@ -168,6 +168,11 @@ class RecoResult:
         int8 ``(sum n_candidates,)``: 1 when the candidate is matched to a true peak, 0 when not
         (:func:`ccreco.kernels.candidate_labels`); only with peak-level truth. For the plots
         (the score split by truth); not written to ``reco.root``.
+    outside_training : dict of str to numpy.ndarray
+        Per summary of the step-1 candidates (``n_candidates``, ``wf_span_ns``, ...), boolean
+        ``(n,)``: the waveform lies outside the range of the per-peak model's training
+        waveforms (:meth:`ccreco.models.inference.PeakClusterModel.outside_training_range`);
+        empty for a CNN or a model without ``input_ranges``. Counted in ``summary.json``.
     """
 
     run: np.ndarray
@@ -190,6 +195,7 @@ class RecoResult:
     n_clusters_true: np.ndarray | None = None
     n_electrons_true: np.ndarray | None = None
     score_label: np.ndarray | None = None
+    outside_training: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
 
     def __len__(self) -> int:
         return int(self.run.size)
@@ -388,8 +394,10 @@ class Reconstructor:
         amplitude = (chunk.waveforms[wf_index, peaks.index] - cw.baseline[wf_index]).astype(np.float32)
 
         length, source = self.track_length(chunk)
+        outside: dict[str, np.ndarray] = {}
         if hasattr(self.cluster_model, "count"):  # per-peak model: all candidates and their scores
             n_cl = np.asarray(self.cluster_model.count(cw, scores, sampling_ns=dt), dtype=np.float32)
+            outside = self.cluster_model.outside_training_range(cw, scores)
         else:
             n_cl = count_clusters(self.cluster_model, peaks.times_ns(dt), peak_offsets, sampling_ns=dt,
                                   window_ns=chunk.n_samples * dt, extra=self._extra_inputs(chunk) if n else None)
@@ -414,6 +422,7 @@ class Reconstructor:
             track_length_cm=length,
             dndx=dndx,
             length_source=source,
+            outside_training=outside,
         )
         if self.config.deriv:
             d = deriv_clusters(chunk.waveforms, self.deriv_config, self.deriv_cluster_config, sampling_ns=dt)
