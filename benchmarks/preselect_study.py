@@ -127,6 +127,8 @@ class Prepared:
         rm, _ = match_peaks(self.ref, self.ref_off, bare_idx, bare_off, cfg.tolerance)
         self.bare_recall = float(np.mean(rm >= 0))
         self.bare_windows = bare_idx.size / self.n
+        self.index, self.offsets, bl, rms = find_candidates(wf[:1], cfg, lo=lo, hi=hi, sampling_ns=chunk.sampling_ns)
+        features(wf[:1], self.index, self.offsets, bl, rms)  # compile before timing
         t0 = time.perf_counter()
         self.index, self.offsets, bl, rms = find_candidates(wf, cfg, lo=lo, hi=hi, sampling_ns=chunk.sampling_ns)
         t1 = time.perf_counter()
@@ -138,6 +140,7 @@ class Prepared:
         self.y = (dm >= 0).astype(np.int8)
         self.wave = np.repeat(np.arange(self.n), np.diff(self.offsets))
         self.tol = cfg.tolerance
+        self.sampling_ns = chunk.sampling_ns
 
     def recall_windows(self, keep: np.ndarray) -> tuple[float, float]:
         """Candidate recall (re-matched) and windows / waveform of the kept base candidates."""
@@ -172,18 +175,85 @@ def operating_point(p: Prepared, score: np.ndarray, target: float) -> float:
     return lo
 
 
+def scan(p: Prepared, score: np.ndarray, steps: int = 99) -> list[tuple[float, float, float]]:
+    """``(threshold, windows / wf, recall / bare)`` at score quantiles 0 .. 0.98 (keep ``score >= t``)."""
+    out = []
+    for t in np.quantile(score, np.linspace(0.0, 0.98, steps)):
+        r, w = p.recall_windows(score >= t)
+        out.append((float(t), w, r / p.bare_recall))
+    return out
+
+
+def summary(points: list[tuple[float, float, float]]) -> tuple[float, float, float]:
+    """Fewest windows / wf at recall >= 0.99 x bare (nan: never), best recall / bare at <= 40 and <= 45."""
+    ok = [w for _, w, r in points if r >= 0.99]
+    at40 = max([r for _, w, r in points if w <= 40.0] or [math.nan])
+    at45 = max([r for _, w, r in points if w <= 45.0] or [math.nan])
+    return (min(ok) if ok else math.nan), at40, at45
+
+
+def lstm_scores(model: Any, chunk: WaveformChunk, p: Prepared) -> np.ndarray:
+    """The step-1 model's score of every base candidate (its own window and scaling)."""
+    from ccreco.kernels.windows import extract_windows
+
+    cfg = CandidateConfig(window_left=model.window_left, window_right=model.window_right)
+    windows, _, _, kept = extract_windows(chunk.waveforms, p.index, p.offsets, cfg)
+    if not kept.all():
+        raise RuntimeError("base candidates outside the model's window range")
+    return np.asarray(model.predict(windows, sampling_ns=chunk.sampling_ns), dtype=np.float64).reshape(-1)
+
+
+def lstm_metrics(p: Prepared, scores: np.ndarray, keep: np.ndarray, cut: float, fakes_max: float = 3.0
+                 ) -> dict[str, float]:
+    """Window F1 / AUC on the kept windows (labels re-matched), electron efficiency and fakes at
+    ``cut`` and at the lowest threshold with <= ``fakes_max`` fakes per waveform."""
+    from ccreco.analysis.metrics import electron_matching, window_metrics
+
+    idx = p.index[keep]
+    off = np.zeros(p.n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(p.wave[keep], minlength=p.n), out=off[1:])
+    _, dm = match_peaks(p.ref, p.ref_off, idx, off, p.tol)
+    y = (dm >= 0).astype(np.int8)
+    s = scores[keep]
+    wave = p.wave[keep]
+
+    def electrons(t: float) -> tuple[float, float]:
+        sel = s >= t
+        poff = np.zeros(p.n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(wave[sel], minlength=p.n), out=poff[1:])
+        c = electron_matching(p.ref, p.ref_off, idx[sel], poff, p.tol, sampling_ns=p.sampling_ns)
+        return c["n_matched"] / c["n_true"], c["n_fakes"] / c["n_waveforms"]
+
+    wm = window_metrics(y, scores=s, selected=s >= cut, threshold=cut)
+    eff, fakes = electrons(cut)
+    best = (math.nan, math.nan, math.nan)
+    for t in np.linspace(0.05, 0.99, 95):
+        e, f = electrons(float(t))
+        if f <= fakes_max:
+            best = (float(t), e, f)
+            break
+    return {"windows": idx.size / p.n, "f1": float(wm["f1"]), "auc": float(wm["auc"]),
+            "electron_efficiency": eff, "fakes_per_waveform": fakes, "threshold_3fakes": best[0],
+            "efficiency_3fakes": best[1], "fakes_3fakes": best[2]}
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Train on one sample, report the curve and the operating point on the test samples."""
+    """Train on one sample, report the curves, bounds, operating points and the LSTM's metrics."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-n", type=int, default=2000, help="waveforms per sample")
     ap.add_argument("--train-seed", type=int, default=1)
     ap.add_argument("--test-seed", type=int, default=1001)
     ap.add_argument("--target", type=float, default=0.993, help="training recall / bare at the operating point")
     ap.add_argument("--bases", default=",".join(BASES), help="comma-separated keys of BASES")
-    ap.add_argument("--features", default=",".join(FEATURES), help="comma-separated subset of FEATURES")
     ap.add_argument("-o", "--output", default=None, help="directory for preselect_study.json/.md")
     args = ap.parse_args(argv)
-    cols = [FEATURES.index(f) for f in args.features.split(",")]
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from ccreco.models.inference import PeakModel
+    from ccreco.models.shipped import DEFAULT_PEAK_MODEL, shipped_model
+
+    model = PeakModel(shipped_model(DEFAULT_PEAK_MODEL), intra_op_num_threads=1, batch_size=256)
+    stored = dict(model.candidates or {})
     chunks = {
         "train tb2023-untuned": sample(args.n, args.train_seed),
         "test tb2023-untuned": sample(args.n, args.test_seed),
@@ -191,49 +261,88 @@ def main(argv: list[str] | None = None) -> int:
         "test heed-tube": sample(args.n, args.test_seed, preset="heed-tube"),
     }
     result: dict[str, Any] = {"n": args.n, "train_seed": args.train_seed, "test_seed": args.test_seed,
-                              "target": args.target, "features": [FEATURES[c] for c in cols], "bases": {}}
-    lines = ["## Step-1 pre-selection by a first-stage logistic regression (`benchmarks/preselect_study.py`)", ""]
+                              "target": args.target, "features": list(FEATURES), "bases": {}}
+    lines = ["## Step-1 pre-selection by a first-stage classifier (`benchmarks/preselect_study.py`)", "",
+             f"{args.n} waveforms per sample; train: `tb2023-untuned` seed {args.train_seed}; test: seed "
+             f"{args.test_seed} (`tb2023-untuned`, the same at S/N 20, `heed-tube`). Recall: candidate recall "
+             "(one-to-one matching within 2 samples, re-matched after the pre-selection) / the bare `d2` rule's.", ""]
     for key in args.bases.split(","):
         prepared = {name: Prepared(ch, BASES[key]) for name, ch in chunks.items()}
         tr = prepared["train tb2023-untuned"]
-        w, b0 = fit(tr.X[:, cols], tr.y)
-        scores = {name: p.X[:, cols] @ w + b0 for name, p in prepared.items()}
-        thr = operating_point(tr, scores["train tb2023-untuned"], args.target)
-        entry: dict[str, Any] = {"weights": dict(zip([FEATURES[c] for c in cols], w.tolist())),
-                                 "intercept": b0, "threshold": thr, "samples": {}}
-        lines += [f"### base `{key}` ({BASES[key]})", "",
-                  "weights (raw features): " + ", ".join(f"{FEATURES[c]} {v:+.4f}" for c, v in zip(cols, w))
-                  + f"; intercept {b0:+.4f}; operating threshold {thr:+.4f} (train recall >= {args.target} x bare)", "",
+        w, b0 = fit(tr.X, tr.y)
+        gbt = HistGradientBoostingClassifier(max_iter=200, max_depth=4, random_state=0).fit(tr.X, tr.y)
+        logit = {name: p.X @ w + b0 for name, p in prepared.items()}
+        thr = operating_point(tr, logit["train tb2023-untuned"], args.target)
+        entry: dict[str, Any] = {"weights": dict(zip(FEATURES, w.tolist())), "intercept": b0,
+                                 "threshold": thr, "samples": {}}
+        lines += [f"### base `{key}` (d2, {BASES[key]})", "",
+                  "logistic weights (raw features): " + ", ".join(f"{f} {v:+.4f}" for f, v in zip(FEATURES, w))
+                  + f"; intercept {b0:+.4f}; operating threshold {thr:+.4f} (highest with train recall >= "
+                  f"{args.target} x bare, or keep-all when the base is already below)", "",
                   "| sample | bare windows / wf | bare recall | base windows / wf | base recall / bare | "
-                  "presel windows / wf | presel recall | presel recall / bare | signal kept | cand. ms / 1000 wf | "
-                  "feature ms / 1000 wf |",
-                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+                  "logistic windows / wf | recall / bare | cand. ms / 1000 wf | feature ms / 1000 wf |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        bounds = ["", "Fewest windows / wf at recall >= 0.99 x bare, and best recall / bare at <= 40 and <= 45 "
+                  "windows / wf (threshold scan of each scorer; GBT = gradient-boosted trees, depth 4, on the same "
+                  "features: the most these features give; LSTM = the shipped step-1 model's own score: the most "
+                  "any first stage as good as the LSTM gives):", "",
+                  "| sample | scorer | windows at 0.99 | recall at <= 40 | recall at <= 45 |", "|---|---|---:|---:|---:|"]
         for name, p in prepared.items():
-            s = scores[name]
+            s = logit[name]
             base_r, base_w = p.recall_windows(np.ones(s.size, bool))
-            keep = s > thr
-            r, wn = p.recall_windows(keep)
-            sig = float(p.y[keep].sum() / max(p.y.sum(), 1))
-            curve = []
-            for q in (-3.0, -2.0, -1.5, -1.0, -0.5, 0.0, 0.5, 1.0):
-                rr, ww = p.recall_windows(s > thr + q)
-                curve.append({"offset": q, "windows": ww, "recall": rr, "relative": rr / p.bare_recall})
-            entry["samples"][name] = {"bare_windows": p.bare_windows, "bare_recall": p.bare_recall,
-                                      "base_windows": base_w, "base_recall": base_r, "windows": wn,
-                                      "recall": r, "relative": r / p.bare_recall, "signal_kept": sig,
-                                      "cand_ms_per_1000": p.cand_ms, "feat_ms_per_1000": p.feat_ms,
-                                      "curve": curve}
+            r, wn = p.recall_windows(s > thr)
+            samp: dict[str, Any] = {"bare_windows": p.bare_windows, "bare_recall": p.bare_recall,
+                                    "base_windows": base_w, "base_recall": base_r, "windows": wn, "recall": r,
+                                    "relative": r / p.bare_recall, "cand_ms_per_1000": p.cand_ms,
+                                    "feat_ms_per_1000": p.feat_ms, "curves": {}}
             lines.append(f"| {name} | {p.bare_windows:.1f} | {p.bare_recall:.3f} | {base_w:.1f} | "
-                         f"{base_r / p.bare_recall:.3f} | {wn:.1f} | {r:.3f} | {r / p.bare_recall:.3f} | {sig:.3f} | "
+                         f"{base_r / p.bare_recall:.3f} | {wn:.1f} | {r / p.bare_recall:.3f} | "
                          f"{p.cand_ms:.1f} | {p.feat_ms:.1f} |")
-        lines += ["", "Curve (threshold offset from the operating point: windows / wf, recall / bare):", "",
-                  "| sample | " + " | ".join(f"{c['offset']:+g}" for c in curve) + " |",
-                  "|---|" + "---:|" * len(curve)]
-        for name in prepared:
-            cv = entry["samples"][name]["curve"]
-            lines.append(f"| {name} | " + " | ".join(f"{c['windows']:.1f}, {c['relative']:.3f}" for c in cv) + " |")
-        lines.append("")
+            scorers = {"logistic": s, "GBT": gbt.predict_proba(p.X)[:, 1]}
+            if name != "train tb2023-untuned":
+                scorers["LSTM"] = lstm_scores(model, chunks[name], p)
+            for sname, sc in scorers.items():
+                pts = scan(p, sc)
+                samp["curves"][sname] = pts
+                a, b40, b45 = summary(pts)
+                bounds.append(f"| {name} | {sname} | {a:.1f} | {b40:.3f} | {b45:.3f} |")
+            entry["samples"][name] = samp
+        lines += bounds
+        cv = entry["samples"]["test tb2023-untuned"]["curves"]["logistic"]
+        lines += ["", "Logistic curve on the test sample (windows / wf : recall / bare): "
+                  + ", ".join(f"{w_:.1f} : {r_:.3f}" for _, w_, r_ in cv[::7]), ""]
         result["bases"][key] = entry
+    # the LSTM with and without a logistic pre-selection after its stored selection
+    base_key = next((k for k, v in BASES.items() if all(stored.get(f) == x for f, x in v.items())), None)
+    if base_key is not None:
+        tr = Prepared(chunks["train tb2023-untuned"], BASES[base_key])
+        w, b0 = fit(tr.X, tr.y)
+        st = tr.X @ w + b0
+        lines += [f"### The shipped `{os.path.basename(str(model.path))}` (its stored selection `{base_key}`) with a "
+                  "logistic pre-selection after it", "",
+                  f"Window F1 and AUC on the windows offered (labels re-matched), electron efficiency and fakes / wf at "
+                  f"the model's threshold {model.threshold:g} and at the lowest threshold with <= 3 fakes / wf. "
+                  "Pre-selection thresholds from the training sample: keep-all, and the train quantiles leaving "
+                  "about 55 and 40 windows / wf.", "",
+                  "| sample | pre-selection | windows / wf | recall / bare | F1 | AUC | eff. | fakes / wf | "
+                  "thr. at <= 3 fakes | eff. there | fakes there |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        cuts = {"none": -math.inf}
+        for target_w in (55.0, 40.0):
+            cuts[f"logistic, ~{target_w:g} train windows"] = float(np.quantile(st, 1.0 - target_w * tr.n / st.size))
+        result["lstm"] = {"base": base_key, "weights": w.tolist(), "intercept": b0, "cuts": cuts, "rows": []}
+        for name in ("test tb2023-untuned", "test S/N 20", "test heed-tube"):
+            p = Prepared(chunks[name], BASES[base_key])
+            ls = lstm_scores(model, chunks[name], p)
+            sc = p.X @ w + b0
+            for cname, c in cuts.items():
+                keep = sc >= c
+                r, _ = p.recall_windows(keep)
+                m: dict[str, Any] = dict(lstm_metrics(p, ls, keep, float(model.threshold)))
+                m.update(sample=name, preselection=cname, relative=r / p.bare_recall)
+                result["lstm"]["rows"].append(m)
+                lines.append(f"| {name} | {cname} | {m['windows']:.1f} | {m['relative']:.3f} | {m['f1']:.3f} | "
+                             f"{m['auc']:.3f} | {m['electron_efficiency']:.3f} | {m['fakes_per_waveform']:.2f} | "
+                             f"{m['threshold_3fakes']:.2f} | {m['efficiency_3fakes']:.3f} | {m['fakes_3fakes']:.2f} |")
     text = "\n".join(lines)
     print(text)
     if args.output:
