@@ -66,7 +66,7 @@ BASES: dict[str, dict[str, Any]] = {
 }
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=False)  # no cache: the tests load this file under another module name
 def _features(wf: np.ndarray, index: np.ndarray, offsets: np.ndarray, baseline: np.ndarray,
               rms: np.ndarray) -> np.ndarray:
     out = np.empty((index.size, 10), dtype=np.float64)
