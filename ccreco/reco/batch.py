@@ -29,7 +29,6 @@ from typing import Any
 
 import numpy as np
 
-
 from ccreco import __version__
 from ccreco._extras import require
 from ccreco._outputs import Output, OutputLock, check_outputs, check_replaceable, clean_stale, duplicate_inputs

@@ -394,8 +394,10 @@ class Reconstructor:
         amplitude = (chunk.waveforms[wf_index, peaks.index] - cw.baseline[wf_index]).astype(np.float32)
 
         length, source = self.track_length(chunk)
+        from ccreco.models.inference import PeakClusterModel
+
         outside: dict[str, np.ndarray] = {}
-        if hasattr(self.cluster_model, "count"):  # per-peak model: all candidates and their scores
+        if isinstance(self.cluster_model, PeakClusterModel):  # per-peak: all candidates and their scores
             n_cl = np.asarray(self.cluster_model.count(cw, scores, sampling_ns=dt), dtype=np.float32)
             outside = self.cluster_model.outside_training_range(cw, scores)
         else:
