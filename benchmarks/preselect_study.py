@@ -23,11 +23,13 @@ along a threshold scan (the curve), plus the feature time.
 Usage::
 
     python benchmarks/preselect_study.py -n 2000 -o preselect_out
+    python benchmarks/preselect_study.py --fit 40 -n 2000 --train-seed 1   # weights for a model
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import os
@@ -35,28 +37,17 @@ import sys
 import time
 from typing import Any
 
-import numba
 import numpy as np
 
 from ccreco.io.chunk import WaveformChunk
 from ccreco.kernels import CandidateConfig, match_peaks, truth_peak_samples
-from ccreco.kernels.candidates import find_candidates
+from ccreco.kernels.candidates import PRESELECT_FEATURES, candidate_features, find_candidates
 from ccreco.sim import SimConfig, simulate
 from ccreco.sim.snr import config_at_snr
 
-#: Feature names (RMS units unless noted), in the order :func:`features` returns them.
-FEATURES: tuple[str, ...] = (
-    "height",        # (x[i] - baseline) / rms
-    "rise5",         # (x[i] - min(x[i-5..i-1])) / rms: height over the local (left) baseline
-    "curv",          # ((x[i]-x[i-1]) - (x[i+1]-x[i])) / rms: minus the second difference (> 0 for d2)
-    "d1_before",     # (x[i] - x[i-1]) / rms
-    "d1_after",      # (x[i+1] - x[i]) / rms
-    "is_max",        # 1 if x[i] > x[i-1] and x[i] >= x[i+1]
-    "below_top2",    # (max(x[i-2..i+2]) - x[i]) / rms: how far below the highest sample within 2
-    "rise3",         # (x[i] - x[i-3]) / rms
-    "fall3",         # (x[i] - x[i+3]) / rms
-    "log_height",    # log(1 + max(height, 0))
-)
+#: Feature names (RMS units unless noted), in the order :func:`features` returns them (the
+#: library's :data:`ccreco.kernels.candidates.PRESELECT_FEATURES`: one definition).
+FEATURES: tuple[str, ...] = PRESELECT_FEATURES
 
 #: Base selections (CandidateConfig fields) the classifier thins.
 BASES: dict[str, dict[str, Any]] = {
@@ -66,44 +57,10 @@ BASES: dict[str, dict[str, Any]] = {
 }
 
 
-@numba.njit(cache=False)  # no cache: the tests load this file under another module name
-def _features(wf: np.ndarray, index: np.ndarray, offsets: np.ndarray, baseline: np.ndarray,
-              rms: np.ndarray) -> np.ndarray:
-    out = np.empty((index.size, 10), dtype=np.float64)
-    ns = wf.shape[1]
-    for w in range(offsets.size - 1):
-        x = wf[w]
-        b = baseline[w]
-        inv = 1.0 / rms[w] if rms[w] > 0 else 1.0
-        for p in range(offsets[w], offsets[w + 1]):
-            i = index[p]
-            xi = np.float64(x[i])
-            a = np.float64(x[i - 1])
-            c = np.float64(x[i + 1])
-            lo5 = xi
-            for j in range(max(0, i - 5), i):
-                lo5 = min(lo5, np.float64(x[j]))
-            hi2 = xi
-            for j in range(max(0, i - 2), min(ns, i + 3)):
-                hi2 = max(hi2, np.float64(x[j]))
-            h = (xi - b) * inv
-            out[p, 0] = h
-            out[p, 1] = (xi - lo5) * inv
-            out[p, 2] = ((xi - a) - (c - xi)) * inv
-            out[p, 3] = (xi - a) * inv
-            out[p, 4] = (c - xi) * inv
-            out[p, 5] = 1.0 if (xi > a and xi >= c) else 0.0
-            out[p, 6] = (hi2 - xi) * inv
-            out[p, 7] = (xi - np.float64(x[max(0, i - 3)])) * inv
-            out[p, 8] = (xi - np.float64(x[min(ns - 1, i + 3)])) * inv
-            out[p, 9] = math.log1p(max(h, 0.0))
-    return out
-
-
 def features(wf: np.ndarray, index: np.ndarray, offsets: np.ndarray, baseline: np.ndarray,
              rms: np.ndarray) -> np.ndarray:
-    """Per-candidate features ``(m, len(FEATURES))`` float64 (see :data:`FEATURES`)."""
-    return _features(wf, index, offsets, baseline, rms)
+    """Per-candidate features ``(m, len(FEATURES))`` float64 (:func:`ccreco.kernels.candidates.candidate_features`)."""
+    return candidate_features(wf, index, offsets, baseline, rms)
 
 
 def sample(n: int, seed: int, preset: str = "tb2023-untuned", snr: float | None = None) -> WaveformChunk:
@@ -160,6 +117,117 @@ def fit(X: np.ndarray, y: np.ndarray, c: float = 1.0) -> tuple[np.ndarray, float
     lr = LogisticRegression(C=c, max_iter=2000).fit((X - mu) / sd, y)
     w = lr.coef_[0] / sd
     return w, float(lr.intercept_[0] - np.sum(w * mu))
+
+
+def fit_preselection(chunk: WaveformChunk, config: CandidateConfig, target_windows: float = 40.0,
+                     c: float = 1.0) -> tuple[tuple[float, ...], float]:
+    """Fit the first-stage pre-selection of ``config``'s selection on a simulated training chunk.
+
+    The start selection is ``config`` without any pre-selection of its own (its rule, amplitude
+    cut and region of interest; candidates as :func:`ccreco.kernels.candidate_windows` makes
+    them, i.e. with room for the window). Each candidate is labelled signal when matched
+    one-to-one to a true electron peak within ``config.tolerance``; a logistic regression
+    (:func:`fit`) on :data:`FEATURES` gives the weights, and the threshold is the logit of the
+    ``round(target_windows * n)``-th best candidate, so that about ``target_windows`` windows per
+    waveform are kept on this sample (all of them when the start selection has fewer).
+
+    Parameters
+    ----------
+    chunk : WaveformChunk
+        Training waveforms with MC truth.
+    config : CandidateConfig
+        The start selection (e.g. a step-1 model's stored ``candidates`` with its window).
+    target_windows : float
+        Windows per waveform to keep on the training sample.
+    c : float
+        Inverse L2 strength of the logistic regression.
+
+    Returns
+    -------
+    weights : tuple of float
+        ``CandidateConfig.preselect_weights``: the weights of :data:`FEATURES`, then the intercept.
+    threshold : float
+        ``CandidateConfig.preselect_threshold``.
+    """
+    if chunk.truth is None:
+        raise ValueError("fit_preselection needs a chunk with MC truth")
+    if not target_windows > 0:
+        raise ValueError(f"target_windows must be > 0, got {target_windows!r}")
+    cfg = dataclasses.replace(config, preselect_weights=None)
+    wf, ns = chunk.waveforms, chunk.n_samples
+    idx, off, bl, rms = find_candidates(wf, cfg, lo=cfg.window_left, hi=ns - 1 - cfg.window_right,
+                                        sampling_ns=chunk.sampling_ns)
+    X = features(wf, idx, off, bl, rms)
+    ref, ref_off, _ = truth_peak_samples(chunk.truth, chunk.sampling_ns, ns)
+    _, dm = match_peaks(ref, ref_off, idx, off, cfg.tolerance)
+    w, b0 = fit(X, (dm >= 0).astype(np.int8), c)
+    weights = (*(float(v) for v in w), float(b0))
+    # the logits as the library's cut computes them (same summation order)
+    logit = np.full(idx.size, b0)
+    for j in range(w.size):
+        logit += w[j] * X[:, j]
+    keep = int(round(target_windows * len(chunk)))
+    if keep >= idx.size:
+        return weights, (float(logit.min()) - 1.0 if idx.size else 0.0)
+    return weights, float(np.sort(logit)[::-1][max(keep, 1) - 1])
+
+
+def preselection_summary(chunk: WaveformChunk, config: CandidateConfig) -> dict[str, float]:
+    """Windows per waveform and candidate recall of ``config`` with and without its pre-selection.
+
+    Parameters
+    ----------
+    chunk : WaveformChunk
+        Waveforms with MC truth.
+    config : CandidateConfig
+        A selection with ``preselect_weights``.
+
+    Returns
+    -------
+    dict
+        ``windows``, ``recall`` (with the cut, through :func:`find_candidates`), ``windows_start``,
+        ``recall_start`` (without), ``recall_relative`` (ratio of the recalls).
+    """
+    ns = chunk.n_samples
+    ref, ref_off, _ = truth_peak_samples(chunk.truth, chunk.sampling_ns, ns)
+    out: dict[str, float] = {}
+    for key, cfg in (("", config), ("_start", dataclasses.replace(config, preselect_weights=None))):
+        idx, off, _, _ = find_candidates(chunk.waveforms, cfg, lo=cfg.window_left, hi=ns - 1 - cfg.window_right,
+                                         sampling_ns=chunk.sampling_ns)
+        rm, _ = match_peaks(ref, ref_off, idx, off, cfg.tolerance)
+        out["windows" + key] = idx.size / len(chunk)
+        out["recall" + key] = float(np.mean(rm >= 0))
+    out["recall_relative"] = out["recall"] / out["recall_start"]
+    return out
+
+
+def main_fit(args: argparse.Namespace) -> int:
+    """``--fit``: fit the shipped step-1 model's pre-selection and print weights and numbers."""
+    from ccreco.models.dataset import candidate_config
+    from ccreco.models.inference import PeakModel
+    from ccreco.models.shipped import DEFAULT_PEAK_MODEL, shipped_model
+
+    model = PeakModel(shipped_model(DEFAULT_PEAK_MODEL))
+    start = candidate_config(model.window_left, model.window_right, model.candidates, preselect=False)
+    chunk = sample(args.n, args.train_seed, preset=args.preset)
+    weights, thr = fit_preselection(chunk, start, args.fit)
+    res = preselection_summary(chunk, dataclasses.replace(start, preselect_weights=weights, preselect_threshold=thr))
+    result = {"preset": args.preset, "n": args.n, "seed": args.train_seed, "target_windows": args.fit,
+              "start": {k: v for k, v in dataclasses.asdict(start).items() if not k.startswith("preselect")},
+              "features": list(FEATURES), "preselect_weights": list(weights), "preselect_threshold": thr, **res}
+    print(f"training sample: {args.preset}, {args.n} waveforms, seed {args.train_seed}; start selection: "
+          f"{os.path.basename(str(model.path))}'s stored candidates")
+    print("preselect_weights = " + ", ".join(f"{v:.6g}" for v in weights)
+          + "  # " + ", ".join(FEATURES) + ", intercept")
+    print(f"preselect_threshold = {thr:.6g}")
+    print(f"windows / wf {res['windows']:.2f} (start {res['windows_start']:.2f}); candidate recall "
+          f"{res['recall']:.4f} (start {res['recall_start']:.4f}; ratio {res['recall_relative']:.4f})")
+    print(json.dumps(result))
+    if args.output:
+        os.makedirs(args.output, exist_ok=True)
+        with open(os.path.join(args.output, "preselect_fit.json"), "w", encoding="utf-8") as fh:
+            json.dump(result, fh, indent=1)
+    return 0
 
 
 def operating_point(p: Prepared, score: np.ndarray, target: float) -> float:
@@ -246,7 +314,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--target", type=float, default=0.993, help="training recall / bare at the operating point")
     ap.add_argument("--bases", default=",".join(BASES), help="comma-separated keys of BASES")
     ap.add_argument("-o", "--output", default=None, help="directory for preselect_study.json/.md")
+    ap.add_argument("--fit", type=float, default=None, metavar="WINDOWS",
+                    help="only fit the shipped step-1 model's pre-selection to keep WINDOWS windows / wf on the "
+                    "training sample (-n, --train-seed, --preset) and print its weights and threshold")
+    ap.add_argument("--preset", default="tb2023-untuned", help="simulation preset of the --fit training sample")
     args = ap.parse_args(argv)
+    if args.fit is not None:
+        return main_fit(args)
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     from ccreco.models.inference import PeakModel

@@ -13,7 +13,8 @@ importing this module registers nothing.
   default the shipped :data:`ccreco.models.shipped.DEFAULT_PEAK_MODEL`), ``threshold``,
   ``threads``, ``batch_size`` (windows per call; default :class:`ccreco.reco.RecoConfig`'s),
   ``roi`` (``false``: the model's candidate rule without its stored region of interest; also
-  for ``cnn``/``perpeak``/``lstm`` clusters).
+  for ``cnn``/``perpeak``/``lstm`` clusters), ``preselect`` (``false``: without the model's stored
+  first-stage pre-selection; the same methods).
 - ``lstm`` clusters: the same peaks, clusterized by time proximity; extra options ``c`` and
   ``t0_ns``.
 - ``cnn`` clusters: step-1 peaks (candidates made as the step-1 model's metadata says) fed to
@@ -167,7 +168,8 @@ def _model_path(opts: dict[str, str], key: str, default: str) -> str:
 
 
 def _peak_model(opts: dict[str, str], key: str = "model") -> tuple[Any, float | None, Any]:
-    """The step-1 model, the threshold option and its candidate selection (``roi=false``: no ROI)."""
+    """The step-1 model, the threshold option and its candidate selection (``roi=false``: no ROI;
+    ``preselect=false``: no first-stage pre-selection)."""
     from ccreco.models.inference import PeakModel
     from ccreco.models.shipped import DEFAULT_PEAK_MODEL
 
@@ -178,14 +180,15 @@ def _peak_model(opts: dict[str, str], key: str = "model") -> tuple[Any, float | 
     model = PeakModel(path, intra_op_num_threads=threads, batch_size=batch)
     # roi=false: the model's stored candidate selection without its region of interest
     roi = _pop(opts, "roi", bool, RecoConfig.roi)
-    return model, threshold, _model_candidates(model, roi)
+    preselect = _pop(opts, "preselect", bool, RecoConfig.preselect)
+    return model, threshold, _model_candidates(model, roi, preselect)
 
 
-def _model_candidates(model: Any, roi: bool = True) -> Any:
+def _model_candidates(model: Any, roi: bool = True, preselect: bool = True) -> Any:
     from ccreco.models.dataset import candidate_config
 
     return candidate_config(model.window_left, model.window_right, model.candidates,
-                            roi=roi)
+                            roi=roi, preselect=preselect)
 
 
 def _step1(model: Any, chunk: WaveformChunk, cw: CandidateWindows, threshold: float | None

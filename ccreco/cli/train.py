@@ -59,7 +59,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     peaks.add_argument("--candidates", action="append", metavar="KEY=VALUE",
                        help="candidate selection the model is trained on and stores (repeatable): rule=d2|max|top, "
                        "min_distance=N (rule top), threshold=K|none, roi_threshold=K|none, roi_margin=N, smooth=H, "
-                       "normalize=true|false, tolerance=N, baseline_start_ns, baseline_stop_ns "
+                       "normalize=true|false, tolerance=N, baseline_start_ns, baseline_stop_ns, "
+                       "preselect_weights=W1,...,W10,B|none, preselect_threshold=T (first-stage pre-selection) "
                        "(default: CandidateConfig, rule d2, k 2.5, no region of interest)")
     common(peaks)
     peaks.set_defaults(func=run_peaks)

@@ -8,10 +8,12 @@ Public API (stable; the model and reco layers build on it)::
     CandidateConfig(threshold=2.5, smooth=0, rule="d2", window_left=WINDOW_LEFT,
                     window_right=WINDOW_RIGHT, normalize=False, baseline_start_ns=0.0,
                     baseline_stop_ns=BASELINE_NS, tolerance=MATCH_TOLERANCE, min_distance=3,
-                    roi_threshold=None, roi_margin=20)       # rule: "d2", "max" or "top"
+                    roi_threshold=None, roi_margin=20,       # rule: "d2", "max" or "top"
+                    preselect_weights=None, preselect_threshold=0.0)  # PRESELECT_FEATURES + intercept
     baseline_rms(waveforms, *, sampling_ns, start_ns, stop_ns) -> (baseline, rms)
     find_candidates(waveforms, cfg, *, sampling_ns, baseline, rms, lo, hi)
         -> (index, offsets, baseline, rms)
+    candidate_features(waveforms, index, offsets, baseline, rms) -> (m, len(PRESELECT_FEATURES))
     candidate_windows(waveforms, cfg, *, sampling_ns) -> CandidateWindows
         (.windows (m, L, 1) float32, .sample_index (m,) int64, .offsets (n+1,) int64,
          .baseline (n,), .rms (n,), .sampling_ns, .n_samples, .config, .waveform_index,
@@ -34,7 +36,15 @@ from __future__ import annotations
 from ccreco.kernels.baseline import baseline_rms
 from ccreco.kernels.clusterize import ClusterizeConfig, clusterize
 from ccreco.kernels.deriv import DERIV_CLUSTERIZE, DERIV_PRESETS, DerivConfig, deriv_peaks, deriv_preset
-from ccreco.kernels.candidates import MATCH_TOLERANCE, RULES, CandidateConfig, find_candidates, unflatten
+from ccreco.kernels.candidates import (
+    MATCH_TOLERANCE,
+    PRESELECT_FEATURES,
+    RULES,
+    CandidateConfig,
+    candidate_features,
+    find_candidates,
+    unflatten,
+)
 from ccreco.kernels.labels import (
     candidate_labels,
     candidate_recall,
@@ -54,10 +64,12 @@ __all__ = [
     "deriv_peaks",
     "deriv_preset",
     "MATCH_TOLERANCE",
+    "PRESELECT_FEATURES",
     "RULES",
     "CandidateConfig",
     "CandidateWindows",
     "baseline_rms",
+    "candidate_features",
     "candidate_labels",
     "candidate_recall",
     "candidate_windows",

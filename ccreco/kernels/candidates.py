@@ -21,7 +21,13 @@ float32 samples. Options, all in :class:`CandidateConfig`:
   ``[first - roi_margin, last + roi_margin]`` may be candidates, where ``first`` and ``last``
   are the first and last raw samples above ``baseline + k_roi * rms`` (none above: no
   candidates). It drops the noise candidates on the baseline before and after the track's
-  signal, which are most of them (docs/MODELS.md, candidate study).
+  signal, which are most of them (docs/MODELS.md, candidate study);
+- ``preselect_weights = (w_1, ..., w_10, b)`` (first-stage pre-selection): after all of the
+  above, a candidate is kept only when the logit ``b + sum_j w_j f_j >= preselect_threshold``,
+  where ``f`` are the :data:`PRESELECT_FEATURES` of the candidate (raw samples, heights in units
+  of the waveform's noise RMS, from the same baseline and RMS as the amplitude cut;
+  :func:`candidate_features`). The weights come from a logistic regression on a training
+  sample (``benchmarks/preselect_study.py``, ``fit_preselection``); ``None`` switches it off.
 
 Candidates need both neighbours of the (smoothed) series, so samples ``0`` and ``n_samples - 1``
 (and ``h`` more on each side when smoothing) are never candidates. Output is flat: sorted sample
@@ -45,6 +51,18 @@ from ccreco.kernels.baseline import _baseline_rms
 #: Candidate shape rules: negative second difference (IHEP), local maximum, or d2 with one
 #: candidate per pulse top (non-maximum suppression within ``min_distance``).
 RULES: tuple[str, ...] = ("d2", "max", "top")
+#: Per-candidate features of the pre-selection (``preselect_weights``), in their order; heights
+#: are in units of the waveform's noise RMS ``r`` and relative to its baseline ``b``, ``x`` are
+#: the raw samples and ``i`` the candidate (windows clipped to the waveform):
+#: ``height = (x[i] - b) / r``; ``rise5 = (x[i] - min(x[i-5..i-1])) / r``;
+#: ``curv = ((x[i] - x[i-1]) - (x[i+1] - x[i])) / r``; ``d1_before = (x[i] - x[i-1]) / r``;
+#: ``d1_after = (x[i+1] - x[i]) / r``; ``is_max = 1`` if ``x[i] > x[i-1]`` and ``x[i] >= x[i+1]``
+#: else 0; ``below_top2 = (max(x[i-2..i+2]) - x[i]) / r``; ``rise3 = (x[i] - x[i-3]) / r``;
+#: ``fall3 = (x[i] - x[i+3]) / r``; ``log_height = log(1 + max(height, 0))``. A waveform with
+#: ``r <= 0`` uses ``r = 1``.
+PRESELECT_FEATURES: tuple[str, ...] = (
+    "height", "rise5", "curv", "d1_before", "d1_after", "is_max", "below_top2", "rise3", "fall3", "log_height",
+)
 #: Default one-to-one matching tolerance in samples (labels, selection, electron efficiency).
 MATCH_TOLERANCE: int = 2
 
@@ -71,6 +89,13 @@ class CandidateConfig:
         above ``baseline + roi_threshold * rms``; ``None`` switches it off.
     roi_margin : int
         Samples added on both sides of the region of interest.
+    preselect_weights : tuple of float or None
+        First-stage pre-selection, applied after the rule, amplitude cut and region of interest:
+        ``len(PRESELECT_FEATURES) + 1`` finite numbers, the weights of
+        :data:`PRESELECT_FEATURES` in that order followed by the intercept; ``None`` (default)
+        switches it off. Lists (e.g. from JSON metadata) are stored as tuples.
+    preselect_threshold : float
+        Keep a candidate when its logit, ``intercept + weights . features``, is ``>=`` this.
     window_left, window_right : int
         Window ``[t - window_left, t + window_right]`` around candidate ``t``
         (defaults ``constants.WINDOW_LEFT``, ``constants.WINDOW_RIGHT``).
@@ -94,8 +119,16 @@ class CandidateConfig:
     min_distance: int = 3
     roi_threshold: float | None = None
     roi_margin: int = 20
+    preselect_weights: tuple[float, ...] | None = None
+    preselect_threshold: float = 0.0
 
     def __post_init__(self) -> None:
+        if self.preselect_weights is not None:
+            object.__setattr__(self, "preselect_weights", _preselect_weights(self.preselect_weights))
+        if isinstance(self.preselect_threshold, bool) or not isinstance(self.preselect_threshold, (int, float, np.number)) \
+                or not np.isfinite(self.preselect_threshold):
+            raise ConfigError(f"preselect_threshold must be a finite number, got {self.preselect_threshold!r}")
+        object.__setattr__(self, "preselect_threshold", float(self.preselect_threshold))
         if self.threshold is not None and not (np.isfinite(self.threshold) and self.threshold >= 0):
             raise ConfigError(f"threshold must be None or a finite number >= 0, got {self.threshold!r}")
         if self.roi_threshold is not None and not (np.isfinite(self.roi_threshold) and self.roi_threshold >= 0):
@@ -121,6 +154,20 @@ class CandidateConfig:
     def window_length(self) -> int:
         """Samples per window, ``window_left + window_right + 1``."""
         return self.window_left + self.window_right + 1
+
+
+def _preselect_weights(value: object) -> tuple[float, ...]:
+    # the validated preselect_weights field: a tuple of len(PRESELECT_FEATURES) + 1 finite floats
+    need = len(PRESELECT_FEATURES) + 1
+    items = list(value) if isinstance(value, (list, tuple, np.ndarray)) else None
+    if items is None or len(items) != need:
+        raise ConfigError(f"preselect_weights must be None or {need} numbers (weights of "
+                          f"{', '.join(PRESELECT_FEATURES)}, then the intercept), got {value!r}")
+    for j, v in enumerate(items):
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.number)) or not np.isfinite(v):
+            what = PRESELECT_FEATURES[j] if j < need - 1 else "intercept"
+            raise ConfigError(f"preselect_weights[{j}] ({what}) must be a finite number, got {v!r}")
+    return tuple(float(v) for v in items)
 
 
 @jit
@@ -255,6 +302,65 @@ def _find_candidates(
     return out[:m].copy(), offsets
 
 
+@jit
+def _candidate_features(x: np.ndarray, i: int, b: float, inv: float, out: np.ndarray) -> None:
+    # PRESELECT_FEATURES of candidate i (1 <= i <= x.size - 2) of the raw samples x into out[:10]
+    ns = x.size
+    xi = np.float64(x[i])
+    a = np.float64(x[i - 1])
+    c = np.float64(x[i + 1])
+    lo5 = xi
+    for j in range(max(0, i - 5), i):
+        lo5 = min(lo5, np.float64(x[j]))
+    hi2 = xi
+    for j in range(max(0, i - 2), min(ns, i + 3)):
+        hi2 = max(hi2, np.float64(x[j]))
+    h = (xi - b) * inv
+    out[0] = h
+    out[1] = (xi - lo5) * inv
+    out[2] = ((xi - a) - (c - xi)) * inv
+    out[3] = (xi - a) * inv
+    out[4] = (c - xi) * inv
+    out[5] = 1.0 if (xi > a and xi >= c) else 0.0
+    out[6] = (hi2 - xi) * inv
+    out[7] = (xi - np.float64(x[max(0, i - 3)])) * inv
+    out[8] = (xi - np.float64(x[min(ns - 1, i + 3)])) * inv
+    out[9] = np.log1p(max(h, 0.0))
+
+
+@jit
+def _features(waveforms: np.ndarray, index: np.ndarray, offsets: np.ndarray, baseline: np.ndarray,
+              rms: np.ndarray) -> np.ndarray:
+    out = np.empty((index.size, 10), dtype=np.float64)
+    for w in range(offsets.size - 1):
+        inv = 1.0 / rms[w] if rms[w] > 0 else 1.0
+        for p in range(offsets[w], offsets[w + 1]):
+            _candidate_features(waveforms[w], index[p], baseline[w], inv, out[p])
+    return out
+
+
+@jit
+def _preselect(waveforms: np.ndarray, index: np.ndarray, offsets: np.ndarray, baseline: np.ndarray,
+               rms: np.ndarray, weights: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    # keep the candidates whose logit weights[10] + weights[:10] . features >= threshold
+    kept = np.empty(index.size, dtype=np.int64)
+    new_offsets = np.zeros(offsets.size, dtype=np.int64)
+    f = np.empty(10, dtype=np.float64)
+    m = 0
+    for w in range(offsets.size - 1):
+        inv = 1.0 / rms[w] if rms[w] > 0 else 1.0
+        for p in range(offsets[w], offsets[w + 1]):
+            _candidate_features(waveforms[w], index[p], baseline[w], inv, f)
+            logit = weights[10]
+            for j in range(10):
+                logit += weights[j] * f[j]
+            if logit >= threshold:
+                kept[m] = index[p]
+                m += 1
+        new_offsets[w + 1] = m
+    return kept[:m].copy(), new_offsets
+
+
 def find_candidates(
     waveforms: np.ndarray,
     cfg: CandidateConfig | None = None,
@@ -308,7 +414,55 @@ def find_candidates(
     index, offsets = _find_candidates(wf, baseline, rms, k, cfg.threshold is not None, int(cfg.smooth),
                                       RULES.index(cfg.rule), int(cfg.min_distance), roi_k,
                                       cfg.roi_threshold is not None, int(cfg.roi_margin), int(lo), hi)
+    if cfg.preselect_weights is not None:  # the first-stage cut, after the selection, same baseline and RMS
+        index, offsets = _preselect(wf, index, offsets, baseline, rms,
+                                    np.asarray(cfg.preselect_weights, dtype=np.float64),
+                                    float(cfg.preselect_threshold))
     return index, offsets, baseline, rms
+
+
+def candidate_features(
+    waveforms: np.ndarray,
+    index: np.ndarray,
+    offsets: np.ndarray,
+    baseline: np.ndarray,
+    rms: np.ndarray,
+) -> np.ndarray:
+    """The pre-selection features (:data:`PRESELECT_FEATURES`) of every candidate.
+
+    Parameters
+    ----------
+    waveforms : numpy.ndarray
+        Shape ``(n, n_samples)``, float32 (converted otherwise).
+    index, offsets : numpy.ndarray
+        Candidates as :func:`find_candidates` returns them (``1 <= index <= n_samples - 2``).
+    baseline, rms : numpy.ndarray
+        Per-waveform baseline and noise RMS, ``(n,)`` (those :func:`find_candidates` returns).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, shape ``(len(index), len(PRESELECT_FEATURES))``.
+
+    Raises
+    ------
+    ValueError
+        Inconsistent shapes or offsets, or a candidate without both neighbours.
+    """
+    wf = as_waveforms(waveforms)
+    n, ns = wf.shape
+    index = np.ascontiguousarray(index, dtype=np.int64)
+    offsets = np.ascontiguousarray(offsets, dtype=np.int64)
+    baseline = np.ascontiguousarray(baseline, dtype=np.float64)
+    rms = np.ascontiguousarray(rms, dtype=np.float64)
+    if baseline.shape != (n,) or rms.shape != (n,):
+        raise ValueError(f"baseline and rms must have shape ({n},), got {baseline.shape}, {rms.shape}")
+    if offsets.shape != (n + 1,) or offsets[0] != 0 or offsets[-1] != index.size or np.any(np.diff(offsets) < 0):
+        raise ValueError(f"offsets must be ({n + 1},), non-decreasing from 0 to len(index) = {index.size}")
+    if index.size and (index.min() < 1 or index.max() > ns - 2):
+        raise ValueError(f"candidate indices must be in [1, {ns - 2}] (both neighbours), "
+                         f"got {index.min()}..{index.max()}")
+    return _features(wf, index, offsets, baseline, rms)
 
 
 def unflatten(flat: np.ndarray, offsets: np.ndarray) -> ak.Array:
@@ -329,4 +483,5 @@ def unflatten(flat: np.ndarray, offsets: np.ndarray) -> ak.Array:
     return ak.unflatten(flat, np.diff(offsets))
 
 
-__all__ = ["MATCH_TOLERANCE", "RULES", "CandidateConfig", "find_candidates", "unflatten"]
+__all__ = ["MATCH_TOLERANCE", "PRESELECT_FEATURES", "RULES", "CandidateConfig", "candidate_features",
+           "find_candidates", "unflatten"]

@@ -96,7 +96,8 @@ def _head(chunk: Any, n: int) -> Any:
     return dataclasses.replace(chunk, waveforms=chunk.waveforms[:n], meta=chunk.meta[:n], truth=truth)
 
 
-def candidate_config(left: int, right: int, overrides: Mapping[str, Any] | None = None, *, roi: bool = True) -> Any:
+def candidate_config(left: int, right: int, overrides: Mapping[str, Any] | None = None, *, roi: bool = True,
+                     preselect: bool = True) -> Any:
     """The :class:`ccreco.kernels.candidates.CandidateConfig` for a model's window.
 
     Parameters
@@ -109,6 +110,9 @@ def candidate_config(left: int, right: int, overrides: Mapping[str, Any] | None 
         Keep the region-of-interest pre-selection of ``overrides``; ``False`` switches it off
         (``roi_threshold=None``: the bare rule, e.g. the shipped default step-1 model's
         selection before its ROI was stored).
+    preselect : bool
+        Keep the first-stage pre-selection of ``overrides`` (``preselect_weights``,
+        ``preselect_threshold``); ``False`` switches it off (the selection without it).
 
     Returns
     -------
@@ -121,6 +125,8 @@ def candidate_config(left: int, right: int, overrides: Mapping[str, Any] | None 
     fields.update(window_left=int(left), window_right=int(right))
     if not roi:
         fields["roi_threshold"] = None
+    if not preselect:
+        fields["preselect_weights"] = None
     return CandidateConfig(**fields)
 
 

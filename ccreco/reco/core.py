@@ -66,6 +66,9 @@ class RecoConfig:
         Use the region-of-interest pre-selection stored in the step-1 model's candidate
         selection (``False``: the bare rule, e.g. the default model's behaviour before it
         stored one; docs/MODELS.md).
+    preselect : bool
+        Use the first-stage pre-selection stored in the step-1 model's candidate selection
+        (``preselect_weights``; ``False``: the selection without it).
     """
 
     peak_model: str | None = None
@@ -79,6 +82,7 @@ class RecoConfig:
     batch_size: int = 128
     cnn_batch_size: int = 64
     roi: bool = True
+    preselect: bool = True
 
     def __post_init__(self) -> None:
         from ccreco.config import coerce_fields
@@ -285,7 +289,8 @@ class Reconstructor:
             cnn_path, kinds=("clusters", "peak_clusters"), intra_op_num_threads=c.threads,
             batch_size=c.cnn_batch_size))  # kinds= opens nothing else
         self.candidates = candidate_config(self.peak_model.window_left, self.peak_model.window_right,
-                                           self.peak_model.candidates, roi=c.roi)
+                                           self.peak_model.candidates, roi=c.roi,
+                                           preselect=c.preselect)
         self.threshold = self.peak_model.threshold if c.threshold is None else float(c.threshold)
         # the preset's clusterization constant goes with its peaks (as in ``ccreco evaluate``)
         self.deriv_config, self.deriv_cluster_config = deriv_preset(c.deriv_preset)
