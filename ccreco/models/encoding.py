@@ -13,6 +13,7 @@ from typing import Any
 import awkward as ak
 import numpy as np
 
+from ccreco.kernels._jit import jit
 from ccreco.models.config import Encoding
 
 
@@ -94,7 +95,8 @@ def encode_peak_times(times: Any | Sequence[Any], encoding: Encoding = Encoding(
 
     Examples
     --------
-    >>> from ccreco.models.config import Encoding
+    >>> from ccreco.kernels._jit import jit
+from ccreco.models.config import Encoding
     >>> x = encode_peak_times([[0.5, 1.0, 1.2], []], Encoding(bins=4, window_ns=4.0))
     >>> x[..., 0].tolist()
     [[1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]]
@@ -234,22 +236,40 @@ def peak_context(
         raise ValueError(f"offsets must rise from 0 to {m}")
     counts = np.diff(off)
     wf = np.repeat(np.arange(counts.size), counts)
-    local = np.arange(m) - off[:-1][wf]
     conf, first = _first_confident(f, off, wf)
     t_rel = f[:, 0] - first[wf] if m else np.zeros(0, np.float32)
-    slots = 2 * int(context) + 1
-    base = len(CONTEXT_CHANNELS)
-    out = np.zeros((m, slots, len(channels)), dtype=np.float32)
     per_wf = _waveform_quantities(f, wf, counts.size, conf, first) if extra else {}
-    for k, o in enumerate(range(-int(context), int(context) + 1)):
-        ok = (local + o >= 0) & (local + o < counts[wf])
-        j = np.arange(m)[ok] + o
-        out[ok, k, 0] = 1.0
-        out[ok, k, 1] = f[j, 0] - f[ok, 0]
-        out[ok, k, 2] = t_rel[j]
-        out[ok, k, 3:base] = f[j, 1:]
-        for c, name in enumerate(extra):
-            out[ok, k, base + c] = per_wf[name][wf[ok]]
+    wf_values = np.zeros((counts.size, len(extra)), dtype=np.float32)
+    for c, name in enumerate(extra):
+        wf_values[:, c] = per_wf[name]
+    return _fill_context(np.ascontiguousarray(f), np.ascontiguousarray(t_rel, dtype=np.float32), off,
+                         int(context), wf_values)
+
+
+@jit
+def _fill_context(f: np.ndarray, t_rel: np.ndarray, off: np.ndarray, context: int,
+                  wf_values: np.ndarray) -> np.ndarray:
+    # slot k of candidate i holds its neighbour j = i + k - context of the same waveform, if any:
+    # present, dt to i, t_rel, the three per-candidate quantities, then the waveform's values
+    m = f.shape[0]
+    n_extra = wf_values.shape[1]
+    base = 6  # len(CONTEXT_CHANNELS): present, dt_ns, t_rel_ns and the three PEAK_QUANTITIES after time
+    out = np.zeros((m, 2 * context + 1, base + n_extra), dtype=np.float32)
+    for w in range(off.size - 1):
+        a, b = off[w], off[w + 1]
+        for i in range(a, b):
+            for k in range(2 * context + 1):
+                j = i + k - context
+                if j < a or j >= b:
+                    continue
+                out[i, k, 0] = 1.0
+                out[i, k, 1] = f[j, 0] - f[i, 0]
+                out[i, k, 2] = t_rel[j]
+                out[i, k, 3] = f[j, 1]
+                out[i, k, 4] = f[j, 2]
+                out[i, k, 5] = f[j, 3]
+                for c in range(n_extra):
+                    out[i, k, base + c] = wf_values[w, c]
     return out
 
 
