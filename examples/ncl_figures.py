@@ -45,9 +45,15 @@ def main(outdir: str, png: str) -> None:
     h, xe, ye = np.histogram2d(t["n_clusters_true"], t["n_clusters"], bins=[np.arange(-0.5, lim), np.arange(-0.5, lim)])
     hep.hist2dplot(np.where(h > 0, h, np.nan), xe, ye, ax=b)
     b.plot([0, lim], [0, lim], "r--", lw=1)
-    res = t["n_clusters"] - t["n_clusters_true"]
-    b.set_title(f"bias {res.mean():+.2f}, RMS {np.sqrt((res ** 2).mean()):.2f} "
-                f"= {np.sqrt((res ** 2).mean() / t['n_clusters_true'].mean()):.2f} sqrt(N)", fontsize=15)
+    from ccreco.analysis.metrics import cluster_metrics
+
+    m = cluster_metrics(t["n_clusters_true"], t["n_clusters"])
+    prof = [(n_true, mean) for n_true, count, mean, _ in m["profile"] if count >= 5]
+    if prof:  # the mean count per true count: its slope is what separates particles
+        b.plot(*zip(*prof), "o", color="white", mec="black", ms=5, label="mean per true count")
+        b.legend(fontsize=12, loc="upper left")
+    b.set_title(f"bias {100 * m['bias'] / m['mean_true']:+.1f} %, slope {m['slope']:.2f}, "
+                f"calibrated RMS {m['calibrated_rms_over_sqrt_n']:.2f} sqrt(N)", fontsize=15)
     b.set_xlabel(r"$N_{cl}$ (MC truth)")
     b.set_ylabel(rf"$N_{{cl}}$ ({ml})")
     fig.tight_layout()
