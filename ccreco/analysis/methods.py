@@ -267,7 +267,7 @@ def cnn_clusters_factory(options: Mapping[str, str]) -> ClusterCounter:
 
 def perpeak_clusters_factory(options: Mapping[str, str]) -> ClusterCounter:
     """``perpeak`` cluster counter: step-1 candidates and scores -> the per-peak model (rounded)."""
-    from ccreco.kernels.windows import candidate_windows
+    from ccreco.models.dataset import scored_windows
     from ccreco.models.inference import PeakClusterModel
     from ccreco.models.shipped import DEFAULT_PERPEAK_MODEL
 
@@ -280,8 +280,8 @@ def perpeak_clusters_factory(options: Mapping[str, str]) -> ClusterCounter:
     _reject_unknown(opts, "perpeak")
 
     def counter(chunk: WaveformChunk) -> np.ndarray:
-        cw = candidate_windows(chunk.waveforms, cands, sampling_ns=chunk.sampling_ns)
-        scores = score_windows(peak_model, cw.windows, chunk.sampling_ns)
+        cw, scored = scored_windows(chunk, cands)  # as the reconstruction and the training sample
+        scores = score_windows(peak_model, cw.windows, chunk.sampling_ns, scored)
         return round_counts(model.count(cw, scores, sampling_ns=chunk.sampling_ns, calibrate=calibrate))
 
     return counter

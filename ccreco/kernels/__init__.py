@@ -43,6 +43,7 @@ from ccreco.kernels.candidates import (
     CandidateConfig,
     candidate_features,
     find_candidates,
+    preselect_mask,
     unflatten,
 )
 from ccreco.kernels.labels import (
@@ -76,6 +77,7 @@ __all__ = [
     "extract_windows",
     "find_candidates",
     "match_peaks",
+    "preselect_mask",
     "reference_peaks",
     "shadowed_windows",
     "truth_peak_samples",

@@ -340,13 +340,11 @@ def _features(waveforms: np.ndarray, index: np.ndarray, offsets: np.ndarray, bas
 
 
 @jit
-def _preselect(waveforms: np.ndarray, index: np.ndarray, offsets: np.ndarray, baseline: np.ndarray,
-               rms: np.ndarray, weights: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
-    # keep the candidates whose logit weights[10] + weights[:10] . features >= threshold
-    kept = np.empty(index.size, dtype=np.int64)
-    new_offsets = np.zeros(offsets.size, dtype=np.int64)
+def _preselect_mask(waveforms: np.ndarray, index: np.ndarray, offsets: np.ndarray, baseline: np.ndarray,
+                    rms: np.ndarray, weights: np.ndarray, threshold: float) -> np.ndarray:
+    # which candidates have the logit weights[10] + weights[:10] . features >= threshold
+    keep = np.zeros(index.size, dtype=np.bool_)
     f = np.empty(10, dtype=np.float64)
-    m = 0
     for w in range(offsets.size - 1):
         inv = 1.0 / rms[w] if rms[w] > 0 else 1.0
         for p in range(offsets[w], offsets[w + 1]):
@@ -354,11 +352,58 @@ def _preselect(waveforms: np.ndarray, index: np.ndarray, offsets: np.ndarray, ba
             logit = weights[10]
             for j in range(10):
                 logit += weights[j] * f[j]
-            if logit >= threshold:
-                kept[m] = index[p]
-                m += 1
-        new_offsets[w + 1] = m
-    return kept[:m].copy(), new_offsets
+            keep[p] = logit >= threshold
+    return keep
+
+
+@jit
+def _preselect(waveforms: np.ndarray, index: np.ndarray, offsets: np.ndarray, baseline: np.ndarray,
+               rms: np.ndarray, weights: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    # keep the candidates whose logit weights[10] + weights[:10] . features >= threshold
+    keep = _preselect_mask(waveforms, index, offsets, baseline, rms, weights, threshold)
+    new_offsets = np.zeros(offsets.size, dtype=np.int64)
+    for w in range(offsets.size - 1):
+        new_offsets[w + 1] = new_offsets[w] + np.count_nonzero(keep[offsets[w]:offsets[w + 1]])
+    return index[keep].copy(), new_offsets
+
+
+def preselect_mask(
+    waveforms: np.ndarray,
+    index: np.ndarray,
+    offsets: np.ndarray,
+    baseline: np.ndarray,
+    rms: np.ndarray,
+    cfg: CandidateConfig,
+) -> np.ndarray:
+    """Which candidates pass the first-stage pre-selection of ``cfg`` (all when it has none).
+
+    :func:`find_candidates` drops the others; the reconstruction keeps them as candidates that
+    the step-1 model does not score (score 0), so that a per-peak step 2 still sees them as
+    neighbours (:func:`ccreco.models.dataset.scored_windows`).
+
+    Parameters
+    ----------
+    waveforms : numpy.ndarray
+        Shape ``(n, n_samples)``.
+    index, offsets : numpy.ndarray
+        Candidates as :func:`find_candidates` returns them for ``cfg`` without its pre-selection.
+    baseline, rms : numpy.ndarray
+        Their per-waveform baseline and noise RMS, ``(n,)``.
+    cfg : CandidateConfig
+        The selection with ``preselect_weights`` / ``preselect_threshold``.
+
+    Returns
+    -------
+    numpy.ndarray
+        bool ``(m,)``.
+    """
+    idx = np.ascontiguousarray(index, dtype=np.int64)
+    if cfg.preselect_weights is None:
+        return np.ones(idx.size, dtype=bool)
+    wf = as_waveforms(waveforms)
+    return _preselect_mask(wf, idx, np.ascontiguousarray(offsets, dtype=np.int64),
+                           np.ascontiguousarray(baseline, dtype=np.float64), np.ascontiguousarray(rms, dtype=np.float64),
+                           np.asarray(cfg.preselect_weights, dtype=np.float64), float(cfg.preselect_threshold))
 
 
 def find_candidates(
@@ -483,5 +528,5 @@ def unflatten(flat: np.ndarray, offsets: np.ndarray) -> ak.Array:
     return ak.unflatten(flat, np.diff(offsets))
 
 
-__all__ = ["MATCH_TOLERANCE", "PRESELECT_FEATURES", "RULES", "CandidateConfig", "candidate_features",
+__all__ = ["MATCH_TOLERANCE", "PRESELECT_FEATURES", "RULES", "CandidateConfig", "candidate_features", "preselect_mask",
            "find_candidates", "unflatten"]

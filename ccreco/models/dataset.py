@@ -159,6 +159,41 @@ def chunk_windows(chunk: Any, cfg: Any, with_labels: bool = True) -> tuple[Any, 
     return cw, np.asarray(candidate_labels(cw, chunk.truth), dtype=np.int8)
 
 
+def scored_windows(chunk: Any, cfg: Any) -> tuple[Any, np.ndarray]:
+    """Candidate windows of one chunk and which of them the step-1 model scores.
+
+    With a first-stage pre-selection in ``cfg`` (``preselect_weights``) the candidates are those
+    of ``cfg`` without it, and the mask says which pass it: the step-1 model scores only those
+    (:meth:`ccreco.models.inference.PeakModel.predict_scored`; the others get 0 and are never
+    peaks), while a per-peak step 2 sees all of them as neighbours. Without one, every window is
+    scored. The reconstruction, the ``perpeak`` evaluation and the per-peak training sample
+    all select candidates through here.
+
+    Parameters
+    ----------
+    chunk : WaveformChunk
+        Waveforms.
+    cfg : CandidateConfig
+        Candidate selection (a step-1 model's, :func:`candidate_config`).
+
+    Returns
+    -------
+    CandidateWindows
+        The windows (selection without the pre-selection).
+    numpy.ndarray
+        bool ``(m,)``: scored by the step-1 model.
+    """
+    from ccreco.kernels.candidates import preselect_mask
+    from ccreco.kernels.windows import candidate_windows
+
+    if cfg.preselect_weights is None:
+        cw = candidate_windows(chunk.waveforms, cfg, sampling_ns=chunk.sampling_ns)
+        return cw, np.ones(len(cw), dtype=bool)
+    cw = candidate_windows(chunk.waveforms, dataclasses.replace(cfg, preselect_weights=None),
+                           sampling_ns=chunk.sampling_ns)
+    return cw, preselect_mask(chunk.waveforms, cw.sample_index, cw.offsets, cw.baseline, cw.rms, cfg)
+
+
 def peak_sample(
     files: FileArg,
     model_config: PeakModelConfig,
@@ -428,8 +463,8 @@ def peak_cluster_sample(
         for chunk in _chunks(files, schema, max_waveforms):
             sampling = chunk.sampling_ns if sampling is None else sampling
             window = chunk.n_samples * chunk.sampling_ns
-            cw, _ = chunk_windows(chunk, cfg, with_labels=False)
-            scores = peak_model.predict(cw.windows, sampling_ns=chunk.sampling_ns)
+            cw, scored = scored_windows(chunk, cfg)
+            scores = peak_model.predict_scored(cw.windows, scored, sampling_ns=chunk.sampling_ns)
             feats = peak_features(cw.windows, cw.time_ns, scores, cw.config.window_left)
             xs.append(peak_context(feats, cw.offsets, context, channels))
             for name, values in waveform_quantities(feats, cw.offsets).items():
@@ -462,4 +497,4 @@ def peak_cluster_sample(
 
 
 __all__ = ["ClusterSample", "PeakSample", "candidate_config", "chunk_windows", "cluster_sample", "peak_cluster_sample",
-           "peak_cluster_targets", "peak_sample"]
+           "peak_cluster_targets", "peak_sample", "scored_windows"]

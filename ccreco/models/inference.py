@@ -274,6 +274,33 @@ class PeakModel(OnnxModel):
             )
         return self._run({self.input_names[0]: np.ascontiguousarray(x)})
 
+    def predict_scored(self, windows: np.ndarray, scored: np.ndarray | None, *, sampling_ns: float) -> np.ndarray:
+        """:meth:`predict` on the windows a first-stage pre-selection passed; 0 for the others.
+
+        Parameters
+        ----------
+        windows : numpy.ndarray
+            As for :meth:`predict`.
+        scored : numpy.ndarray or None
+            bool ``(n,)`` (:func:`ccreco.models.dataset.scored_windows`); ``None``: all.
+        sampling_ns : float
+            Sampling period of the data.
+
+        Returns
+        -------
+        numpy.ndarray
+            float32 ``(n,)``.
+        """
+        if scored is None or bool(np.all(scored)):
+            return self.predict(windows, sampling_ns=sampling_ns) if len(windows) else np.zeros(0, np.float32)
+        mask = np.asarray(scored, dtype=bool)
+        if mask.shape != (len(windows),):
+            raise ValueError(f"scored mask of shape {mask.shape} for {len(windows)} windows")
+        out = np.zeros(len(windows), dtype=np.float32)
+        if mask.any():
+            out[mask] = self.predict(np.asarray(windows)[mask], sampling_ns=sampling_ns)
+        return out
+
     def classify(self, windows: np.ndarray, *, sampling_ns: float, threshold: float | None = None) -> np.ndarray:
         """Boolean signal decision per window (probability >= threshold).
 

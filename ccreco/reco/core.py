@@ -384,13 +384,14 @@ class Reconstructor:
         RecoResult
             Per-waveform outputs.
         """
-        from ccreco.kernels.windows import candidate_windows
+        from ccreco.models.dataset import scored_windows
         from ccreco.reco.stages import count_clusters, deriv_clusters, round_counts, score_windows, select_peaks
 
         n = len(chunk)
         dt = float(chunk.sampling_ns)
-        cw = candidate_windows(chunk.waveforms, self.candidates, sampling_ns=dt)
-        scores = score_windows(self.peak_model, cw.windows, dt)
+        # with a first-stage pre-selection, the windows it rejects stay candidates with score 0
+        cw, scored = scored_windows(chunk, self.candidates)
+        scores = score_windows(self.peak_model, cw.windows, dt, scored)
         peaks = select_peaks(scores >= self.threshold, cw.sample_index, cw.waveform_index, n)
         peak_offsets = peaks.offsets
         n_peaks = np.diff(peak_offsets).astype(np.int64)

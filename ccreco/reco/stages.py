@@ -51,7 +51,8 @@ class PeakSelection:
         return self.index * float(sampling_ns)
 
 
-def score_windows(peak_model: Any, windows: np.ndarray, sampling_ns: float) -> np.ndarray:
+def score_windows(peak_model: Any, windows: np.ndarray, sampling_ns: float,
+                  scored: np.ndarray | None = None) -> np.ndarray:
     """Step-1 probability of every candidate window.
 
     Parameters
@@ -62,6 +63,9 @@ def score_windows(peak_model: Any, windows: np.ndarray, sampling_ns: float) -> n
         ``(m, L, 1)`` candidate windows (:func:`ccreco.kernels.candidate_windows`).
     sampling_ns : float
         Sampling period of the data (checked against the model's).
+    scored : numpy.ndarray, optional
+        bool ``(m,)``: the windows a first-stage pre-selection passed
+        (:func:`ccreco.models.dataset.scored_windows`); the others get 0.
 
     Returns
     -------
@@ -70,6 +74,8 @@ def score_windows(peak_model: Any, windows: np.ndarray, sampling_ns: float) -> n
     """
     if len(windows) == 0:
         return np.zeros(0, dtype=np.float32)
+    if scored is not None:
+        return np.asarray(peak_model.predict_scored(windows, scored, sampling_ns=sampling_ns), dtype=np.float32)
     return np.asarray(peak_model.predict(windows, sampling_ns=sampling_ns), dtype=np.float32)
 
 
