@@ -28,7 +28,7 @@ from ccreco.sim import SimConfig, simulate, simulate_to_file  # noqa: E402
 @pytest.fixture(scope="module")
 def sim_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("perpeak") / "sim.root"
-    simulate_to_file(path, SimConfig.from_preset("tb2023-untuned"), 160, seed=5, progress=False)
+    simulate_to_file(path, SimConfig.from_preset("tb2023-untuned"), 300, seed=5, progress=False)
     return path
 
 
@@ -115,10 +115,10 @@ def test_train_export_infer_evaluate(sim_file: Path, tmp_path: Path) -> None:
     cfg = PeakClusterConfig(context=2, dense=(8,), waveform_channels=("wf_score_sum", "wf_span_ns"))
     pm = PeakModel(shipped_model("lstm_compact_tb2023_untuned"))
     sample = peak_cluster_sample(sim_file, pm, cfg.context, channels=cfg.channels)
-    assert sample["x"].shape[1:] == cfg.input_shape and sample["offsets"].size == 161
+    assert sample["x"].shape[1:] == cfg.input_shape and sample["offsets"].size == 301
     assert sample["info"]["target_sum_over_n_clusters"] == pytest.approx(1.0, abs=0.02)
     res = train_peak_cluster_model(sample, cfg, dataclasses.replace(PEAK_CLUSTER_TRAIN, epochs=3, seed=4))
-    assert len(res.history) == 3 and res.metrics["n_waveforms"] == 48
+    assert len(res.history) == 3 and res.metrics["n_waveforms"] == 90
     # the Poisson fit gets the mean rate right: summed output close to the truth on average
     assert abs(res.metrics["bias"]) < 0.25 * res.metrics["mean_true"]
     with pytest.raises(ConfigError, match="context"):
