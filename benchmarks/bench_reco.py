@@ -141,7 +141,8 @@ def library(chunk, reco: Reconstructor, repeats: int) -> dict:
             step1 = max(step1, spent["windows"] / spent["cpu"])
     finally:
         del model.predict
-    return {"wall": best_wall, "cpu": best_cpu, "cands": float(r.n_candidates.mean()), "step1": step1}
+    return {"wall": best_wall, "cpu": best_cpu, "cands": float(r.n_candidates.mean()), "step1": step1,
+            "scored": spent["windows"] / len(chunk)}
 
 
 def isolated_step1(reco: Reconstructor, n_windows: int, repeats: int) -> float:
@@ -291,7 +292,8 @@ def main(quick: bool = False) -> str:
         f"`tb2023-untuned`, {n} simulated waveforms (seed 1), shipped models: step 1 "
         f"`{reco.peak_model.path.name}` (LSTM {preset} units), step 2 `{reco.cluster_model.path.name}` (the "
         f"default; the loops and the row marked CNN use `{reco_cnn.cluster_model.path.name}`); "
-        f"{lib['cands']:.0f} candidate windows per waveform on average (the step-1 cost scales with it); "
+        f"{lib['cands']:.0f} candidate windows per waveform on average, of which the LSTM scores "
+        f"{lib['scored']:.0f} (its stored pre-selection; the step-1 cost scales with them); "
         f"1 onnxruntime thread per process, step-1 batch {reco.config.batch_size}; automatic block size "
         "(`run_reco` default). The machine is shared, so absolute rates are noisy; ratios are measured in the "
         "same run, and CPU-time ratios are the more robust ones.",
