@@ -234,14 +234,12 @@ def prepare_peak_clusters(
         included: a study keeps its sample).
     """
     from ccreco.models.dataset import peak_cluster_sample
-    from ccreco.models.encoding import CONTEXT_CHANNELS, context_channels
+    from ccreco.models.encoding import waveform_channels_of
     from ccreco.models.inference import PeakModel
 
     chans = tuple(str(c) for c in channels)
     try:
-        if chans[: len(CONTEXT_CHANNELS)] != CONTEXT_CHANNELS:
-            raise ValueError(f"channels must start with {list(CONTEXT_CHANNELS)}")
-        context_channels(chans[len(CONTEXT_CHANNELS):])
+        waveform_channels_of(chans)
     except ValueError as exc:
         raise ConfigError(f"per-peak sample channels {list(chans)}: {exc}") from None
     if isinstance(context, bool) or int(context) != context or context < 0:

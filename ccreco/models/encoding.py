@@ -195,6 +195,40 @@ def peak_features(windows: np.ndarray, time_ns: np.ndarray, scores: np.ndarray, 
     return out
 
 
+def waveform_channels_of(channels: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """The waveform-level part of a full channel list, checked.
+
+    Parameters
+    ----------
+    channels : sequence of str
+        :data:`CONTEXT_CHANNELS` followed by waveform-level channels (a model's ``channels``
+        metadata, :attr:`~ccreco.models.config.PeakClusterConfig.channels`).
+
+    Returns
+    -------
+    tuple of str
+        The names after :data:`CONTEXT_CHANNELS`.
+
+    Raises
+    ------
+    ValueError
+        The list does not start with :data:`CONTEXT_CHANNELS`, or an unknown or repeated
+        waveform-level name (:func:`context_channels`).
+    """
+    channels = tuple(str(c) for c in channels)
+    if channels[: len(CONTEXT_CHANNELS)] != CONTEXT_CHANNELS:
+        raise ValueError(f"channels {list(channels)} must start with {list(CONTEXT_CHANNELS)}")
+    return context_channels(channels[len(CONTEXT_CHANNELS):])[len(CONTEXT_CHANNELS):]
+
+
+def _candidate_offsets(offsets: np.ndarray, m: int) -> np.ndarray:
+    """``offsets`` as int64, checked to rise from 0 to the ``m`` candidates."""
+    off = np.asarray(offsets, dtype=np.int64)
+    if off.ndim != 1 or off.size < 1 or off[0] != 0 or off[-1] != m or np.any(np.diff(off) < 0):
+        raise ValueError(f"offsets must rise from 0 to {m}")
+    return off
+
+
 def peak_context(
     features: np.ndarray, offsets: np.ndarray, context: int, channels: tuple[str, ...] | list[str] = CONTEXT_CHANNELS
 ) -> np.ndarray:
@@ -225,15 +259,10 @@ def peak_context(
     >>> x.shape, x[0, :, 0].tolist(), x[0, 2, 1].item(), x[1, 1, 2].item()
     ((2, 3, 6), [0.0, 1.0, 1.0], 20.0, 20.0)
     """
-    channels = tuple(channels)
-    if channels[: len(CONTEXT_CHANNELS)] != CONTEXT_CHANNELS:
-        raise ValueError(f"channels {list(channels)} must start with {list(CONTEXT_CHANNELS)}")
-    extra = context_channels(channels[len(CONTEXT_CHANNELS):])[len(CONTEXT_CHANNELS):]
+    extra = waveform_channels_of(channels)
     f = np.asarray(features, dtype=np.float32)
-    off = np.asarray(offsets, dtype=np.int64)
     m = f.shape[0]
-    if off.ndim != 1 or off.size < 1 or off[0] != 0 or off[-1] != m or np.any(np.diff(off) < 0):
-        raise ValueError(f"offsets must rise from 0 to {m}")
+    off = _candidate_offsets(offsets, m)
     counts = np.diff(off)
     wf = np.repeat(np.arange(counts.size), counts)
     conf, first = _first_confident(f, off, wf)
@@ -303,9 +332,7 @@ def waveform_quantities(features: np.ndarray, offsets: np.ndarray) -> dict[str, 
         float32 ``(n,)`` per name.
     """
     f = np.asarray(features, dtype=np.float32)
-    off = np.asarray(offsets, dtype=np.int64)
-    if off.ndim != 1 or off.size < 1 or off[0] != 0 or off[-1] != f.shape[0] or np.any(np.diff(off) < 0):
-        raise ValueError(f"offsets must rise from 0 to {f.shape[0]}")
+    off = _candidate_offsets(offsets, f.shape[0])
     counts = np.diff(off)
     wf = np.repeat(np.arange(counts.size), counts)
     conf, first = _first_confident(f, off, wf)
@@ -342,5 +369,6 @@ __all__ = [
     "flatten_times",
     "peak_context",
     "peak_features",
+    "waveform_channels_of",
     "waveform_quantities",
 ]

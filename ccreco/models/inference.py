@@ -513,14 +513,42 @@ class PeakClusterModel(OnnxModel):
         dict of str to numpy.ndarray
             Boolean ``(n_waveforms,)`` per summary in :attr:`input_ranges` (empty without them).
         """
-        from ccreco.models.encoding import peak_features, waveform_quantities
+        from ccreco.models.encoding import peak_features
+
+        return self._outside(cw, peak_features(cw.windows, cw.time_ns, scores, cw.config.window_left))
+
+    def _outside(self, cw: Any, feats: np.ndarray) -> dict[str, np.ndarray]:
+        from ccreco.models.encoding import waveform_quantities
 
         ranges = self.input_ranges
         if not ranges:
             return {}
-        feats = peak_features(cw.windows, cw.time_ns, scores, cw.config.window_left)
         values = waveform_quantities(feats, cw.offsets)
         return {name: (values[name] < lo) | (values[name] > hi) for name, (lo, hi) in ranges.items() if name in values}
+
+    def count_and_check(self, cw: Any, scores: np.ndarray, *, sampling_ns: float) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """:meth:`count` and :meth:`outside_training_range` from one computation of the inputs
+        (what the reconstruction needs per block).
+
+        Parameters
+        ----------
+        cw : CandidateWindows
+            The candidates.
+        scores : numpy.ndarray
+            Step-1 probability of each candidate.
+        sampling_ns : float
+            Sampling period of the data.
+
+        Returns
+        -------
+        (numpy.ndarray, dict of str to numpy.ndarray)
+            The raw counts (as :meth:`count` without calibration) and the flags.
+        """
+        from ccreco.models.encoding import peak_features
+
+        self._check_sampling(sampling_ns)
+        feats = peak_features(cw.windows, cw.time_ns, scores, cw.config.window_left)
+        return self._sum(cw, feats, calibrate=False), self._outside(cw, feats)
 
     def predict_context(self, context: np.ndarray) -> np.ndarray:
         """Expected clusters opened by each candidate, from :func:`~ccreco.models.encoding.peak_context`.
@@ -569,10 +597,14 @@ class PeakClusterModel(OnnxModel):
         numpy.ndarray
             float64 ``(n_waveforms,)``, real-valued.
         """
-        from ccreco.models.encoding import peak_context, peak_features
+        from ccreco.models.encoding import peak_features
 
         self._check_sampling(sampling_ns)
-        feats = peak_features(cw.windows, cw.time_ns, scores, cw.config.window_left)
+        return self._sum(cw, peak_features(cw.windows, cw.time_ns, scores, cw.config.window_left), calibrate)
+
+    def _sum(self, cw: Any, feats: np.ndarray, calibrate: bool) -> np.ndarray:
+        from ccreco.models.encoding import peak_context
+
         channels = tuple(self.metadata["channels"])
         lam = (self.predict_context(peak_context(feats, cw.offsets, self.context, channels)) if len(feats)
                else np.zeros(0, np.float32))

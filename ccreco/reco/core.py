@@ -404,8 +404,8 @@ class Reconstructor:
 
         outside: dict[str, np.ndarray] = {}
         if isinstance(self.cluster_model, PeakClusterModel):  # per-peak: all candidates and their scores
-            n_cl = np.asarray(self.cluster_model.count(cw, scores, sampling_ns=dt), dtype=np.float32)
-            outside = self.cluster_model.outside_training_range(cw, scores)
+            counts, outside = self.cluster_model.count_and_check(cw, scores, sampling_ns=dt)
+            n_cl = np.asarray(counts, dtype=np.float32)
         else:
             n_cl = count_clusters(self.cluster_model, peaks.times_ns(dt), peak_offsets, sampling_ns=dt,
                                   window_ns=chunk.n_samples * dt, extra=self._extra_inputs(chunk) if n else None)
