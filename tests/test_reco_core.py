@@ -64,7 +64,11 @@ def test_hists_are_filled_once_per_waveform(sim_file, reco):
     h = fill(book(True), r)
     assert h["n_clusters"].sum().value == len(r)
     assert h["peak_time"].sum().value == r.n_peaks.sum()
-    assert h["lstm_score"].sum().value == r.score.size
+    # every window the LSTM scored, once; those its stored pre-selection passed over are not scores
+    assert r.scored is not None and 0 < np.count_nonzero(r.scored) < r.score.size
+    assert np.all(r.score[~r.scored] == 0)
+    assert h["lstm_score"].sum().value == np.count_nonzero(r.scored)
+    assert h["lstm_score_signal"].sum().value + h["lstm_score_noise"].sum().value == np.count_nonzero(r.scored)
     assert h["n_clusters_vs_true"].sum().value == len(r)
     assert "residual" not in book(False)
 

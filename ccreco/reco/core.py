@@ -144,7 +144,7 @@ class RecoResult:
     baseline_rms : numpy.ndarray
         float32 ``(n,)``, noise RMS in mV of the pre-signal region.
     n_candidates : numpy.ndarray
-        int64 ``(n,)``, candidate windows scored by step 1.
+        int64 ``(n,)``, candidate windows (step 1 scores those its pre-selection passes).
     score : numpy.ndarray
         float32 ``(sum n_candidates,)``, step-1 probability of every candidate.
     n_peaks : numpy.ndarray
@@ -172,6 +172,9 @@ class RecoResult:
         int8 ``(sum n_candidates,)``: 1 when the candidate is matched to a true peak, 0 when not
         (:func:`ccreco.kernels.candidate_labels`); only with peak-level truth. For the plots
         (the score split by truth); not written to ``reco.root``.
+    scored : numpy.ndarray or None
+        bool ``(sum n_candidates,)``: the windows the step-1 model scored (a first-stage
+        pre-selection leaves the others at score 0); ``None``: all of them.
     outside_training : dict of str to numpy.ndarray
         Per summary of the step-1 candidates (``n_candidates``, ``wf_span_ns``, ...), boolean
         ``(n,)``: the waveform lies outside the range of the per-peak model's training
@@ -199,6 +202,7 @@ class RecoResult:
     n_clusters_true: np.ndarray | None = None
     n_electrons_true: np.ndarray | None = None
     score_label: np.ndarray | None = None
+    scored: np.ndarray | None = None
     outside_training: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
 
     def __len__(self) -> int:
@@ -431,6 +435,7 @@ class Reconstructor:
             dndx=dndx,
             length_source=source,
             outside_training=outside,
+            scored=None if bool(np.all(scored)) else np.asarray(scored, dtype=bool),
         )
         if self.config.deriv:
             d = deriv_clusters(chunk.waveforms, self.deriv_config, self.deriv_cluster_config, sampling_ns=dt)

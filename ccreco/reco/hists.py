@@ -64,11 +64,20 @@ def _residual(r: RecoResult) -> np.ndarray | None:
     return residual
 
 
+def _scores(r: RecoResult) -> np.ndarray:
+    # the windows the step-1 model scored (its pre-selection leaves the others at 0, unscored)
+    scores: np.ndarray = r.score if r.scored is None else r.score[r.scored]
+    return scores
+
+
 def _labelled_score(signal: int) -> Callable[[RecoResult], np.ndarray | None]:
     def values(r: RecoResult) -> np.ndarray | None:
         if r.score_label is None:
             return None
-        scores: np.ndarray = r.score[r.score_label == signal]
+        keep = r.score_label == signal
+        if r.scored is not None:
+            keep &= r.scored
+        scores: np.ndarray = r.score[keep]
         return scores
     return values
 
@@ -85,10 +94,10 @@ HISTS: tuple[HistSpec, ...] = (
              title="Time of the detected peaks from the window start", ylabel="peaks"),
     HistSpec("peak_amplitude", "peak amplitude [mV]", 150, 0.0, 150.0, lambda r: r.peak_amplitude_mv,
              title="Height of the detected peaks above the baseline", ylabel="peaks"),
-    HistSpec("lstm_score", "step-1 score", 100, 0.0, 1.0, lambda r: r.score,
-             title="Step-1 (LSTM) score of every candidate window", ylabel="candidate windows"),
+    HistSpec("lstm_score", "step-1 score", 100, 0.0, 1.0, _scores,
+             title="Step-1 (LSTM) score of every window it scored", ylabel="candidate windows"),
     HistSpec("n_candidates", "candidate windows per waveform", 150, -0.5, 599.5, lambda r: r.n_candidates,
-             title="Candidate windows scored by step 1"),
+             title="Candidate windows (the LSTM scores those its pre-selection passes)"),
     HistSpec("baseline_rms", "baseline noise RMS [mV]", 100, 0.0, 10.0, lambda r: r.baseline_rms,
              title="Noise RMS of the pre-signal region"),
     HistSpec("deriv_n_clusters", "N_{cl} (DERIV + clusterization)", 120, -0.5, 119.5,

@@ -41,7 +41,7 @@ BRANCH_TITLES: dict[str, str] = {
     "channel": "readout channel",
     FILE_INDEX: "index of the input file in summary.json inputs",
     "baseline_rms": "baseline noise RMS [mV]",
-    "n_candidates": "candidate windows scored by step 1 [count]",
+    "n_candidates": "candidate windows of the waveform (step 1 scores those its pre-selection passes) [count]",
     "n_peaks": "peaks at or above the step-1 threshold [count]",
     "n_clusters": "step-2 (ML) cluster count [clusters]",
     "n_clusters_int": "step-2 (ML) cluster count, rounded [clusters]",
