@@ -186,3 +186,28 @@ def test_shipped_model_says_when_the_data_are_outside_its_training(tmp_path: Pat
     quiet = training_range_check({"waveforms_reconstructed": 100, "step2_outside_training": 1})
     assert quiet is not None and quiet["warning"] is None
     assert training_range_check({"waveforms_reconstructed": 100}) is None  # a CNN records no range
+
+
+def test_shipped_model_says_when_its_step1_inputs_differ_from_training(caplog: pytest.LogCaptureFixture) -> None:
+    """The per-peak model records the step-1 selection it was trained on; reco and evaluate say
+    when the selection in use differs (``--set preselect=false``, ``roi=false``, another model)."""
+    import logging
+
+    from ccreco.analysis.methods import perpeak_clusters_factory
+    from ccreco.reco import RecoConfig, Reconstructor
+
+    assert Reconstructor().step2_input_differences == []
+    assert Reconstructor(RecoConfig(preselect=False)).step2_input_differences == [
+        "first-stage pre-selection off (trained with it)"]
+    reco = Reconstructor(RecoConfig(roi=False))
+    assert reco.step2_input_differences == ["region of interest off (trained with it)"]
+    assert reco.provenance()["step2_input_differences"] == reco.step2_input_differences
+    model, cands = reco.cluster_model, reco.candidates
+    assert model.step1_differences(dataclasses.replace(cands, min_distance=cands.min_distance + 1)) == [
+        f"candidate min_distance = {cands.min_distance + 1} (trained with {cands.min_distance})",
+        "region of interest off (trained with it)"]
+    assert model.step1_differences(Reconstructor().candidates, "other_lstm.onnx")[0].startswith(
+        "step-1 model other_lstm.onnx (trained with lstm_compact_tb2023_untuned.onnx)")
+    with caplog.at_level(logging.WARNING, logger="ccreco.analysis.methods"):
+        perpeak_clusters_factory({"preselect": "false"})
+    assert "first-stage pre-selection off" in caplog.text

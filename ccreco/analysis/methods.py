@@ -32,8 +32,10 @@ importing this module registers nothing.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -59,6 +61,8 @@ from ccreco.reco.stages import (
     score_windows,
     select_peaks,
 )
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -278,6 +282,10 @@ def perpeak_clusters_factory(options: Mapping[str, str]) -> ClusterCounter:
     model = PeakClusterModel(path, intra_op_num_threads=peak_model._options["intra_op_num_threads"],
                              batch_size=max(peak_model.batch_size, 1024))
     _reject_unknown(opts, "perpeak")
+    differences = model.step1_differences(cands, peak_model.path)
+    if differences:
+        log.warning("perpeak: the step-2 model %s was trained on other step-1 inputs: %s", Path(path).name,
+                    "; ".join(differences))
 
     def counter(chunk: WaveformChunk) -> np.ndarray:
         cw, scored = scored_windows(chunk, cands)  # as the reconstruction and the training sample

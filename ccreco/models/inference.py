@@ -493,6 +493,62 @@ class PeakClusterModel(OnnxModel):
         ranges = self.metadata.get("input_ranges") or {}
         return {k: (float(v[0]), float(v[1])) for k, v in ranges.items() if k != "quantiles"}
 
+    def step1_differences(self, candidates: Any, peak_model_path: str | os.PathLike[str] | None = None) -> list[str]:
+        """How the step-1 inputs given to this model differ from those it was trained on.
+
+        The per-peak model sees every step-1 candidate with its score; its training sample
+        recorded the step-1 model file and candidate selection (``peak_model`` metadata). Another
+        selection (``--set roi=false``, ``--set preselect=false``, another rule) or another step-1
+        model changes its inputs, which the per-waveform training-range check does not see.
+
+        Parameters
+        ----------
+        candidates : CandidateConfig
+            The candidate selection in use.
+        peak_model_path : path-like, optional
+            The step-1 model in use (compared by file name).
+
+        Returns
+        -------
+        list of str
+            One sentence per difference; empty when the inputs are as trained or the model
+            records no step-1 provenance.
+        """
+        import dataclasses
+
+        trained = self.metadata.get("peak_model") or {}
+        want = trained.get("candidates") or {}
+        notes: list[str] = []
+        if peak_model_path is not None and trained.get("file") and \
+                os.path.basename(str(peak_model_path)) != os.path.basename(str(trained["file"])):
+            notes.append(f"step-1 model {os.path.basename(str(peak_model_path))} (trained with {trained['file']})")
+        have = dataclasses.asdict(candidates) if dataclasses.is_dataclass(candidates) else dict(candidates)
+
+        def same(a: Any, b: Any) -> bool:
+            if a is None or b is None:
+                return a is None and b is None
+            if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
+                if not isinstance(a, (list, tuple)) or not isinstance(b, (list, tuple)) or len(a) != len(b):
+                    return False
+                return all(same(x, y) for x, y in zip(a, b, strict=True))
+            if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+                return math.isclose(float(a), float(b), rel_tol=1e-5, abs_tol=1e-9)
+            return bool(a == b)
+
+        for key in sorted(want):
+            if key not in have or same(have[key], want[key]):
+                continue
+            if key == "preselect_weights":
+                notes.append("first-stage pre-selection off (trained with it)" if have[key] is None
+                             else "first-stage pre-selection weights differ from training")
+            elif key == "roi_threshold" and have[key] is None:
+                notes.append("region of interest off (trained with it)")
+            elif key == "preselect_threshold" and have.get("preselect_weights") is None:
+                continue  # reported with the weights
+            else:
+                notes.append(f"candidate {key} = {have[key]!r} (trained with {want[key]!r})")
+        return notes
+
     def outside_training_range(self, cw: Any, scores: np.ndarray) -> dict[str, np.ndarray]:
         """Which waveforms lie outside the range of the training waveforms, per summary.
 

@@ -788,6 +788,10 @@ def plan_run(
                           "it would be counted twice")
     check_outputs([Output(str(outdir), "replace_dir")], paths)
     reconstructor = get_reconstructor(config)
+    if reconstructor.step2_input_differences:
+        log.warning("the step-2 model %s was trained on other step-1 inputs: %s; its count is not the one its "
+                    "model card measured (docs/MODELS.md)", Path(reconstructor.cluster_model.path).name,
+                    "; ".join(reconstructor.step2_input_differences))
     if Path(outdir).exists() and not overwrite:
         raise ConfigError(f"output directory {Path(outdir).resolve()} exists; pass --overwrite to replace it")
     if overwrite:
