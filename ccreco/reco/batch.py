@@ -224,6 +224,15 @@ class BlockTask:
 
 #: Set once this process has frozen its long-lived objects out of the cyclic collector.
 _GC_FROZEN: list[bool] = []
+#: Waveforms processed in this process since its last full collection (see process_events).
+_SINCE_GC: list[int] = [0]
+#: A block starts with a full collection once this many waveforms were processed since the
+#: last one: every block at the default block size, every few blocks of small files.
+GC_EVERY_WAVEFORMS: int = 5000
+#: The first blocks of a process freeze what is alive when they start (gc.freeze): the first
+#: the modules and models, the second what the first block compiled and cached (numba, coffea,
+#: onnxruntime), so that later collections only walk what the blocks create.
+GC_FREEZE_BLOCKS: int = 2
 
 
 def release_frozen() -> None:
@@ -239,6 +248,7 @@ def release_frozen() -> None:
         gc.unfreeze()
         gc.collect()
         _GC_FROZEN.clear()
+    _SINCE_GC[0] = 0
 
 
 def process_events(events: Any, task: BlockTask) -> RecoAccumulator:
@@ -273,14 +283,23 @@ def process_events(events: Any, task: BlockTask) -> RecoAccumulator:
     # 581 MB and flat with it). A full collection walks every object of the process (about
     # 120 ms with coffea, numba and the models loaded), so the first block moves what exists
     # then (modules, models) out of the collector's view (gc.freeze) and later collections
-    # only walk what the blocks created.
-    gc.collect()
-    if not _GC_FROZEN:
-        gc.freeze()
-        _GC_FROZEN.append(True)
+    # only walk what the blocks created; the second block freezes again, after the first one
+    # compiled and cached what later blocks reuse (otherwise every collection still walked that,
+    # ~30 ms per block). A collection then happens once GC_EVERY_WAVEFORMS have been processed
+    # since the last one (not per block: runs over many small files have one block per file),
+    # so the garbage held stays below about one default block.
     meta = events.metadata
     file, tree = str(meta["filename"]), str(meta["treename"])
     start, stop = int(meta["entrystart"]), int(meta["entrystop"])
+    if len(_GC_FROZEN) < GC_FREEZE_BLOCKS:
+        gc.collect()
+        gc.freeze()
+        _GC_FROZEN.append(True)
+        _SINCE_GC[0] = 0
+    elif _SINCE_GC[0] >= GC_EVERY_WAVEFORMS:
+        gc.collect()
+        _SINCE_GC[0] = 0
+    _SINCE_GC[0] += stop - start
     plan, problems = plan_columns(list(events.fields), stop - start, file, task.mapping)
     chunk = None
     if not problems:
