@@ -30,7 +30,6 @@ import json, sys, time
 import ccreco.reco.batch as batch
 from ccreco._memory import peak_rss_mb
 batch.GC_EVERY_WAVEFORMS = int(sys.argv[2])
-batch.GC_FREEZE_BLOCKS = int(sys.argv[3])
 paths = json.loads(sys.argv[4])
 chunk = int(sys.argv[5]) or None
 t0 = time.perf_counter()
@@ -39,9 +38,9 @@ print(json.dumps({"wall": time.perf_counter() - t0, "blocks": s.counters["chunks
 """
 
 
-def _run(paths: list[Path], out: Path, every: int, freeze: int, chunk_size: int = 0) -> dict:
+def _run(paths: list[Path], out: Path, every: int, chunk_size: int = 0) -> dict:
     """One ``run_reco`` in a fresh process (as a user's command): wall time, blocks, peak RSS."""
-    proc = subprocess.run([sys.executable, "-c", RUN_SCRIPT, str(out), str(every), str(freeze),
+    proc = subprocess.run([sys.executable, "-c", RUN_SCRIPT, str(out), str(every), "0",
                            json.dumps([str(p) for p in paths]), str(chunk_size)],
                           capture_output=True, text=True, check=True, env=os.environ | {"CCRECO_NO_PROGRESS": "1"})
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -70,21 +69,21 @@ def main(quick: bool = False) -> str:
             small.append(p)
         one = work / "one.root"
         simulate_to_file(one, cfg, n_files * WAVEFORMS_PER_FILE, seed=99, progress=False)
-        every, freeze = batch.GC_EVERY_WAVEFORMS, batch.GC_FREEZE_BLOCKS
-        r_one = _run([one], work / "out_one", every, freeze)
-        r_before = _run(small, work / "out_before", 0, 1)
-        r_now = _run(small, work / "out_now", every, freeze)
+        every = batch.GC_EVERY_WAVEFORMS
+        r_one = _run([one], work / "out_one", every)
+        r_before = _run(small, work / "out_before", 0)
+        r_now = _run(small, work / "out_now", every)
         big = work / "big.root"  # many blocks of one file: the memory the collections bound
         n_big = 5000 if quick else 20000
         simulate_to_file(big, cfg, n_big, seed=1, progress=False)
-        r_big_before = _run([big], work / "out_big_before", 0, 1, BIG_BLOCK)
-        r_big_now = _run([big], work / "out_big_now", every, freeze, BIG_BLOCK)
+        r_big_before = _run([big], work / "out_big_before", 0, BIG_BLOCK)
+        r_big_now = _run([big], work / "out_big_now", every, BIG_BLOCK)
     n = n_files * WAVEFORMS_PER_FILE
     t_one = r_one["wall"]
     for label, r in (
         (f"one file of {n} waveforms (baseline)", r_one),
-        (f"{n_files} files of {WAVEFORMS_PER_FILE}: a full collection before every block, one freeze (before)", r_before),
-        (f"{n_files} files of {WAVEFORMS_PER_FILE}: a collection every {every} waveforms, {freeze} freezes (now)", r_now),
+        (f"{n_files} files of {WAVEFORMS_PER_FILE}: a full collection before every block (before)", r_before),
+        (f"{n_files} files of {WAVEFORMS_PER_FILE}: a collection every {every} waveforms (now)", r_now),
     ):
         rows.append(f"| {label} | {r['blocks']} | {r['wall']:.2f} | {n / r['wall']:,.0f} | {r['wall'] / t_one:.1f}x | "
                     f"{r['rss']:.0f} |")

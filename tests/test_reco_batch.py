@@ -325,7 +325,7 @@ def test_dask_existing_scheduler(sim_file, iterative_run, tmp_path):
 def test_full_collections_follow_waveforms_not_blocks(sim_file, tmp_path, monkeypatch):
     """The per-block garbage collection that bounds memory runs once GC_EVERY_WAVEFORMS have
     passed, not before every block (runs over many small files have one block per file); the
-    first GC_FREEZE_BLOCKS blocks freeze what is alive, and the run releases it at the end."""
+    first block freezes what is alive, and the run releases it at the end."""
     import gc
 
     import ccreco.reco.batch as batch
@@ -348,8 +348,8 @@ def test_full_collections_follow_waveforms_not_blocks(sim_file, tmp_path, monkey
     monkeypatch.setattr(batch, "GC_EVERY_WAVEFORMS", 100)
     s = run_reco([sim_file], tmp_path / "a", chunk_size=25, status=False, plots=False)  # 12 blocks of 25
     assert s.counters["chunks"] == N // 25
-    # 2 freezing blocks (with their collection), then one collection per 100 waveforms (4 blocks):
-    # blocks 3..12 carry 250 waveforms -> 2 collections; plus the final release
-    assert calls["freeze"] == batch.GC_FREEZE_BLOCKS == 2
-    assert calls["collect"] == 2 + 2 + 1
+    # the freezing first block (with its collection), then one collection per 100 waveforms
+    # (4 blocks): blocks 2..12 carry 275 waveforms -> 2 collections; plus the final release
+    assert calls["freeze"] == 1
+    assert calls["collect"] == 1 + 2 + 1
     assert not batch._GC_FROZEN  # released after the iterative run

@@ -229,10 +229,6 @@ _SINCE_GC: list[int] = [0]
 #: A block starts with a full collection once this many waveforms were processed since the
 #: last one: every block at the default block size, every few blocks of small files.
 GC_EVERY_WAVEFORMS: int = 5000
-#: The first blocks of a process freeze what is alive when they start (gc.freeze): the first
-#: the modules and models, the second what the first block compiled and cached (numba, coffea,
-#: onnxruntime), so that later collections only walk what the blocks create.
-GC_FREEZE_BLOCKS: int = 2
 
 
 def release_frozen() -> None:
@@ -283,15 +279,15 @@ def process_events(events: Any, task: BlockTask) -> RecoAccumulator:
     # 581 MB and flat with it). A full collection walks every object of the process (about
     # 120 ms with coffea, numba and the models loaded), so the first block moves what exists
     # then (modules, models) out of the collector's view (gc.freeze) and later collections
-    # only walk what the blocks created; the second block freezes again, after the first one
-    # compiled and cached what later blocks reuse (otherwise every collection still walked that,
-    # ~30 ms per block). A collection then happens once GC_EVERY_WAVEFORMS have been processed
-    # since the last one (not per block: runs over many small files have one block per file),
-    # so the garbage held stays below about one default block.
+    # only walk what the blocks created. Even so a collection costs ~10-30 ms (what the first
+    # block compiled and cached is not frozen; freezing it at the second block also froze that
+    # block's leftovers, +45 MB of peak), so it happens once GC_EVERY_WAVEFORMS have been
+    # processed since the last one, not before every block: runs over many small files have one
+    # block per file. The garbage held stays below about one default block.
     meta = events.metadata
     file, tree = str(meta["filename"]), str(meta["treename"])
     start, stop = int(meta["entrystart"]), int(meta["entrystop"])
-    if len(_GC_FROZEN) < GC_FREEZE_BLOCKS:
+    if not _GC_FROZEN:
         gc.collect()
         gc.freeze()
         _GC_FROZEN.append(True)
