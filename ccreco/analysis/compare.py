@@ -603,7 +603,11 @@ def overlay_figure(
         rax.axhline(1.0, color="k", lw=1)
         if ratios:
             rax.set_ylim(*ratio_limits(np.concatenate(ratios), np.concatenate(errors)))
-        rax.set_ylabel(f"x / {ref}", fontsize="small")
+        if len(ref) <= 10:
+            rax.set_ylabel(f"x / {ref}", fontsize="small")
+        else:  # a long sample name does not fit beside the ratio panel: say it inside the panel
+            rax.set_ylabel("ratio", fontsize="small")
+            rax.text(0.01, 0.95, f"x / {ref}", transform=rax.transAxes, ha="left", va="top", fontsize="x-small")
         rax.set_xlabel(xlabel)
         rax.set_xlim(edges[0], edges[-1])
     return fig
@@ -751,16 +755,19 @@ def plot_comparison(
     la, lb = result.labels
     written: list[Path] = []
     for name, v in result.variables.items():
-        fig = overlay_figure({la: a[name], lb: b[name]}, v.edges, LABELS.get(name, name),
-                             title=f"$\\chi^2$/ndf = {v.chi2:.1f}/{v.ndf}, KS D = {v.ks:.3f}", data=data)
-        path = out / f"{safe_name(name)}.png"  # names come from the input's branches
-        fig.savefig(path, dpi=90, bbox_inches="tight")
-        written.append(path)
-        fig = ks_figure(name, np.asarray(a[name], float), np.asarray(b[name], float), result.labels, v.ks, v.p_ks,
-                        data=data)
-        path = out / f"{safe_name(name)}_ks.png"
-        fig.savefig(path, dpi=90, bbox_inches="tight")
-        written.append(path)
+        # drawn and saved in the style: mathtext is laid out at save time, and outside the style
+        # its custom font set looked for a 'cursive' family that is not installed
+        with plotting.style():
+            fig = overlay_figure({la: a[name], lb: b[name]}, v.edges, LABELS.get(name, name),
+                                 title=f"$\\chi^2$/ndf = {v.chi2:.1f}/{v.ndf}, KS D = {v.ks:.3f}", data=data)
+            path = out / f"{safe_name(name)}.png"  # names come from the input's branches
+            fig.savefig(path, dpi=90, bbox_inches="tight")
+            written.append(path)
+            fig = ks_figure(name, np.asarray(a[name], float), np.asarray(b[name], float), result.labels, v.ks,
+                            v.p_ks, data=data)
+            path = out / f"{safe_name(name)}_ks.png"
+            fig.savefig(path, dpi=90, bbox_inches="tight")
+            written.append(path)
     names = list(result.variables)
     with plotting.style():
         fig, (ax1, ax2) = plotting.figure((11, max(4.0, 1.0 + 0.45 * len(names))), 1, 2, sharey=True)
