@@ -20,6 +20,10 @@ Usage::
 
     python benchmarks/density_scan.py --dir DIR perpeak deriv "cnn_nopresel=cnn:preselect=false"
 
+``--config tuned.toml`` scans one simulator configuration instead (its density x 0.7-2 and its
+angle 0-60 degrees), e.g. the one ``ccreco tune`` fitted to data: the response to correct an
+absolute dN/dx, or a comparison across angles, with.
+
 Each METHOD is ``[LABEL=]NAME[:key=value,...]`` of a ``ccreco evaluate clusters`` method. Prints a
 markdown table (bias, sample slope, calibrated RMS/sqrt(N) per sample and the across-density
 slope per family); ``-o FILE.json`` writes the numbers and ``--plot FILE.png`` draws the mean
@@ -70,6 +74,24 @@ SAMPLES: dict[str, list[tuple[str, str, str, int, dict]]] = {
 N_WAVEFORMS: int = 2000
 
 
+def config_samples(path: str) -> dict[str, list[tuple[str, str, str, int, dict]]]:
+    """The two families of one simulator configuration (e.g. ``ccreco tune``'s tuned TOML):
+    its density x 0.7 / 1 / 1.41 / 2 and its angle 0 / 30 / 45 / 60 degrees (seeds 4601-4608).
+    The preset slot of each row holds the TOML path."""
+    stem = Path(path).stem
+    dens = [(f"x{d:g}", f"{stem}_d{d:g}", path, 4601 + i, {"density_scale": d})
+            for i, d in enumerate((0.7, 1.0, 1.41, 2.0))]
+    ang = [(f"{a:g} deg", f"{stem}_a{a:g}", path, 4605 + i, {"angle_deg": a})
+           for i, a in enumerate((0.0, 30.0, 45.0, 60.0))]
+    return {f"{stem}, density": dens, f"{stem}, angle": ang}
+
+
+def _config(preset: str, overrides: dict) -> SimConfig:
+    if preset.endswith(".toml"):
+        return SimConfig.from_toml(preset).replace(**overrides)
+    return SimConfig.from_preset(preset, **overrides)
+
+
 def make_samples(directory: Path, n: int = N_WAVEFORMS) -> None:
     """Simulate every sample of :data:`SAMPLES` that is not in ``directory`` yet (``n`` waveforms each)."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -77,7 +99,7 @@ def make_samples(directory: Path, n: int = N_WAVEFORMS) -> None:
         for _, stem, preset, seed, overrides in rows:
             path = directory / f"{stem}.root"
             if not path.exists():
-                simulate_to_file(path, SimConfig.from_preset(preset, **overrides), n, seed=seed, progress=False)
+                simulate_to_file(path, _config(preset, overrides), n, seed=seed, progress=False)
 
 
 def _counts(name: str, options: dict[str, str], path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -161,7 +183,12 @@ def main() -> None:
     ap.add_argument("--dir", required=True, help="folder for the samples (made when missing)")
     ap.add_argument("-o", "--output", help="JSON file")
     ap.add_argument("--plot", help="PNG file")
+    ap.add_argument("--config", metavar="FILE.toml",
+                    help="scan this simulator configuration (density and angle) instead of the four default families")
     args = ap.parse_args()
+    if args.config:  # e.g. a tuned configuration: the response to correct an absolute dN/dx with
+        SAMPLES.clear()
+        SAMPLES.update(config_samples(args.config))
     directory = Path(args.dir)
     make_samples(directory)
     results: dict[str, dict[str, dict]] = {}

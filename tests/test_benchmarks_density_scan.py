@@ -39,3 +39,19 @@ def test_density_scan_follows_the_simulated_density(tmp_path: Path) -> None:
         assert 0.2 < f["across_slope"] < 1.3 and f["across_slope_err"] > 0
     text = ds.table({"deriv": res})
     assert text.count("| deriv |") == len(ds.SAMPLES) and "x2 (" in text
+
+
+def test_density_scan_of_a_configuration_file(tmp_path: Path) -> None:
+    """``--config FILE.toml`` (e.g. a tuned configuration) gives its own density and angle families."""
+    from ccreco.sim import SimConfig
+
+    ds = _module()
+    toml = tmp_path / "tuned.toml"
+    SimConfig.from_preset("tb2023-untuned", noise_mv=1.2).to_toml(toml)
+    fams = ds.config_samples(str(toml))
+    assert list(fams) == ["tuned, density", "tuned, angle"]
+    dense = [row for row in fams["tuned, density"] if row[0] == "x2"][0]
+    cfg = ds._config(dense[2], dense[4])
+    assert cfg.density_scale == 2.0 and cfg.noise_mv == 1.2  # the file's values, then the scan's
+    steep = ds._config(fams["tuned, angle"][-1][2], fams["tuned, angle"][-1][4])
+    assert steep.angle_deg == 60.0
