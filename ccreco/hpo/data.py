@@ -152,8 +152,7 @@ def prepare_clusters(
     from ccreco.models.inference import PeakModel
 
     if peak_model is None:
-        from ccreco.models.shipped import DEFAULT_PEAK_MODEL
-        from ccreco.models.shipped import shipped_model
+        from ccreco.models.shipped import DEFAULT_PEAK_MODEL, shipped_model
 
         peak_model = shipped_model(DEFAULT_PEAK_MODEL)
     path = Path(path)
@@ -245,8 +244,7 @@ def prepare_peak_clusters(
     if isinstance(context, bool) or int(context) != context or context < 0:
         raise ConfigError(f"per-peak sample context must be an integer >= 0; got {context!r}")
     if peak_model is None:
-        from ccreco.models.shipped import DEFAULT_PEAK_MODEL
-        from ccreco.models.shipped import shipped_model
+        from ccreco.models.shipped import DEFAULT_PEAK_MODEL, shipped_model
 
         peak_model = shipped_model(DEFAULT_PEAK_MODEL)
     path = Path(path)

@@ -25,10 +25,10 @@ import numpy as np
 import onnxruntime as ort
 
 from ccreco.errors import ModelError
-from ccreco.models.onnx_wrapper import onnx_wrapper, session_options
 from ccreco.models import metadata as md
 from ccreco.models.config import Encoding
 from ccreco.models.encoding import encode_flat, encode_peak_times
+from ccreco.models.onnx_wrapper import onnx_wrapper, session_options
 
 #: Default inference batch (ENVIRONMENT.md: moderate batches beat one huge batch; see
 #: docs/MODELS.md for the benchmark behind the figure).

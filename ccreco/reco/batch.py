@@ -36,10 +36,18 @@ from ccreco.constants import N_SAMPLES, SAMPLING_NS
 from ccreco.errors import CcrecoError, ConfigError
 from ccreco.io.schema import Mapping as SchemaMapping
 from ccreco.reco.accumulator import Moments, RecoAccumulator
-from ccreco.reco.core import RecoConfig, RecoResult, Reconstructor
+from ccreco.reco.core import RecoConfig, Reconstructor, RecoResult
 from ccreco.reco.hists import book, fill, moments
 from ccreco.reco.output import (
-    PARTS_DIR, check_outdir_name, draw, merge_parts, publish, staging_dir, write_hists, write_json, write_part,
+    PARTS_DIR,
+    check_outdir_name,
+    draw,
+    merge_parts,
+    publish,
+    staging_dir,
+    write_hists,
+    write_json,
+    write_part,
 )
 
 log = logging.getLogger(__name__)
