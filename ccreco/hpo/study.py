@@ -294,7 +294,7 @@ class TrialLedger:
             return None, f"trial result lacks objective(s) {missing}"
         values = [float(result[o]) for o in self.objectives]
         if not all(math.isfinite(v) for v in values):
-            return values, f"non-finite objective {dict(zip(self.objectives, values))}"
+            return values, f"non-finite objective {dict(zip(self.objectives, values, strict=True))}"
         return values, None
 
     def _record(self, trial: Any, result: dict[str, Any]) -> tuple[list[float] | None, str | None]:

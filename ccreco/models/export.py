@@ -110,7 +110,7 @@ def check_parity(
         inputs = info.example_inputs(batch, seed=seed + i)
         with torch.no_grad():
             ref = model(*inputs).numpy()
-        got = sess.run(None, {n: t.numpy() for n, t in zip(info.input_names, inputs)})[0]
+        got = sess.run(None, {n: t.numpy() for n, t in zip(info.input_names, inputs, strict=True)})[0]
         if got.shape != ref.shape or not np.all(np.isfinite(got)):
             raise ModelError(
                 f"ONNX Runtime output of shape {got.shape} (finite: {np.all(np.isfinite(got))}) "

@@ -176,6 +176,9 @@ PEAK_CLUSTER_TRAIN: TrainConfig = TrainConfig(
     optimizer="adam", batch_size=2048, epochs=30, patience=5, balance="none", learning_rate=2e-3
 )
 
+#: Default topology of the per-peak model (``PeakClusterConfig`` is frozen: one shared instance).
+_DEFAULT_PEAK_CLUSTER = PeakClusterConfig()
+
 
 #: Quantiles of the training waveforms' summaries stored as a per-peak model's ``input_ranges``.
 INPUT_RANGE_QUANTILES: tuple[float, float] = (0.005, 0.995)
@@ -209,7 +212,7 @@ def _per_peak_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
 
 def train_peak_cluster_model(
     sample: Mapping[str, Any],
-    model_config: PeakClusterConfig = PeakClusterConfig(),
+    model_config: PeakClusterConfig = _DEFAULT_PEAK_CLUSTER,
     train_config: TrainConfig = PEAK_CLUSTER_TRAIN,
     *,
     checkpoint: str | os.PathLike[str] | None = None,
