@@ -396,5 +396,6 @@ def save(fig: Any, directory: str | os.PathLike[str], stem: str, exts: Sequence[
     return out
 
 
-__all__ = ["LEGEND_FONTSIZE", "LEGEND_LINE", "LOG_DECADES", "RANGE_QUANTILE", "auto_log", "errorbar_hist", "figure", "fit_range", "headroom", "label", "legend", "profile",
-           "quantile_range", "save", "spans_decades", "style", "styled", "text_box"]
+__all__ = ["LEGEND_FONTSIZE", "LEGEND_LINE", "LOG_DECADES", "RANGE_QUANTILE", "auto_log", "errorbar_hist", "figure",
+           "fit_range", "headroom", "label", "legend", "profile", "quantile_range", "save", "spans_decades", "style",
+           "styled", "text_box"]

@@ -93,7 +93,9 @@ def prepare_peaks(
     from ccreco.models.dataset import peak_sample
 
     path = Path(path)
-    request: dict[str, Any] = {"kind": "peaks", "files": _files(files), "schema": schema, "max_waveforms": max_waveforms}
+    request: dict[str, Any] = {
+        "kind": "peaks", "files": _files(files), "schema": schema, "max_waveforms": max_waveforms
+    }
     if _reuse(path, request):
         return path
     cfg = PEAK_PRESETS["compact"]

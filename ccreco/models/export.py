@@ -122,7 +122,8 @@ def check_parity(
         # absolute tolerance plus a relative one: a rate output (exp) on random inputs can be large
         excess = float(np.max(np.abs(got - ref) - rtol * np.abs(ref))) if got.size else 0.0
         if excess > atol:
-            raise ModelError(f"ONNX Runtime differs from PyTorch by {diff:.3g} (> {atol:g} + {rtol:g} x |output|) at batch {batch}", file=str(path))
+            raise ModelError(f"ONNX Runtime differs from PyTorch by {diff:.3g} (> {atol:g} + {rtol:g} x |output|) "
+                             f"at batch {batch}", file=str(path))
     return worst
 
 

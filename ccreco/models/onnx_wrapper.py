@@ -320,7 +320,10 @@ class onnx_wrapper:  # noqa: N801 - named like coffea.ml_tools' torch_wrapper, x
             arr = feed[node.name]
             shape = list(node.shape)
             fixed = [d if isinstance(d, int) else None for d in shape]
-            if arr.ndim != len(shape) or any(f is not None and f != a for f, a in zip(fixed[1:], arr.shape[1:], strict=True)):
+            # zip only once the ranks agree (the `or` short-circuits), so the lengths are equal
+            if arr.ndim != len(shape) or any(
+                f is not None and f != a for f, a in zip(fixed[1:], arr.shape[1:], strict=True)
+            ):
                 raise ModelError(f"input {node.name!r} has shape {arr.shape}; the model expects {shape}",
                                  file=str(self.path))
             lengths.add(arr.shape[0] if arr.ndim else 1)
@@ -401,7 +404,8 @@ class onnx_wrapper:  # noqa: N801 - named like coffea.ml_tools' torch_wrapper, x
         try:  # imported only for dask-awkward inputs (coffea's ml_tools package also imports torch if present)
             from coffea.ml_tools.helper import numpy_call_wrapper
         except ImportError as exc:
-            raise ModelError(f"dask-awkward inputs need coffea (pip install coffea): {exc}", file=str(self.path)) from exc
+            raise ModelError(f"dask-awkward inputs need coffea (pip install coffea): {exc}",
+                             file=str(self.path)) from exc
 
         return numpy_call_wrapper._call_dask(self, *args, **kwargs)
 
@@ -422,7 +426,8 @@ class onnx_wrapper:  # noqa: N801 - named like coffea.ml_tools' torch_wrapper, x
         return self._call_numpy(*args, **kwargs)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({str(self.path)!r}, providers={self.providers!r}, batch_size={self.batch_size}, {self.options})"
+        return (f"{type(self).__name__}({str(self.path)!r}, providers={self.providers!r}, "
+                f"batch_size={self.batch_size}, {self.options})")
 
 
 __all__ = ["OPTIMIZATION_LEVELS", "PREFERRED_PROVIDERS", "onnx_wrapper", "select_providers", "session_options"]

@@ -90,7 +90,9 @@ def plot_history(
 
 
 @styled
-def plot_roc(y_true: np.ndarray, score: np.ndarray, path: str | os.PathLike[str], threshold: float | None = None) -> Path:
+def plot_roc(
+    y_true: np.ndarray, score: np.ndarray, path: str | os.PathLike[str], threshold: float | None = None
+) -> Path:
     """ROC curve (signal efficiency vs background efficiency) with its AUC.
 
     Parameters
@@ -120,7 +122,8 @@ def plot_roc(y_true: np.ndarray, score: np.ndarray, path: str | os.PathLike[str]
     ax.plot(fpr, tpr, label=f"AUC = {auc:.4f}")
     ax.plot([0, 1], [0, 1], color="grey", ls=":")
     if threshold is not None:
-        ax.plot(np.mean(s[~y] >= threshold), np.mean(s[y] >= threshold), "k*", markersize=12, label=f"p >= {threshold:g}")
+        ax.plot(np.mean(s[~y] >= threshold), np.mean(s[y] >= threshold), "k*", markersize=12,
+                label=f"p >= {threshold:g}")
     ax.set_xlabel("noise windows accepted (FPR)")
     ax.set_ylabel("signal windows accepted (TPR)")
     ax.legend(loc="lower right")
@@ -168,7 +171,8 @@ def plot_counts(n_true: np.ndarray, n_pred: np.ndarray, path: str | os.PathLike[
     a1.errorbar(h2.axes[0].centers[ok], mean[ok], yerr=err[ok], fmt="o", color="k", ms=3, label="profile (mean)")
     a1.plot([0, hi], [0, hi], color="red", ls="--", label="N predicted = N true")
     legend(a1, loc="upper left")
-    hep.histplot(h1, ax=a2, yerr=True, histtype="step", label=f"mean {np.mean(d):.2f}, RMS {np.sqrt(np.mean(d**2)):.2f}" if d.size else None)
+    hep.histplot(h1, ax=a2, yerr=True, histtype="step",
+                 label=f"mean {np.mean(d):.2f}, RMS {np.sqrt(np.mean(d**2)):.2f}" if d.size else None)
     legend(a2)
     for ax in (a1, a2):
         hep.label.exp_label(exp="", llabel="Simulation", rlabel="", data=False, ax=ax)
