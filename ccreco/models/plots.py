@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 
@@ -19,7 +20,7 @@ PEAK_CURVES: tuple[str, ...] = ("loss", "accuracy", "precision", "recall", "f1",
 CLUSTER_CURVES: tuple[str, ...] = ("loss", "mae", "rms", "bias", "rms_over_sqrt_n")
 
 
-def _setup() -> tuple[object, object]:
+def _setup() -> tuple[ModuleType, ModuleType]:
     import matplotlib
 
     if not os.environ.get("MPLBACKEND"):

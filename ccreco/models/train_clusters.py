@@ -201,7 +201,8 @@ def waveform_sums(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """
     csum = np.concatenate([[0.0], np.cumsum(np.asarray(values, dtype=np.float64))])
     off = np.asarray(offsets, dtype=np.int64)
-    return csum[off[1:]] - csum[off[:-1]]
+    sums: np.ndarray = csum[off[1:]] - csum[off[:-1]]
+    return sums
 
 
 def _per_peak_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
@@ -320,4 +321,5 @@ def train_peak_cluster_model(
     )
 
 
-__all__ = ["INPUT_RANGE_QUANTILES", "PEAK_CLUSTER_TRAIN", "train_cluster_model", "train_peak_cluster_model", "waveform_sums"]
+__all__ = ["INPUT_RANGE_QUANTILES", "PEAK_CLUSTER_TRAIN", "train_cluster_model", "train_peak_cluster_model",
+           "waveform_sums"]
