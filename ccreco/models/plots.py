@@ -10,10 +10,14 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ccreco.plotting import styled
+
+if TYPE_CHECKING:  # training imports torch; the plots need only the result's fields
+    from ccreco.models.training import TrainResult
 
 #: History quantities drawn for each step (train and validation curves each).
 PEAK_CURVES: tuple[str, ...] = ("loss", "accuracy", "precision", "recall", "f1", "efficiency_purity", "auc")
@@ -182,7 +186,7 @@ def plot_counts(n_true: np.ndarray, n_pred: np.ndarray, path: str | os.PathLike[
     return Path(path)
 
 
-def plot_training(result: object, directory: str | os.PathLike[str]) -> list[Path]:
+def plot_training(result: TrainResult, directory: str | os.PathLike[str]) -> list[Path]:
     """All plots of a training result: curves plus ROC (peaks) or N_pred vs N_true (clusters).
 
     Parameters
@@ -199,17 +203,17 @@ def plot_training(result: object, directory: str | os.PathLike[str]) -> list[Pat
         The written files.
     """
     out = Path(directory)
-    kind = result.info.kind  # type: ignore[attr-defined]
-    history = result.history  # type: ignore[attr-defined]
-    best = result.fit.best_epoch  # type: ignore[attr-defined]
+    kind = result.info.kind
+    history = result.history
+    best = result.fit.best_epoch
     if kind == "peaks":
         files = plot_history(history, PEAK_CURVES, out, "peaks", best)
-        y, p = result.y_val, result.p_val  # type: ignore[attr-defined]
+        y, p = result.y_val, result.p_val
         if 0 < np.sum(y > 0.5) < y.size:
-            files.append(plot_roc(y, p, out / "peaks_roc.png", result.train_config.threshold))  # type: ignore[attr-defined]
+            files.append(plot_roc(y, p, out / "peaks_roc.png", result.train_config.threshold))
         return files
     files = plot_history(history, CLUSTER_CURVES, out, "clusters", best)
-    files.append(plot_counts(result.y_val, result.p_val, out / "clusters_npred_vs_ntrue.png"))  # type: ignore[attr-defined]
+    files.append(plot_counts(result.y_val, result.p_val, out / "clusters_npred_vs_ntrue.png"))
     return files
 
 
