@@ -33,6 +33,7 @@ import shutil
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ccreco.errors import ConfigError
 
@@ -93,7 +94,7 @@ def clean_stale(path: str | os.PathLike[str]) -> list[Path]:
     """
     p = Path(os.path.abspath(path))
     removed: list[Path] = []
-    places = [(p.parent, p.name)]
+    places: list[tuple[Path, str | None]] = [(p.parent, p.name)]
     if p.is_dir():
         places.append((p, None))
     for folder, name in places:
@@ -177,7 +178,8 @@ def check_outputs(outputs: Sequence[Output], inputs: Iterable[str | os.PathLike[
         what = "output file" if out.kind == "file" else "output directory"
         for i in ins:
             if os.path.exists(p) and _same(str(p), i):
-                raise ConfigError(f"{what} {p} is the input {i}; choose another output path (inputs are never overwritten)")
+                raise ConfigError(
+                    f"{what} {p} is the input {i}; choose another output path (inputs are never overwritten)")
             if out.kind != "file" and _inside(i, str(p)):
                 raise ConfigError(f"{what} {p} holds the input {i}; choose an output directory that holds no input")
         if out.kind == "file" and p.is_dir():
@@ -313,6 +315,16 @@ def guard(outputs: Sequence[Output], inputs: Iterable[str | os.PathLike[str]] = 
 # manifests and replacing a directory
 
 
+def _manifest_list(doc: Any) -> Any:
+    """The file list of a ``.ccreco-outputs.json`` document (the document itself; JSON, untyped)."""
+    return doc
+
+
+def _summary_outputs(doc: Any) -> Any:
+    """The ``outputs`` of a ``ccreco reco`` ``summary.json`` document, or None for another JSON file."""
+    return doc.get("outputs") if "ccreco_version" in doc else None
+
+
 def read_manifest(folder: str | os.PathLike[str]) -> list[str] | None:
     """The files ccreco recorded as written in ``folder`` (relative paths), or None.
 
@@ -330,7 +342,7 @@ def read_manifest(folder: str | os.PathLike[str]) -> list[str] | None:
         None when ``folder`` carries no manifest.
     """
     f = Path(folder)
-    for name, pick in ((MANIFEST, lambda d: d), ("summary.json", lambda d: d.get("outputs") if "ccreco_version" in d else None)):
+    for name, pick in ((MANIFEST, _manifest_list), ("summary.json", _summary_outputs)):
         try:
             data = pick(json.loads((f / name).read_text()))
         except (OSError, ValueError, AttributeError):
@@ -411,7 +423,9 @@ def check_replaceable(outdir: str | os.PathLike[str]) -> None:
                           "move those away or choose another output directory")
 
 
-def replace_dir(stage: str | os.PathLike[str], outdir: str | os.PathLike[str], files: Iterable[str] | None = None) -> Path:
+def replace_dir(
+    stage: str | os.PathLike[str], outdir: str | os.PathLike[str], files: Iterable[str] | None = None
+) -> Path:
     """Move a finished staging directory to ``outdir``; of an old ``outdir`` remove only ccreco's files.
 
     Parameters

@@ -21,13 +21,14 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import numpy as np
 
 from ccreco._extras import require
 
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
 
 #: Ratio of the largest to the smallest filled bin above which :func:`auto_log` uses a log y axis.
 LOG_DECADES = 100.0
@@ -57,7 +58,7 @@ def style() -> Iterator[None]:
         yield
 
 
-def styled(func: F) -> F:
+def styled(func: Callable[P, R]) -> Callable[P, R]:
     """Decorator: run a plotting function inside :func:`style` (for modules that draw many figures).
 
     Parameters
@@ -73,11 +74,11 @@ def styled(func: F) -> F:
     import functools
 
     @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         with style():
             return func(*args, **kwargs)
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper
 
 
 def figure(figsize: tuple[float, float] = (8, 6), nrows: int = 1, ncols: int = 1, **kwargs: Any) -> tuple[Any, Any]:
@@ -396,5 +397,6 @@ def save(fig: Any, directory: str | os.PathLike[str], stem: str, exts: Sequence[
     return out
 
 
-__all__ = ["LEGEND_FONTSIZE", "LEGEND_LINE", "LOG_DECADES", "RANGE_QUANTILE", "auto_log", "errorbar_hist", "figure", "fit_range", "headroom", "label", "legend", "profile",
-           "quantile_range", "save", "spans_decades", "style", "styled", "text_box"]
+__all__ = ["LEGEND_FONTSIZE", "LEGEND_LINE", "LOG_DECADES", "RANGE_QUANTILE", "auto_log", "errorbar_hist", "figure",
+           "fit_range", "headroom", "label", "legend", "profile", "quantile_range", "save", "spans_decades", "style",
+           "styled", "text_box"]

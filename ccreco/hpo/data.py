@@ -93,7 +93,9 @@ def prepare_peaks(
     from ccreco.models.dataset import peak_sample
 
     path = Path(path)
-    request: dict[str, Any] = {"kind": "peaks", "files": _files(files), "schema": schema, "max_waveforms": max_waveforms}
+    request: dict[str, Any] = {
+        "kind": "peaks", "files": _files(files), "schema": schema, "max_waveforms": max_waveforms
+    }
     if _reuse(path, request):
         return path
     cfg = PEAK_PRESETS["compact"]
@@ -152,8 +154,7 @@ def prepare_clusters(
     from ccreco.models.inference import PeakModel
 
     if peak_model is None:
-        from ccreco.models.shipped import DEFAULT_PEAK_MODEL
-        from ccreco.models.shipped import shipped_model
+        from ccreco.models.shipped import DEFAULT_PEAK_MODEL, shipped_model
 
         peak_model = shipped_model(DEFAULT_PEAK_MODEL)
     path = Path(path)
@@ -245,8 +246,7 @@ def prepare_peak_clusters(
     if isinstance(context, bool) or int(context) != context or context < 0:
         raise ConfigError(f"per-peak sample context must be an integer >= 0; got {context!r}")
     if peak_model is None:
-        from ccreco.models.shipped import DEFAULT_PEAK_MODEL
-        from ccreco.models.shipped import shipped_model
+        from ccreco.models.shipped import DEFAULT_PEAK_MODEL, shipped_model
 
         peak_model = shipped_model(DEFAULT_PEAK_MODEL)
     path = Path(path)

@@ -183,8 +183,9 @@ def write_results(study: Any, outdir: str | os.PathLike[str], kind: str) -> list
     writer.writerows(rows)
     paths = [write_text(out / "results.csv", buf.getvalue())]
     cols = table_columns(study, kind)
+    named = zip(study.user_attrs.get("objectives", []), study.directions, strict=False)
     head = (f"# HPO study `{study.study_name}` ({kind})\n\nobjectives: "
-            f"{', '.join(f'{o} ({d.name.lower()})' for o, d in zip(study.user_attrs.get('objectives', []), study.directions))}"
+            f"{', '.join(f'{o} ({d.name.lower()})' for o, d in named)}"
             f"; {len(rows)} trials\n\n")
     paths.append(write_text(out / "results.md", head + markdown_table(rows, cols)))
     summary = {
@@ -366,14 +367,14 @@ def plot_study(study: Any, outdir: str | os.PathLike[str]) -> list[Path]:
                 ax.set_xticks(range(len(cats)), cats)
             colors = ["C3" if t.number in best_numbers else "C0" for t in trials]
             ax.scatter(x, y, c=colors)
-            for xi, yi, t in zip(x, y, trials):
+            for xi, yi, t in zip(x, y, trials, strict=True):
                 ax.annotate(str(t.number), (xi, yi), fontsize=9, xytext=(3, 3), textcoords="offset points")
             ax.set_xlabel(name)
             ax.set_ylabel(obj)
             paths.append(_save(fig, out / f"{obj}_vs_{name}.png"))
             plt.close(fig)
     fig, axes = plt.subplots(len(objectives), 1, figsize=(7, 4.5 * len(objectives)), squeeze=False)
-    for i, (obj, direction) in enumerate(zip(objectives, study.directions)):
+    for i, (obj, direction) in enumerate(zip(objectives, study.directions, strict=True)):
         ax = axes[i][0]
         n = [t.number for t in trials]
         y = [t.values[i] for t in trials]
@@ -395,7 +396,8 @@ def plot_study(study: Any, outdir: str | os.PathLike[str]) -> list[Path]:
         ax.scatter([t.values[0] for t in trials], [t.values[1] for t in trials], c="C0", label="trials")
         ax.plot([t.values[0] for t in front], [t.values[1] for t in front], "o-", color="C3", label="Pareto front")
         for t in trials:
-            ax.annotate(str(t.number), (t.values[0], t.values[1]), fontsize=9, xytext=(3, 3), textcoords="offset points")
+            ax.annotate(str(t.number), (t.values[0], t.values[1]), fontsize=9, xytext=(3, 3),
+                        textcoords="offset points")
         ax.set_xlabel(objectives[0])
         ax.set_ylabel(objectives[1])
         ax.legend(fontsize=10)

@@ -66,6 +66,12 @@ class Param:
         else:
             raise ConfigError(f"space parameter {self.name!r}: unknown kind {self.kind!r}")
 
+    def _range(self) -> tuple[float, float]:
+        # __post_init__ guarantees both bounds for the "int" and "float" kinds
+        if self.low is None or self.high is None:
+            raise ConfigError(f"space parameter {self.name!r} ({self.kind}) has no range")
+        return self.low, self.high
+
     def suggest(self, trial: Any) -> Any:
         """Draw this parameter's value from an ``optuna.trial.Trial``.
 
@@ -83,10 +89,11 @@ class Param:
             return self.choices[0]
         if self.kind == "categorical":
             return trial.suggest_categorical(self.name, list(self.choices))
+        low, high = self._range()
         if self.kind == "int":
             step = int(self.step) if self.step is not None else 1
-            return trial.suggest_int(self.name, int(self.low), int(self.high), step=step, log=self.log)
-        return trial.suggest_float(self.name, float(self.low), float(self.high), step=self.step, log=self.log)
+            return trial.suggest_int(self.name, int(low), int(high), step=step, log=self.log)
+        return trial.suggest_float(self.name, float(low), float(high), step=self.step, log=self.log)
 
     def grid(self, n_float: int = 3) -> list[Any]:
         """Values this parameter takes in a grid search.
@@ -103,7 +110,8 @@ class Param:
         """
         if self.kind in ("categorical", "fixed"):
             return list(self.choices)
-        lo, hi = float(self.low), float(self.high)
+        low, high = self._range()
+        lo, hi = float(low), float(high)
         if self.kind == "int" and not self.log:
             step = int(self.step or 1)
             return list(range(int(lo), int(hi) + 1, step))

@@ -294,7 +294,7 @@ class TrialLedger:
             return None, f"trial result lacks objective(s) {missing}"
         values = [float(result[o]) for o in self.objectives]
         if not all(math.isfinite(v) for v in values):
-            return values, f"non-finite objective {dict(zip(self.objectives, values))}"
+            return values, f"non-finite objective {dict(zip(self.objectives, values, strict=True))}"
         return values, None
 
     def _record(self, trial: Any, result: dict[str, Any]) -> tuple[list[float] | None, str | None]:
@@ -433,7 +433,8 @@ def run_study(
     )
     stored = study.user_attrs.get("objectives")
     if stored is not None and list(stored) != objectives:
-        raise ConfigError(f"study {study_name!r} optimizes {stored}, not {objectives}; resume it with the same objectives")
+        raise ConfigError(
+            f"study {study_name!r} optimizes {stored}, not {objectives}; resume it with the same objectives")
     stored_kind = study.user_attrs.get("kind")
     if stored_kind is not None and stored_kind != kind:
         raise ConfigError(f"study {study_name!r} is a {stored_kind} study, not {kind}")
@@ -463,7 +464,8 @@ def run_study(
                 if bar is not None:
                     bar.set_running(1)
                 try:
-                    result, error = fn(params, data_arg, seed=seed, hpo_info={"study": study_name, "trial": trial.number}), None
+                    info = {"study": study_name, "trial": trial.number}
+                    result, error = fn(params, data_arg, seed=seed, hpo_info=info), None
                 except Exception as exc:  # noqa: BLE001 - a failing trial must not stop the study
                     result, error = None, _format_error(exc)
                 if bar is not None:

@@ -38,7 +38,13 @@ from ccreco.io.chunk import ChunkSource, WaveformChunk
 from ccreco.io.expr import Expression
 from ccreco.io.schema import TRUTH_FIELDS, TRUTH_JAGGED, Mapping, resolve_schema
 from ccreco.io.validate import (
-    Where, check_finite, check_sampling, check_truth, regularize, sanity_counts, sanity_messages,
+    Where,
+    check_finite,
+    check_sampling,
+    check_truth,
+    regularize,
+    sanity_counts,
+    sanity_messages,
 )
 
 log = logging.getLogger(__name__)

@@ -34,8 +34,6 @@ Public API (stable; the model and reco layers build on it)::
 from __future__ import annotations
 
 from ccreco.kernels.baseline import baseline_rms
-from ccreco.kernels.clusterize import ClusterizeConfig, clusterize
-from ccreco.kernels.deriv import DERIV_CLUSTERIZE, DERIV_PRESETS, DerivConfig, deriv_peaks, deriv_preset
 from ccreco.kernels.candidates import (
     MATCH_TOLERANCE,
     PRESELECT_FEATURES,
@@ -46,6 +44,8 @@ from ccreco.kernels.candidates import (
     preselect_mask,
     unflatten,
 )
+from ccreco.kernels.clusterize import ClusterizeConfig, clusterize
+from ccreco.kernels.deriv import DERIV_CLUSTERIZE, DERIV_PRESETS, DerivConfig, deriv_peaks, deriv_preset
 from ccreco.kernels.labels import (
     candidate_labels,
     candidate_recall,

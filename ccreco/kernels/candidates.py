@@ -125,7 +125,8 @@ class CandidateConfig:
     def __post_init__(self) -> None:
         if self.preselect_weights is not None:
             object.__setattr__(self, "preselect_weights", _preselect_weights(self.preselect_weights))
-        if isinstance(self.preselect_threshold, bool) or not isinstance(self.preselect_threshold, (int, float, np.number)) \
+        if isinstance(self.preselect_threshold, bool) \
+                or not isinstance(self.preselect_threshold, (int, float, np.number)) \
                 or not np.isfinite(self.preselect_threshold):
             raise ConfigError(f"preselect_threshold must be a finite number, got {self.preselect_threshold!r}")
         object.__setattr__(self, "preselect_threshold", float(self.preselect_threshold))
@@ -402,7 +403,8 @@ def preselect_mask(
         return np.ones(idx.size, dtype=bool)
     wf = as_waveforms(waveforms)
     return _preselect_mask(wf, idx, np.ascontiguousarray(offsets, dtype=np.int64),
-                           np.ascontiguousarray(baseline, dtype=np.float64), np.ascontiguousarray(rms, dtype=np.float64),
+                           np.ascontiguousarray(baseline, dtype=np.float64),
+                           np.ascontiguousarray(rms, dtype=np.float64),
                            np.asarray(cfg.preselect_weights, dtype=np.float64), float(cfg.preselect_threshold))
 
 

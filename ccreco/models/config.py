@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ccreco.config import coerce_fields
@@ -481,7 +481,7 @@ def with_overrides(configs: tuple[Any, ...], overrides: Mapping[str, str]) -> tu
         else:
             known = sorted(f.name for cfg in configs for f in dataclasses.fields(cfg))
             raise ConfigError(f"--set: unknown key {key!r}; known keys: {', '.join(known)}")
-    return tuple(dataclasses.replace(cfg, **upd) for cfg, upd in zip(configs, updates))
+    return tuple(dataclasses.replace(cfg, **upd) for cfg, upd in zip(configs, updates, strict=True))
 
 
 def to_json(cfg: Any) -> str:

@@ -15,7 +15,7 @@ import dataclasses
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 
@@ -128,6 +128,14 @@ def candidate_config(left: int, right: int, overrides: Mapping[str, Any] | None 
     if not preselect:
         fields["preselect_weights"] = None
     return CandidateConfig(**fields)
+
+
+@overload
+def chunk_windows(chunk: Any, cfg: Any, with_labels: Literal[True] = ...) -> tuple[Any, np.ndarray]: ...
+
+
+@overload
+def chunk_windows(chunk: Any, cfg: Any, with_labels: bool) -> tuple[Any, np.ndarray | None]: ...
 
 
 def chunk_windows(chunk: Any, cfg: Any, with_labels: bool = True) -> tuple[Any, np.ndarray | None]:
@@ -450,7 +458,8 @@ def peak_cluster_sample(
     dict
         ``x`` (m, 2 context + 1, channels) float32, ``y`` (m,) float32, ``offsets`` (n + 1,),
         ``n_true`` (n,) truth ``n_clusters``, ``waveform`` (per-waveform
-        :func:`~ccreco.models.encoding.waveform_quantities`, for the model's ``input_ranges``), ``sampling_ns``, ``window_ns`` and ``info``.
+        :func:`~ccreco.models.encoding.waveform_quantities`, for the model's ``input_ranges``),
+        ``sampling_ns``, ``window_ns`` and ``info``.
     """
     from ccreco.models.encoding import CONTEXT_CHANNELS, peak_context, peak_features, waveform_quantities
 
@@ -458,7 +467,8 @@ def peak_cluster_sample(
     cfg = candidate_config(peak_model.window_left, peak_model.window_right, peak_model.metadata.get("candidates"))
     xs, ys, counts, n_true, files_seen = [], [], [], [], []
     per_wf: dict[str, list[np.ndarray]] = {}
-    sampling = window = None
+    sampling: float | None = None
+    window: float | None = None
     with progress(total=max_waveforms, desc="per-peak sample", unit="wf") as bar:
         for chunk in _chunks(files, schema, max_waveforms):
             sampling = chunk.sampling_ns if sampling is None else sampling
@@ -475,7 +485,7 @@ def peak_cluster_sample(
             if chunk.source is not None and chunk.source.file not in files_seen:
                 files_seen.append(chunk.source.file)
             bar.update(len(chunk))
-    if sampling is None:
+    if sampling is None or window is None:  # both are set by the first chunk
         raise ConfigError(f"no waveforms read from {files!r}")
     cnt = np.concatenate(counts)
     offsets = np.zeros(cnt.size + 1, dtype=np.int64)

@@ -16,6 +16,9 @@ import numpy as np
 from ccreco.kernels._jit import jit
 from ccreco.models.config import Encoding
 
+#: The default binning of the step-2 input (``Encoding`` is frozen, so one shared instance is safe).
+_DEFAULT_ENCODING = Encoding()
+
 
 def flatten_times(times: Any) -> tuple[np.ndarray, np.ndarray]:
     """Turn per-waveform peak times into a flat float64 array and per-waveform counts.
@@ -45,7 +48,7 @@ def flatten_times(times: Any) -> tuple[np.ndarray, np.ndarray]:
     return flat, counts
 
 
-def encode_flat(flat: np.ndarray, counts: np.ndarray, encoding: Encoding = Encoding()) -> np.ndarray:
+def encode_flat(flat: np.ndarray, counts: np.ndarray, encoding: Encoding = _DEFAULT_ENCODING) -> np.ndarray:
     """Encode flat peak times (with per-waveform counts) into ``(n, bins, 1)`` float32.
 
     Parameters
@@ -78,7 +81,7 @@ def encode_flat(flat: np.ndarray, counts: np.ndarray, encoding: Encoding = Encod
     return hist.astype(np.float32).reshape(n, bins, 1)
 
 
-def encode_peak_times(times: Any | Sequence[Any], encoding: Encoding = Encoding()) -> np.ndarray:
+def encode_peak_times(times: Any | Sequence[Any], encoding: Encoding = _DEFAULT_ENCODING) -> np.ndarray:
     """Encode per-waveform peak times into the step-2 CNN input.
 
     Parameters
@@ -95,8 +98,7 @@ def encode_peak_times(times: Any | Sequence[Any], encoding: Encoding = Encoding(
 
     Examples
     --------
-    >>> from ccreco.kernels._jit import jit
-from ccreco.models.config import Encoding
+    >>> from ccreco.models.config import Encoding
     >>> x = encode_peak_times([[0.5, 1.0, 1.2], []], Encoding(bins=4, window_ns=4.0))
     >>> x[..., 0].tolist()
     [[1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]]

@@ -110,7 +110,7 @@ def check_parity(
         inputs = info.example_inputs(batch, seed=seed + i)
         with torch.no_grad():
             ref = model(*inputs).numpy()
-        got = sess.run(None, {n: t.numpy() for n, t in zip(info.input_names, inputs)})[0]
+        got = sess.run(None, {n: t.numpy() for n, t in zip(info.input_names, inputs, strict=True)})[0]
         if got.shape != ref.shape or not np.all(np.isfinite(got)):
             raise ModelError(
                 f"ONNX Runtime output of shape {got.shape} (finite: {np.all(np.isfinite(got))}) "
@@ -122,7 +122,8 @@ def check_parity(
         # absolute tolerance plus a relative one: a rate output (exp) on random inputs can be large
         excess = float(np.max(np.abs(got - ref) - rtol * np.abs(ref))) if got.size else 0.0
         if excess > atol:
-            raise ModelError(f"ONNX Runtime differs from PyTorch by {diff:.3g} (> {atol:g} + {rtol:g} x |output|) at batch {batch}", file=str(path))
+            raise ModelError(f"ONNX Runtime differs from PyTorch by {diff:.3g} (> {atol:g} + {rtol:g} x |output|) "
+                             f"at batch {batch}", file=str(path))
     return worst
 
 

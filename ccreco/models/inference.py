@@ -19,16 +19,16 @@ import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import onnxruntime as ort
 
 from ccreco.errors import ModelError
-from ccreco.models.onnx_wrapper import onnx_wrapper, session_options
 from ccreco.models import metadata as md
 from ccreco.models.config import Encoding
 from ccreco.models.encoding import encode_flat, encode_peak_times
+from ccreco.models.onnx_wrapper import onnx_wrapper, session_options
 
 #: Default inference batch (ENVIRONMENT.md: moderate batches beat one huge batch; see
 #: docs/MODELS.md for the benchmark behind the figure).
@@ -64,6 +64,15 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
         return md.decode(session.get_modelmeta().custom_metadata_map)
     except ValueError as exc:
         raise ModelError(f"unreadable ccreco metadata: {exc}", file=str(path)) from exc
+
+
+class _SessionKw(TypedDict):
+    """Session options an :class:`OnnxModel` passes to :func:`onnx_wrapper` (and shows in its repr)."""
+
+    intra_op_num_threads: int
+    optimization: str
+    sequential: bool
+    spinning: bool
 
 
 class OnnxModel:
@@ -112,7 +121,7 @@ class OnnxModel:
         if batch_size < 1:
             raise ModelError(f"batch_size must be >= 1; got {batch_size}", file=str(self.path))
         self.batch_size = int(batch_size)
-        self._options = dict(
+        self._options = _SessionKw(
             intra_op_num_threads=int(intra_op_num_threads),
             optimization=optimization,
             sequential=sequential,
@@ -335,14 +344,16 @@ class ClusterModel(OnnxModel):
         self._expect_shape(0, [self.encoding.bins, 1])
         if self.extra_inputs:
             if len(self.input_names) != 2:
-                raise ModelError(f"metadata names extra inputs {self.extra_inputs} but the graph has none", file=str(self.path))
+                raise ModelError(f"metadata names extra inputs {self.extra_inputs} but the graph has none",
+                                 file=str(self.path))
             self._expect_shape(1, [len(self.extra_inputs)])
 
     @property
     def encoding(self) -> Encoding:
         """The input encoding stored in the model."""
         enc = self.metadata["encoding"]
-        return Encoding(kind=enc["kind"], bins=int(enc["bins"]), window_ns=float(enc["window_ns"]), t0_ns=float(enc.get("t0_ns", 0.0)))
+        return Encoding(kind=enc["kind"], bins=int(enc["bins"]), window_ns=float(enc["window_ns"]),
+                        t0_ns=float(enc.get("t0_ns", 0.0)))
 
     @property
     def extra_inputs(self) -> list[str]:
@@ -389,7 +400,8 @@ class ClusterModel(OnnxModel):
             x = x[:, :, None]
         bins = self.encoding.bins
         if x.ndim != 3 or x.shape[1:] != (bins, 1):
-            raise ModelError(f"encoded input of shape {tuple(np.shape(encoded))}; the model expects (n, {bins}, 1)", file=str(self.path))
+            raise ModelError(f"encoded input of shape {tuple(np.shape(encoded))}; the model expects (n, {bins}, 1)",
+                             file=str(self.path))
         feed = {self.input_names[0]: np.ascontiguousarray(x)}
         ex = self._extra_array(extra, x.shape[0])
         if ex is not None:
@@ -522,7 +534,10 @@ class PeakClusterModel(OnnxModel):
         if peak_model_path is not None and trained.get("file") and \
                 os.path.basename(str(peak_model_path)) != os.path.basename(str(trained["file"])):
             notes.append(f"step-1 model {os.path.basename(str(peak_model_path))} (trained with {trained['file']})")
-        have = dataclasses.asdict(candidates) if dataclasses.is_dataclass(candidates) else dict(candidates)
+        if dataclasses.is_dataclass(candidates) and not isinstance(candidates, type):
+            have = dataclasses.asdict(candidates)
+        else:
+            have = dict(candidates)
 
         def same(a: Any, b: Any) -> bool:
             if a is None or b is None:
@@ -582,7 +597,9 @@ class PeakClusterModel(OnnxModel):
         values = waveform_quantities(feats, cw.offsets)
         return {name: (values[name] < lo) | (values[name] > hi) for name, (lo, hi) in ranges.items() if name in values}
 
-    def count_and_check(self, cw: Any, scores: np.ndarray, *, sampling_ns: float) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    def count_and_check(
+        self, cw: Any, scores: np.ndarray, *, sampling_ns: float
+    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """:meth:`count` and :meth:`outside_training_range` from one computation of the inputs
         (what the reconstruction needs per block).
 
@@ -622,7 +639,8 @@ class PeakClusterModel(OnnxModel):
         x = np.asarray(context, dtype=np.float32)
         want = (2 * self.context + 1, len(self.metadata["channels"]))
         if x.ndim != 3 or x.shape[1:] != want:
-            raise ModelError(f"context input of shape {x.shape}; the model expects (m, {want[0]}, {want[1]})", file=str(self.path))
+            raise ModelError(f"context input of shape {x.shape}; the model expects (m, {want[0]}, {want[1]})",
+                             file=str(self.path))
         return self._run({self.input_names[0]: np.ascontiguousarray(x)})
 
     def count(
@@ -694,8 +712,9 @@ def load_model(path: str | os.PathLike[str], *, kinds: Sequence[str] | None = No
     PeakModel, ClusterModel or PeakClusterModel
         The validated model.
     """
-    classes = {"peaks": PeakModel, "clusters": ClusterModel, "peak_clusters": PeakClusterModel}
-    kind = read_metadata(path).get("kind")
+    classes: dict[str, type[PeakModel] | type[ClusterModel] | type[PeakClusterModel]] = {
+        "peaks": PeakModel, "clusters": ClusterModel, "peak_clusters": PeakClusterModel}
+    kind: Any = read_metadata(path).get("kind")  # a JSON value read from the file: not necessarily a str
     if kinds is not None:
         return classes[kind if kind in kinds else kinds[0]](path, **kwargs)
     cls = classes.get(kind)
@@ -704,4 +723,5 @@ def load_model(path: str | os.PathLike[str], *, kinds: Sequence[str] | None = No
     return cls(path, **kwargs)
 
 
-__all__ = ["ClusterModel", "DEFAULT_BATCH", "OnnxModel", "PeakClusterModel", "PeakModel", "load_model", "read_metadata", "session_options"]
+__all__ = ["ClusterModel", "DEFAULT_BATCH", "OnnxModel", "PeakClusterModel", "PeakModel", "load_model", "read_metadata",
+           "session_options"]

@@ -16,6 +16,7 @@ Input standardisation is part of the graph, so an exported model takes raw input
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 from torch import nn
@@ -85,6 +86,8 @@ class PeakClassifier(nn.Module):
     Keras one (6,531 for the ``compact`` preset).
     """
 
+    scale: torch.Tensor  # buffers registered in __init__ (nn.Module's __getattr__ is untyped)
+
     def __init__(self, cfg: PeakModelConfig) -> None:
         super().__init__()
         self.cfg = cfg
@@ -117,7 +120,8 @@ class PeakClassifier(nn.Module):
         """Pre-sigmoid output for raw windows ``x`` of shape (batch, window_length, 1)."""
         x = (x - x.mean(dim=1, keepdim=True)) * self.scale
         out, _ = self.rnn(x)
-        return self.head(out[:, -1, :])
+        logits: torch.Tensor = self.head(out[:, -1, :])
+        return logits
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Probability that the candidate is a signal peak, shape (batch, 1)."""
@@ -164,6 +168,11 @@ class ClusterCNN(nn.Module):
         Topology, encoding and optional extra scalar inputs.
     """
 
+    target_offset: torch.Tensor  # buffers registered in __init__
+    target_scale: torch.Tensor
+    extra_offset: torch.Tensor
+    extra_scale: torch.Tensor
+
     def __init__(self, cfg: ClusterModelConfig) -> None:
         super().__init__()
         self.cfg = cfg
@@ -197,7 +206,8 @@ class ClusterCNN(nn.Module):
             if extra is None:
                 raise ValueError(f"this model needs extra inputs {list(self.cfg.extra)}")
             h = torch.cat([h, (extra - self.extra_offset) * self.extra_scale], dim=1)
-        return self.head(h)
+        out: torch.Tensor = self.head(h)
+        return out
 
     def forward(self, x: torch.Tensor, extra: torch.Tensor | None = None) -> torch.Tensor:
         """Predicted number of clusters, shape (batch, 1)."""
@@ -234,7 +244,7 @@ class ClusterCNN(nn.Module):
         std = float(y.std()) if y.numel() > 1 else 0.0
         if self.cfg.output == "exp":  # a rate: no standardisation, the output starts at the mean
             with torch.no_grad():
-                self.head[-1].bias.fill_(float(torch.log(torch.clamp(y.mean(), min=1e-3))))
+                cast(nn.Linear, self.head[-1]).bias.fill_(float(torch.log(torch.clamp(y.mean(), min=1e-3))))
         else:
             self.target_offset.fill_(float(y.mean()))
             self.target_scale.fill_(std if std > 0 else 1.0)
@@ -267,6 +277,9 @@ class PeakClusterNet(nn.Module):
         Context and topology.
     """
 
+    channel_offset: torch.Tensor  # buffers registered in __init__
+    channel_scale: torch.Tensor
+
     def __init__(self, cfg: PeakClusterConfig) -> None:
         super().__init__()
         self.cfg = cfg
@@ -285,7 +298,8 @@ class PeakClusterNet(nn.Module):
         """``log(lambda)`` for context inputs ``x`` (empty slots stay zero after scaling)."""
         present = x[:, :, :1]
         z = (x - self.channel_offset) * self.channel_scale * present
-        return self.net(z)
+        log_rate: torch.Tensor = self.net(z)
+        return log_rate
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Expected number of clusters opened by each candidate, shape (batch, 1)."""
@@ -324,7 +338,7 @@ class PeakClusterNet(nn.Module):
         if y is not None and y.numel():
             rate = float(y.float().mean())
             with torch.no_grad():
-                self.net[-1].bias.fill_(float(torch.log(torch.tensor(max(rate, 1e-3)))))
+                cast(nn.Linear, self.net[-1]).bias.fill_(float(torch.log(torch.tensor(max(rate, 1e-3)))))
         return {"channel_offset": self.channel_offset.tolist(), "channel_scale": self.channel_scale.tolist()}
 
 

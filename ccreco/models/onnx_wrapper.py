@@ -287,7 +287,7 @@ class onnx_wrapper:  # noqa: N801 - named like coffea.ml_tools' torch_wrapper, x
         names = [i.name for i in inputs]
         if len(args) > len(names):
             raise ModelError(f"{len(args)} positional inputs for a model with inputs {names}", file=str(self.path))
-        feed = dict(zip(names, args))
+        feed = dict(zip(names, args, strict=False))
         for key, value in kwargs.items():
             if key not in names:
                 raise ModelError(f"unknown input {key!r}; the model's inputs are {names}", file=str(self.path))
@@ -320,7 +320,10 @@ class onnx_wrapper:  # noqa: N801 - named like coffea.ml_tools' torch_wrapper, x
             arr = feed[node.name]
             shape = list(node.shape)
             fixed = [d if isinstance(d, int) else None for d in shape]
-            if arr.ndim != len(shape) or any(f is not None and f != a for f, a in zip(fixed[1:], arr.shape[1:])):
+            # zip only once the ranks agree (the `or` short-circuits), so the lengths are equal
+            if arr.ndim != len(shape) or any(
+                f is not None and f != a for f, a in zip(fixed[1:], arr.shape[1:], strict=True)
+            ):
                 raise ModelError(f"input {node.name!r} has shape {arr.shape}; the model expects {shape}",
                                  file=str(self.path))
             lengths.add(arr.shape[0] if arr.ndim else 1)
@@ -353,9 +356,9 @@ class onnx_wrapper:  # noqa: N801 - named like coffea.ml_tools' torch_wrapper, x
                 part = session.run(names, {k: v[start : start + bs] for k, v in feed.items()})
                 if not results:
                     results = [np.empty((n, *p.shape[1:]), dtype=p.dtype) for p in part]
-                for dest, p in zip(results, part):
+                for dest, p in zip(results, part, strict=True):
                     dest[start : start + bs] = p
-        return results[0] if len(names) == 1 else dict(zip(names, results))
+        return results[0] if len(names) == 1 else dict(zip(names, results, strict=True))
 
     def _call_numpy(self, *args: Any, **kwargs: Any) -> Any:
         self.validate_numpy_input(*args, **kwargs)
@@ -401,7 +404,8 @@ class onnx_wrapper:  # noqa: N801 - named like coffea.ml_tools' torch_wrapper, x
         try:  # imported only for dask-awkward inputs (coffea's ml_tools package also imports torch if present)
             from coffea.ml_tools.helper import numpy_call_wrapper
         except ImportError as exc:
-            raise ModelError(f"dask-awkward inputs need coffea (pip install coffea): {exc}", file=str(self.path)) from exc
+            raise ModelError(f"dask-awkward inputs need coffea (pip install coffea): {exc}",
+                             file=str(self.path)) from exc
 
         return numpy_call_wrapper._call_dask(self, *args, **kwargs)
 
@@ -422,7 +426,8 @@ class onnx_wrapper:  # noqa: N801 - named like coffea.ml_tools' torch_wrapper, x
         return self._call_numpy(*args, **kwargs)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({str(self.path)!r}, providers={self.providers!r}, batch_size={self.batch_size}, {self.options})"
+        return (f"{type(self).__name__}({str(self.path)!r}, providers={self.providers!r}, "
+                f"batch_size={self.batch_size}, {self.options})")
 
 
 __all__ = ["OPTIMIZATION_LEVELS", "PREFERRED_PROVIDERS", "onnx_wrapper", "select_providers", "session_options"]

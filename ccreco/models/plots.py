@@ -9,17 +9,22 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ccreco.plotting import styled
+
+if TYPE_CHECKING:  # training imports torch; the plots need only the result's fields
+    from ccreco.models.training import TrainResult
 
 #: History quantities drawn for each step (train and validation curves each).
 PEAK_CURVES: tuple[str, ...] = ("loss", "accuracy", "precision", "recall", "f1", "efficiency_purity", "auc")
 CLUSTER_CURVES: tuple[str, ...] = ("loss", "mae", "rms", "bias", "rms_over_sqrt_n")
 
 
-def _setup() -> tuple[object, object]:
+def _setup() -> tuple[ModuleType, ModuleType]:
     import matplotlib
 
     if not os.environ.get("MPLBACKEND"):
@@ -90,7 +95,9 @@ def plot_history(
 
 
 @styled
-def plot_roc(y_true: np.ndarray, score: np.ndarray, path: str | os.PathLike[str], threshold: float | None = None) -> Path:
+def plot_roc(
+    y_true: np.ndarray, score: np.ndarray, path: str | os.PathLike[str], threshold: float | None = None
+) -> Path:
     """ROC curve (signal efficiency vs background efficiency) with its AUC.
 
     Parameters
@@ -120,7 +127,8 @@ def plot_roc(y_true: np.ndarray, score: np.ndarray, path: str | os.PathLike[str]
     ax.plot(fpr, tpr, label=f"AUC = {auc:.4f}")
     ax.plot([0, 1], [0, 1], color="grey", ls=":")
     if threshold is not None:
-        ax.plot(np.mean(s[~y] >= threshold), np.mean(s[y] >= threshold), "k*", markersize=12, label=f"p >= {threshold:g}")
+        ax.plot(np.mean(s[~y] >= threshold), np.mean(s[y] >= threshold), "k*", markersize=12,
+                label=f"p >= {threshold:g}")
     ax.set_xlabel("noise windows accepted (FPR)")
     ax.set_ylabel("signal windows accepted (TPR)")
     ax.legend(loc="lower right")
@@ -168,7 +176,8 @@ def plot_counts(n_true: np.ndarray, n_pred: np.ndarray, path: str | os.PathLike[
     a1.errorbar(h2.axes[0].centers[ok], mean[ok], yerr=err[ok], fmt="o", color="k", ms=3, label="profile (mean)")
     a1.plot([0, hi], [0, hi], color="red", ls="--", label="N predicted = N true")
     legend(a1, loc="upper left")
-    hep.histplot(h1, ax=a2, yerr=True, histtype="step", label=f"mean {np.mean(d):.2f}, RMS {np.sqrt(np.mean(d**2)):.2f}" if d.size else None)
+    hep.histplot(h1, ax=a2, yerr=True, histtype="step",
+                 label=f"mean {np.mean(d):.2f}, RMS {np.sqrt(np.mean(d**2)):.2f}" if d.size else None)
     legend(a2)
     for ax in (a1, a2):
         hep.label.exp_label(exp="", llabel="Simulation", rlabel="", data=False, ax=ax)
@@ -177,7 +186,7 @@ def plot_counts(n_true: np.ndarray, n_pred: np.ndarray, path: str | os.PathLike[
     return Path(path)
 
 
-def plot_training(result: object, directory: str | os.PathLike[str]) -> list[Path]:
+def plot_training(result: TrainResult, directory: str | os.PathLike[str]) -> list[Path]:
     """All plots of a training result: curves plus ROC (peaks) or N_pred vs N_true (clusters).
 
     Parameters
@@ -194,17 +203,17 @@ def plot_training(result: object, directory: str | os.PathLike[str]) -> list[Pat
         The written files.
     """
     out = Path(directory)
-    kind = result.info.kind  # type: ignore[attr-defined]
-    history = result.history  # type: ignore[attr-defined]
-    best = result.fit.best_epoch  # type: ignore[attr-defined]
+    kind = result.info.kind
+    history = result.history
+    best = result.fit.best_epoch
     if kind == "peaks":
         files = plot_history(history, PEAK_CURVES, out, "peaks", best)
-        y, p = result.y_val, result.p_val  # type: ignore[attr-defined]
+        y, p = result.y_val, result.p_val
         if 0 < np.sum(y > 0.5) < y.size:
-            files.append(plot_roc(y, p, out / "peaks_roc.png", result.train_config.threshold))  # type: ignore[attr-defined]
+            files.append(plot_roc(y, p, out / "peaks_roc.png", result.train_config.threshold))
         return files
     files = plot_history(history, CLUSTER_CURVES, out, "clusters", best)
-    files.append(plot_counts(result.y_val, result.p_val, out / "clusters_npred_vs_ntrue.png"))  # type: ignore[attr-defined]
+    files.append(plot_counts(result.y_val, result.p_val, out / "clusters_npred_vs_ntrue.png"))
     return files
 
 

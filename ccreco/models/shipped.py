@@ -51,7 +51,8 @@ def shipped_model(name: str) -> Path:
     """
     path = DATA_DIR / (name if name.endswith(".onnx") else f"{name}.onnx")
     if not path.is_file():
-        raise ModelError(f"no shipped model {name!r}; shipped: {', '.join(available_models()) or 'none'}", file=str(path))
+        raise ModelError(f"no shipped model {name!r}; shipped: {', '.join(available_models()) or 'none'}",
+                         file=str(path))
     verify_shipped(path)
     return path
 
@@ -161,11 +162,14 @@ def model_card(path: str | Path, title: str | None = None, notes: str = "") -> s
     elif meta.get("kind") == "peak_clusters":
         lines.append(f"- per-peak inputs: context {meta.get('context')} candidates on each side, channels "
                      f"{meta.get('channels')}; step-1 model `{json.dumps(meta.get('peak_model'), sort_keys=True)}`")
-        lines.append(f"- calibration line (inverted only on request, calibrate=True): `{json.dumps(meta.get('calibration'), sort_keys=True)}`")
+        lines.append("- calibration line (inverted only on request, calibrate=True): "
+                     f"`{json.dumps(meta.get('calibration'), sort_keys=True)}`")
     else:
-        lines.append(f"- encoding: `{json.dumps(meta.get('encoding'), sort_keys=True)}`, extra inputs {meta.get('extra_inputs')}")
+        lines.append(f"- encoding: `{json.dumps(meta.get('encoding'), sort_keys=True)}`, "
+                     f"extra inputs {meta.get('extra_inputs')}")
         if meta.get("calibration"):
-            lines.append(f"- calibration line (inverted only on request, calibrate=True): `{json.dumps(meta['calibration'], sort_keys=True)}`")
+            lines.append("- calibration line (inverted only on request, calibrate=True): "
+                         f"`{json.dumps(meta['calibration'], sort_keys=True)}`")
     lines += [
         f"- model: `{json.dumps(meta.get('model_config'), sort_keys=True)}`",
         f"- training: `{json.dumps(meta.get('train_config'), sort_keys=True)}`",
@@ -183,5 +187,5 @@ def model_card(path: str | Path, title: str | None = None, notes: str = "") -> s
         lines += ["", notes.strip()]
     return "\n".join(lines) + "\n"
 
-__all__ = ["DATA_DIR", "DEFAULT_CLUSTER_MODEL", "DEFAULT_CNN_MODEL", "DEFAULT_PEAK_MODEL", "DEFAULT_PERPEAK_MODEL", "available_models", "model_card",
-           "recorded_sha256", "shipped_model", "verify_shipped"]
+__all__ = ["DATA_DIR", "DEFAULT_CLUSTER_MODEL", "DEFAULT_CNN_MODEL", "DEFAULT_PEAK_MODEL", "DEFAULT_PERPEAK_MODEL",
+           "available_models", "model_card", "recorded_sha256", "shipped_model", "verify_shipped"]

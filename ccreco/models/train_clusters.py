@@ -176,6 +176,9 @@ PEAK_CLUSTER_TRAIN: TrainConfig = TrainConfig(
     optimizer="adam", batch_size=2048, epochs=30, patience=5, balance="none", learning_rate=2e-3
 )
 
+#: Default topology of the per-peak model (``PeakClusterConfig`` is frozen: one shared instance).
+_DEFAULT_PEAK_CLUSTER = PeakClusterConfig()
+
 
 #: Quantiles of the training waveforms' summaries stored as a per-peak model's ``input_ranges``.
 INPUT_RANGE_QUANTILES: tuple[float, float] = (0.005, 0.995)
@@ -198,7 +201,8 @@ def waveform_sums(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """
     csum = np.concatenate([[0.0], np.cumsum(np.asarray(values, dtype=np.float64))])
     off = np.asarray(offsets, dtype=np.int64)
-    return csum[off[1:]] - csum[off[:-1]]
+    sums: np.ndarray = csum[off[1:]] - csum[off[:-1]]
+    return sums
 
 
 def _per_peak_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
@@ -209,7 +213,7 @@ def _per_peak_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
 
 def train_peak_cluster_model(
     sample: Mapping[str, Any],
-    model_config: PeakClusterConfig = PeakClusterConfig(),
+    model_config: PeakClusterConfig = _DEFAULT_PEAK_CLUSTER,
     train_config: TrainConfig = PEAK_CLUSTER_TRAIN,
     *,
     checkpoint: str | os.PathLike[str] | None = None,
@@ -317,4 +321,5 @@ def train_peak_cluster_model(
     )
 
 
-__all__ = ["INPUT_RANGE_QUANTILES", "PEAK_CLUSTER_TRAIN", "train_cluster_model", "train_peak_cluster_model", "waveform_sums"]
+__all__ = ["INPUT_RANGE_QUANTILES", "PEAK_CLUSTER_TRAIN", "train_cluster_model", "train_peak_cluster_model",
+           "waveform_sums"]

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, cast
 
 import numpy as np
 import torch
@@ -200,6 +200,20 @@ def load_checkpoint(model: torch.nn.Module, path: str | os.PathLike[str]) -> Non
         raise ModelError(f"cannot load checkpoint: {exc}", file=str(path)) from exc
 
 
+class _Fittable(Protocol):
+    """The training-space methods of ccreco's networks (:mod:`ccreco.models.model`).
+
+    ``torch.nn.Module.__getattr__`` types every unknown attribute as ``Tensor | Module``; this
+    says what :func:`fit` calls on the module.
+    """
+
+    def fit_forward(self, *inputs: torch.Tensor) -> torch.Tensor: ...
+
+    def fit_target(self, y: torch.Tensor) -> torch.Tensor: ...
+
+    def from_fit_output(self, out: torch.Tensor) -> torch.Tensor: ...
+
+
 def fit(
     model: torch.nn.Module,
     train: tuple[Sequence[np.ndarray], np.ndarray],
@@ -255,6 +269,7 @@ def fit(
         best_loss, best_epoch, best_state = math.inf, 0, None
         t_start = time.perf_counter()
         stopped = False
+        net = cast(_Fittable, model)  # a PeakClassifier, ClusterCNN or PeakClusterNet
         with progress(total=cfg.epochs, desc=desc, unit="epoch") as bar:
             for epoch in range(1, cfg.epochs + 1):
                 t0 = time.perf_counter()
@@ -264,13 +279,13 @@ def fit(
                 total = 0.0
                 for s in range(0, n, cfg.batch_size):
                     idx = perm[s : s + cfg.batch_size]
-                    out = model.fit_forward(*(x[idx] for x in x_train))
-                    batch_loss = loss_fn(out, model.fit_target(y_train[idx]))
+                    out = net.fit_forward(*(x[idx] for x in x_train))
+                    batch_loss = loss_fn(out, net.fit_target(y_train[idx]))
                     opt.zero_grad(set_to_none=True)
                     batch_loss.backward()
                     opt.step()
                     total += float(batch_loss.detach()) * idx.numel()
-                    pred_train[idx] = model.from_fit_output(out.detach()).reshape(-1)
+                    pred_train[idx] = net.from_fit_output(out.detach()).reshape(-1)
                 val_loss, p_val = _evaluate(model, x_val, y_val, loss_fn)
                 row: dict[str, float] = {"epoch": epoch, "loss": total / n, "val_loss": val_loss}
                 row.update({f"train_{k}": v for k, v in metrics(y_train.numpy(), pred_train.numpy()).items()})
@@ -310,12 +325,13 @@ def _evaluate(
     n = y.shape[0]
     pred = np.empty(n, dtype=np.float32)
     total = 0.0
+    net = cast(_Fittable, model)
     with torch.no_grad():
         for s in range(0, n, EVAL_BATCH):
             xb = [torch.from_numpy(a[s : s + EVAL_BATCH]) for a in inputs]
-            out = model.fit_forward(*xb)
-            total += float(loss_fn(out, model.fit_target(torch.from_numpy(y[s : s + EVAL_BATCH])))) * out.shape[0]
-            pred[s : s + EVAL_BATCH] = model.from_fit_output(out).reshape(-1).numpy()
+            out = net.fit_forward(*xb)
+            total += float(loss_fn(out, net.fit_target(torch.from_numpy(y[s : s + EVAL_BATCH])))) * out.shape[0]
+            pred[s : s + EVAL_BATCH] = net.from_fit_output(out).reshape(-1).numpy()
     return total / n, pred
 
 

@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from ccreco.reco.core import RecoConfig, RecoResult, Reconstructor, reconstruct
+from ccreco.reco.core import RecoConfig, Reconstructor, RecoResult, reconstruct
 
 __all__ = ["RecoConfig", "RecoResult", "Reconstructor", "reconstruct", "run_reco"]
 

@@ -36,10 +36,18 @@ from ccreco.constants import N_SAMPLES, SAMPLING_NS
 from ccreco.errors import CcrecoError, ConfigError
 from ccreco.io.schema import Mapping as SchemaMapping
 from ccreco.reco.accumulator import Moments, RecoAccumulator
-from ccreco.reco.core import RecoConfig, RecoResult, Reconstructor
+from ccreco.reco.core import RecoConfig, Reconstructor, RecoResult
 from ccreco.reco.hists import book, fill, moments
 from ccreco.reco.output import (
-    PARTS_DIR, check_outdir_name, draw, merge_parts, publish, staging_dir, write_hists, write_json, write_part,
+    PARTS_DIR,
+    check_outdir_name,
+    draw,
+    merge_parts,
+    publish,
+    staging_dir,
+    write_hists,
+    write_json,
+    write_part,
 )
 
 log = logging.getLogger(__name__)
@@ -431,7 +439,8 @@ def training_range_check(counters: dict[str, int]) -> dict[str, Any] | None:
     fraction = k / n if n else 0.0
     warning = None
     if fraction > OUTSIDE_TRAINING_WARN:
-        worst = ", ".join(f"{name} {100 * v / n:.1f} %" for name, v in sorted(by.items(), key=lambda kv: -kv[1])[:3] if v)
+        ranked = sorted(by.items(), key=lambda kv: -kv[1])[:3]
+        worst = ", ".join(f"{name} {100 * v / n:.1f} %" for name, v in ranked if v)
         warning = (f"{k} of {n} waveforms ({100 * fraction:.1f} %) lie outside the range the step-2 model was trained "
                    f"on ({worst}); its count is an extrapolation there: check the data (noise, gain, polarity, "
                    "sampling) or train on a simulation that spans them (docs/MODELS.md)")
@@ -961,7 +970,8 @@ def summary_data(plan: RunPlan, run: Execution, outputs: list[str], n_written: i
             "reco_wall_s": acc.reco_s,
             "reco_cpu_s": acc.reco_cpu_s,
             "waveforms_per_reco_s": n_wf / acc.reco_s if acc.reco_s > 0 else None,
-            "coffea_metrics": {k: v for k, v in run.metrics.items() if k in ("bytesread", "entries", "processtime", "chunks")},
+            "coffea_metrics": {k: v for k, v in run.metrics.items()
+                               if k in ("bytesread", "entries", "processtime", "chunks")},
             "output_s": output_s,
         },
         "provenance": plan.reconstructor.provenance(),
@@ -1144,6 +1154,5 @@ def run_reco(
 
 __all__ = ["EXECUTORS", "SUMMARY_VARIABLES", "BlockTask", "Execution", "RunPlan", "RunSummary", "auto_chunk_size",
            "block_checks", "check_blocks", "check_inputs", "empty_output", "execute", "get_reconstructor", "plan_run",
-           "per_file_summary", "process_block", "process_events", "publish_run", "root_provenance", "run_reco", "skip_record",
-           "summary_data",
-           "unreadable_block", "validate_inputs"]
+           "per_file_summary", "process_block", "process_events", "publish_run", "root_provenance", "run_reco",
+           "skip_record", "summary_data", "unreadable_block", "validate_inputs"]

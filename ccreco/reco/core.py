@@ -332,7 +332,8 @@ class Reconstructor:
                 f"CNN encodes a {enc.window_ns} ns acquisition window; the data{f' ({where})' if where else ''} "
                 f"cover {window} ns ({n_samples} samples x {sampling_ns} ns)", file=str(self.cluster_model.path))
         if n_samples < self.peak_model.window_length + 2:
-            raise ModelError(f"waveforms of {n_samples} samples are shorter than one window", file=str(self.peak_model.path))
+            raise ModelError(f"waveforms of {n_samples} samples are shorter than one window",
+                             file=str(self.peak_model.path))
 
     def provenance(self) -> dict[str, Any]:
         """Model files, hashes and metadata, and the configuration (for ``summary.json``).

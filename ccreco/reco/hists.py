@@ -213,4 +213,5 @@ def moments(result_values: dict[str, Any]) -> dict[str, float]:
     return {"n": int(n), "mean": float(mean), "rms": float(np.sqrt(var))}
 
 
-__all__ = ["HISTS", "RECO_VS_TRUE", "RECO_VS_TRUE_PROFILE", "TEX", "TITLES", "YLABELS", "HistSpec", "book", "fill", "moments"]
+__all__ = ["HISTS", "RECO_VS_TRUE", "RECO_VS_TRUE_PROFILE", "TEX", "TITLES", "YLABELS", "HistSpec", "book", "fill",
+           "moments"]

@@ -556,7 +556,7 @@ def _draw_vs_true(ax: Any, h: hist.Hist[Any], prof: hist.Hist[Any] | None) -> No
     import mplhep as hep
 
     from ccreco import plotting
-    from ccreco.reco.hists import TEX, RECO_VS_TRUE
+    from ccreco.reco.hists import RECO_VS_TRUE, TEX
 
     art = hep.hist2dplot(h, ax=ax, cmin=1, cbar=False)  # mplhep's colorbar goes through pyplot
     ax.figure.colorbar(art.pcolormesh, ax=ax, label="waveforms", pad=0.02)
