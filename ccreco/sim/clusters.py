@@ -132,7 +132,8 @@ def heed_pmf(p1: float, exponent: float, k_max: int, low_exponent: float | None 
         k = np.arange(2, k_max + 1, dtype=np.float64)
         tail = np.where(k <= break_k, k ** (-a_low), float(break_k) ** (-a_low) * (k / break_k) ** (-exponent))
         p[1:] = (1.0 - p1) * tail / tail.sum()
-    return p / p.sum()
+    pmf: np.ndarray = p / p.sum()
+    return pmf
 
 
 def heed_p1_for_mean(mean: float, exponent: float = HEED_DEFAULT_EXPONENT, k_max: int = HEED_DEFAULT_KMAX) -> float:
@@ -274,7 +275,8 @@ def read_cluster_size_file(path: str | os.PathLike[str]) -> np.ndarray:
     ks, ps = _read_table(str(p), mtime)
     out = np.zeros(max(ks), dtype=np.float64)
     out[np.asarray(ks) - 1] = ps
-    return out / out.sum()
+    pmf: np.ndarray = out / out.sum()
+    return pmf
 
 
 def size_pmf(model: str, *, kmax: int, p1: float, exponent: float, heed_kmax: int, file: str,

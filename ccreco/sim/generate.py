@@ -108,7 +108,8 @@ class _Generator:
         step = frac * rng_cm[el_cl] * sin_t[el_cl]
         xe = x[el_cl] + step * np.cos(phi[el_cl])
         ye = y[el_cl] + step * np.sin(phi[el_cl])
-        return np.clip(np.hypot(xe, ye), c.wire_radius_cm, c.r_max_cm)
+        r: np.ndarray = np.clip(np.hypot(xe, ye), c.wire_radius_cm, c.r_max_cm)
+        return r
 
     def block(self, seed: int, index: int, m: int) -> _Block:
         """Generate the first ``m`` events of block ``index``."""
