@@ -173,12 +173,13 @@ def _head(chunk: WaveformChunk, n: int) -> WaveformChunk:
 
 
 def _truth_peaks(chunk: WaveformChunk, truth_fields: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    if "electron_peak_ns" in truth_fields:
-        return truth_peak_samples(chunk.truth, chunk.sampling_ns, chunk.n_samples)
+    truth = chunk.truth
+    if truth is None or "electron_peak_ns" in truth_fields:  # no truth: truth_peak_samples says so
+        return truth_peak_samples(truth, chunk.sampling_ns, chunk.n_samples)
     # tagged files: the signal-tagged candidates stand in for the electron peaks
     import awkward as ak
 
-    signal = chunk.truth["cand_time_ns"][chunk.truth["cand_label"] == 1]
+    signal = truth["cand_time_ns"][truth["cand_label"] == 1]
     return truth_peak_samples(ak.zip({"t": signal}, depth_limit=1), chunk.sampling_ns, chunk.n_samples, "t")
 
 

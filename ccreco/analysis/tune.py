@@ -246,7 +246,7 @@ class _Objective:
         self.cache: dict[tuple[float, ...], Statistics] = {}
         self.last_features: Features | None = None
 
-    def config(self, theta: Sequence[float]) -> Any:
+    def config(self, theta: Sequence[float] | np.ndarray) -> Any:
         values = {n: float(v) for n, v in zip(self.names, theta)}
         b = self.base
         # a single power law (low-k exponent = tail exponent) stays one unless the low-k
@@ -256,7 +256,7 @@ class _Objective:
             values["cluster_low_exponent"] = values["cluster_tail_exponent"]
         return b.replace(**values)
 
-    def __call__(self, theta: Sequence[float]) -> Statistics:
+    def __call__(self, theta: Sequence[float] | np.ndarray) -> Statistics:
         key = tuple(float(v) for v in theta)
         if key not in self.cache:
             cfg = self.config(key)
