@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     from ccreco.hpo.trial import check_space
 
     kind = args.hpo_kind
-    args.output = _args.output(args)
+    args.output = _args.required_output(args)
     args.data = _args.input_files(args)
     args.schema = _args.schema(args)
     args.space = str(resolve_space(args.space))

@@ -140,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"ccreco reco: {message}", file=sys.stderr, flush=True)
 
     summary = run_reco(
-        _args.input_files(args), _args.output(args), config=config, schema=args.mapping or args.schema,
+        _args.input_files(args), _args.required_output(args), config=config, schema=args.mapping or args.schema,
         executor=args.executor, workers=args.workers, scheduler=args.scheduler, chunk_size=args.chunk_size,
         on_error=args.on_error, overwrite=args.overwrite, plots=bool(args.plots), progress=say,
     )

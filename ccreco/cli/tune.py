@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     from ccreco.cli import _args
     from ccreco.constants import STEP_SIZE
 
-    output = _args.output(args)
+    output = _args.required_output(args)
     data = features_from_chunks(iterate(_args.input_files(args), schema=_args.schema(args),
                                         step_size=args.chunk_size or STEP_SIZE),
                                 TUNE_FEATURES, max_waveforms=args.n_data)
@@ -150,7 +150,7 @@ def outputs(args: argparse.Namespace) -> tuple[list[Any], list[str | None]]:
 
     from ccreco.cli import _args
 
-    output = _args.output(args)
+    output = _args.required_output(args)
     outs = [Output(output, "file")]
     plots = _args.plot_dir_beside(args, output)
     if plots is not None:
