@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import awkward as ak
+import kernels_reference as ref
 import numpy as np
 import pytest
 
-import kernels_reference as ref
 from ccreco.errors import MissingBranchError
 from ccreco.kernels import CandidateConfig, candidate_labels, candidate_windows, match_peaks, truth_peak_samples
 

@@ -104,9 +104,9 @@ def test_cnn_extra_input_fixed_by_option_or_required_without_truth(lstm_file: Pa
     import dataclasses
 
     from ccreco.analysis import evaluate
+    from ccreco.analysis.methods import cnn_clusters_factory as _cnn_clusters_factory
     from ccreco.errors import ConfigError
     from ccreco.io import read
-    from ccreco.analysis.methods import cnn_clusters_factory as _cnn_clusters_factory
 
     cnn = tmp_path / "cnn_len.onnx"
     assert main(["train", "clusters", "--data", str(sim_file), "--peak-model", str(lstm_file), "--set", "epochs=1",

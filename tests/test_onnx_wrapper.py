@@ -15,9 +15,8 @@ import pytest
 
 from ccreco.errors import ModelError
 from ccreco.models.inference import ClusterModel, PeakModel
-from ccreco.models.shipped import DEFAULT_CNN_MODEL, DEFAULT_PEAK_MODEL
 from ccreco.models.onnx_wrapper import onnx_wrapper, select_providers, session_options
-from ccreco.models.shipped import shipped_model
+from ccreco.models.shipped import DEFAULT_CNN_MODEL, DEFAULT_PEAK_MODEL, shipped_model
 
 CPU, CUDA = "CPUExecutionProvider", "CUDAExecutionProvider"
 

@@ -210,8 +210,7 @@ def test_cli_reco(sim_file, tmp_path, capsys):
 
 def test_models_dir_option(sim_file, tmp_path):
     from ccreco.cli.reco import models_from_dir
-    from ccreco.models.shipped import DEFAULT_CLUSTER_MODEL, DEFAULT_PEAK_MODEL
-    from ccreco.models.shipped import shipped_model
+    from ccreco.models.shipped import DEFAULT_CLUSTER_MODEL, DEFAULT_PEAK_MODEL, shipped_model
 
     d = tmp_path / "models"
     d.mkdir()

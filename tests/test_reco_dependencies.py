@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-
 ROOT = Path(__file__).resolve().parents[1]
 #: Packages the in-memory reconstruction must not import.
 NOT_NEEDED = ("coffea", "dask", "distributed", "torch", "onnx", "onnxscript", "sklearn", "iminuit", "scipy",

@@ -17,7 +17,6 @@ in-memory chunks) and return the metrics of :mod:`ccreco.analysis.metrics`.
 from __future__ import annotations
 
 import dataclasses
-
 import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -25,6 +24,14 @@ from typing import Any
 
 import numpy as np
 
+from ccreco.analysis import methods as _builtin
+from ccreco.analysis.methods import ClusterCounter, PeakFinder, PeakResult, deriv_configs
+from ccreco.analysis.metrics import (
+    cluster_metrics,
+    electron_matching,
+    electron_metrics,
+    window_metrics,
+)
 from ccreco.constants import STEP_SIZE
 from ccreco.errors import ConfigError, MissingBranchError
 from ccreco.io import WaveformChunk, iterate
@@ -34,14 +41,6 @@ from ccreco.kernels import (
     candidate_recall,
     candidate_windows,
     truth_peak_samples,
-)
-from ccreco.analysis import methods as _builtin
-from ccreco.analysis.methods import ClusterCounter, PeakFinder, PeakResult, deriv_configs
-from ccreco.analysis.metrics import (
-    cluster_metrics,
-    electron_matching,
-    electron_metrics,
-    window_metrics,
 )
 
 

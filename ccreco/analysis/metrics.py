@@ -36,7 +36,6 @@ import numpy as np
 from ccreco._extras import require
 from ccreco.kernels import match_peaks
 
-
 #: N_true range of the linearity fit (issue 16: slope over N_true 5-30).
 SLOPE_RANGE: tuple[float, float] = (5.0, 30.0)
 #: Fewest waveforms in a profile bin that enters the linearity fit.

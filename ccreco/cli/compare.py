@@ -122,7 +122,6 @@ def outputs(args: argparse.Namespace) -> tuple[list[Any], list[str | None]]:
         Outputs and inputs.
     """
     from ccreco._outputs import Output
-
     from ccreco.cli import _args
 
     return [Output(_args.required_output(args), "dir")], [args.a, args.b]

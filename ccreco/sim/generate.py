@@ -20,8 +20,8 @@ import numpy as np
 from ccreco.constants import STEP_SIZE
 from ccreco.errors import ConfigError
 from ccreco.io import NtupleWriter, WaveformChunk
-from ccreco.sim.config import SimConfig
 from ccreco.sim.clusters import cluster_range_cm
+from ccreco.sim.config import SimConfig
 from ccreco.sim.electronics import PulseTemplate, digitize, polya_gain
 from ccreco.sim.gas import cluster_density
 from ccreco.sim.particles import PARTICLES, chord_cm, path_length_cm
