@@ -153,8 +153,6 @@ def pair_table(chunk: WaveformChunk, configs: list[tuple[str, CandidateConfig]])
     :data:`PAIR_ISOLATION` samples; "both offered" means both are matched (one-to-one, within the
     tolerance) to a candidate, i.e. a classifier could find both.
     """
-    import numpy as np
-
     from ccreco.kernels import match_peaks
 
     ref, ref_off, _ = truth_peak_samples(chunk.truth, chunk.sampling_ns, chunk.n_samples)
