@@ -347,10 +347,10 @@ def main(argv: list[str] | None = None) -> int:
         gbt = HistGradientBoostingClassifier(max_iter=200, max_depth=4, random_state=0).fit(tr.X, tr.y)
         logit = {name: p.X @ w + b0 for name, p in prepared.items()}
         thr = operating_point(tr, logit["train tb2023-untuned"], args.target)
-        entry: dict[str, Any] = {"weights": dict(zip(FEATURES, w.tolist())), "intercept": b0,
+        entry: dict[str, Any] = {"weights": dict(zip(FEATURES, w.tolist(), strict=True)), "intercept": b0,
                                  "threshold": thr, "samples": {}}
         lines += [f"### base `{key}` (d2, {BASES[key]})", "",
-                  "logistic weights (raw features): " + ", ".join(f"{f} {v:+.4f}" for f, v in zip(FEATURES, w))
+                  "logistic weights (raw features): " + ", ".join(f"{f} {v:+.4f}" for f, v in zip(FEATURES, w, strict=True))
                   + f"; intercept {b0:+.4f}; operating threshold {thr:+.4f} (highest with train recall >= "
                   f"{args.target} x bare, or keep-all when the base is already below)", "",
                   "| sample | bare windows / wf | bare recall | base windows / wf | base recall / bare | "

@@ -288,8 +288,9 @@ def plot(results: list[dict[str, Any]], outdir: Path,
     for label, r in extra or []:
         for preset, m in r["lstm"].items():
             groups.setdefault(f"{preset}, {label}: F1", []).append((r["snr"], m["f1"], m["auc"]))
-    for mk, (label, pts) in zip("^DvP*X", groups.items()):
-        xs, f1s, aucs = zip(*pts)
+    # one marker per extra group; groups beyond the sixth are not drawn
+    for mk, (label, pts) in zip("^DvP*X", groups.items(), strict=False):
+        xs, f1s, aucs = zip(*pts, strict=True)
         ax.plot(xs, f1s, mk, mfc="none", ms=11, label=label)
         ax.plot(xs, aucs, mk, mfc="none", ms=11, color="grey")
     ax.axhline(0.95, color="grey", lw=1, ls=":")
@@ -352,8 +353,8 @@ def plot_rules(results: list[dict[str, Any]], outdir: Path) -> Path:
     fig, axes = plt.subplots(1, 4, figsize=(26, 6.5))
     keys = (("f1", "window F1"), ("auc", "AUC"), ("electron_efficiency", "electron efficiency (stored threshold)"),
             ("fakes_per_waveform", "fakes / waveform"))
-    for ax, (key, ylabel) in zip(axes, keys):
-        for mk, rule in zip("os^D", rules):
+    for ax, (key, ylabel) in zip(axes, keys, strict=True):
+        for mk, rule in zip("os^D", rules, strict=False):  # one marker per rule; a fifth rule is not drawn
             ax.plot(x, [r["rules"][rule].get(key, math.nan) for r in rows], mk + "-", label=f"LSTM, rule {rule}")
         if key != "auc":
             ax.plot(x, [r["deriv_best"][key] for r in rows], "x--", color="grey", label="DERIV (best N1)")

@@ -69,7 +69,7 @@ def _parity(model: torch.nn.Module, sess_inputs: list[str], path: Path, shapes: 
         xs = [rng.normal(0, 3, (batch, *s)).astype(np.float32) for s in shapes]
         with torch.no_grad():
             ref = model.eval()(*map(torch.from_numpy, xs)).numpy()
-        got = sess.run(None, dict(zip(sess_inputs, xs)))[0]
+        got = sess.run(None, dict(zip(sess_inputs, xs, strict=True)))[0]
         assert got.shape == ref.shape == (batch, 1)
         assert np.all(np.isfinite(got))
         worst = max(worst, float(np.max(np.abs(got - ref))))

@@ -222,7 +222,7 @@ def test_example_processor_with_coffea_iterative_executor(tmp_path: Path) -> Non
     tagger = example.default_tagger()
     wf = read(path).waveforms
     peak = np.clip(wf.argmax(axis=1), tagger.left, wf.shape[1] - tagger.right - 1)
-    windows = np.stack([w[p - tagger.left : p + tagger.right + 1] for w, p in zip(wf, peak)])
+    windows = np.stack([w[p - tagger.left : p + tagger.right + 1] for w, p in zip(wf, peak, strict=True)])
     scores = PeakModel(tagger.path).predict(windows, sampling_ns=1.0)
     assert out["signal_like"] == int(np.sum(scores >= 0.5))
     h = np.histogram(scores, bins=20, range=(0.0, 1.0))[0]

@@ -447,7 +447,7 @@ def plot_pid(result: PidResult, outdir: str | os.PathLike[str]) -> list[Path]:
         pairs = result.pairs()
         if pairs:
             fig, axes = plotting.figure((7 * len(pairs), 6), 1, len(pairs), squeeze=False)
-            for ax, (a, b) in zip(axes[0], pairs):
+            for ax, (a, b) in zip(axes[0], pairs, strict=True):
                 for j, m in enumerate(result.tracks):
                     sep = [result.separation(m, a, b, x) for x in p]
                     err = [result.separation_error(m, a, b, x) for x in p]

@@ -247,7 +247,7 @@ class _Objective:
         self.last_features: Features | None = None
 
     def config(self, theta: Sequence[float] | np.ndarray) -> Any:
-        values = {n: float(v) for n, v in zip(self.names, theta)}
+        values = {n: float(v) for n, v in zip(self.names, theta, strict=True)}
         b = self.base
         # a single power law (low-k exponent = tail exponent) stays one unless the low-k
         # exponent is tuned itself
@@ -456,7 +456,7 @@ def tune(
         tick(1)
     chi2_after = opt.chi2(dstats, after.values, after.errors ** 2)
     chi2_before = opt.chi2(dstats, before.values, before.errors ** 2)
-    parameters_out = dict(zip(names, map(float, best)))
+    parameters_out = dict(zip(names, map(float, best), strict=True))
     at_bound = bound_warnings(parameters_out, bounds)
     for w in at_bound:
         say("WARNING: " + w)
@@ -465,8 +465,8 @@ def tune(
     return TuneResult(
         config=obj.config(best).replace(name=f"{base.name}-tuned"),
         parameters=parameters_out,
-        errors=dict(zip(names, map(float, errs))),
-        start=dict(zip(names, map(float, theta0))),
+        errors=dict(zip(names, map(float, errs), strict=True)),
+        start=dict(zip(names, map(float, theta0), strict=True)),
         chi2_before=chi2_before,
         chi2_after=chi2_after,
         ndf=ndf,

@@ -192,7 +192,7 @@ def _run_locked(args: argparse.Namespace, kind: str, space: Any, out: Path) -> i
     else:
         files.append(path)
         summary.update(exported_trial=trial.number, exported=str(path),
-                       values=dict(zip(summary["objectives"], trial.values)), params=trial.params)
+                       values=dict(zip(summary["objectives"], trial.values, strict=True)), params=trial.params)
         study_json = json.loads((out / "study.json").read_text())
         study_json["exported_trial"] = trial.number
         write_text(out / "study.json", json.dumps(study_json, indent=1, sort_keys=True) + "\n")

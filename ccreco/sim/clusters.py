@@ -209,9 +209,9 @@ def _read_table(path: str, mtime: float) -> tuple[tuple[int, ...], tuple[float, 
             raise ConfigError(f"cluster-size table: {exc}", file=path) from exc
         if "k" not in data or "p" not in data:
             raise ConfigError("cluster-size table (TOML) needs arrays 'k' and 'p'", file=path)
-        raw = list(zip(data["k"], data["p"]))
         if len(data["k"]) != len(data["p"]):
             raise ConfigError(f"cluster-size table: 'k' has {len(data['k'])} entries, 'p' {len(data['p'])}", file=path)
+        raw = list(zip(data["k"], data["p"], strict=True))
         rows = [(i + 1, r) for i, r in enumerate(raw)]
     else:
         rows = []

@@ -115,7 +115,7 @@ class _Generator:
         """Generate the first ``m`` events of block ``index``."""
         c = self.config
         ss = np.random.SeedSequence(seed, spawn_key=(index,))
-        rng = dict(zip(_STREAMS, (np.random.default_rng(s) for s in ss.spawn(len(_STREAMS)))))
+        rng = dict(zip(_STREAMS, (np.random.default_rng(s) for s in ss.spawn(len(_STREAMS))), strict=True))
 
         sp = rng["species"].integers(0, self.masses.size, m)
         mom = self.momenta[rng["momentum"].integers(0, self.momenta.size, m)]
