@@ -363,7 +363,8 @@ def run_pid(cfg: PidConfig, log: Callable[[str], None] | None = None) -> PidResu
                     tracks[m][(s, p)] = v.sum(axis=1) / length.sum(axis=1)
             if log:
                 log(f"{s} {p:g} GeV/c: " + ", ".join(
-                    f"{m} {tracks[m][(s, p)].mean():.4g} ({100 * tracks[m][(s, p)].std(ddof=1) / tracks[m][(s, p)].mean():.2f}%)"
+                    f"{m} {tracks[m][(s, p)].mean():.4g} "
+                    f"({100 * tracks[m][(s, p)].std(ddof=1) / tracks[m][(s, p)].mean():.2f}%)"
                     for m in cfg.methods))
     return PidResult(cfg, tracks, ncl_mean, seconds)
 

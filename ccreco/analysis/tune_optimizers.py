@@ -192,7 +192,8 @@ def surrogate(
         history.append({
             "iteration": it + 1, "points": len(u), "surrogate_chi2": float(m.fval), "valid": bool(m.valid),
             "box": {n: [float(lo[i]), float(hi[i])] for i, n in enumerate(names)},
-            "best": dict(zip(names, map(float, best), strict=True)), "errors": dict(zip(names, map(float, errs), strict=True)),
+            "best": dict(zip(names, map(float, best), strict=True)),
+            "errors": dict(zip(names, map(float, errs), strict=True)),
         })
         say(f"iteration {it + 1}/{iterations}: surrogate chi2 {m.fval:.2f}/{ndf}, "
             + ", ".join(f"{n}={b:.4g}+-{e:.2g}" for n, b, e in zip(names, best, errs, strict=True)))

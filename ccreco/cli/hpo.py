@@ -32,7 +32,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="hyperparameter optimization of the LSTM, the CNN or the per-peak model (Optuna, dask workers, "
         "resumable)",
         description="Scan the hyperparameters of the step-1 LSTM (peaks), the step-2 CNN (clusters) or the "
-        "step-2 per-peak model (perpeak) with Optuna. Each trial trains on a dask worker and records validation metrics, parameter count, "
+        "step-2 per-peak model (perpeak) with Optuna. Each trial trains on a dask worker and records "
+        "validation metrics, parameter count, "
         "ONNX Runtime throughput, CPU time, mean CPUs used, peak memory and wall time. The study is "
         "stored in a database: rerun the same command to resume it. See docs/HPO.md.",
         examples=["ccreco hpo peaks run.root --space peaks --trials 8 -o hpo/",

@@ -45,7 +45,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    "single_electron_mv,pulse_rise_ns,pulse_fall_ns,density_scale,trigger_offset_ns; for heed-tube: "
                    "noise_mv,single_electron_mv,density_scale,trigger_offset_ns,pulse_shaper_tau_ns,cluster_p1,"
                    "cluster_tail_exponent); cluster sizes: cluster_p1,"
-                   "cluster_tail_exponent[,cluster_low_exponent] (a 'table' start switches to its closest HEED-like member); ion-tail "
+                   "cluster_tail_exponent[,cluster_low_exponent] (a 'table' start switches to its closest "
+                   "HEED-like member); ion-tail "
                    "pulse: pulse_ion_tau_ns,pulse_ion_t0_ns,pulse_shaper_tau_ns,pulse_ac_coupling_ns")
     p.add_argument("--range", dest="ranges", action="append", metavar="NAME=LO:HI",
                    help="absolute search range of a parameter (repeatable)")

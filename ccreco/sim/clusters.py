@@ -219,7 +219,8 @@ def _read_table(path: str, mtime: float) -> tuple[tuple[int, ...], tuple[float, 
             if not rec or not "".join(rec).strip() or rec[0].strip().startswith("#"):
                 continue
             if len(rec) < 2:
-                raise ConfigError(f"cluster-size table line {lineno}: expected 'k, P(k)', got {','.join(rec)!r}", file=path)
+                raise ConfigError(f"cluster-size table line {lineno}: expected 'k, P(k)', got {','.join(rec)!r}",
+                                  file=path)
             rows.append((lineno, (rec[0].strip(), rec[1].strip())))
     for lineno, (k_raw, p_raw) in rows:
         try:
@@ -228,7 +229,8 @@ def _read_table(path: str, mtime: float) -> tuple[tuple[int, ...], tuple[float, 
             header = not ks and lineno == rows[0][0] and not path.lower().endswith(".toml")
             if header and not _is_number(k_raw) and not _is_number(p_raw):
                 continue  # a header line such as "k,p"
-            raise ConfigError(f"cluster-size table entry {lineno}: not numbers: {k_raw!r}, {p_raw!r}", file=path) from None
+            raise ConfigError(f"cluster-size table entry {lineno}: not numbers: {k_raw!r}, {p_raw!r}",
+                              file=path) from None
         if k_val != int(k_val) or k_val < 1:
             raise ConfigError(f"cluster-size table entry {lineno}: k = {k_raw} is not an integer >= 1", file=path)
         if not math.isfinite(p_val) or p_val < 0:

@@ -259,7 +259,8 @@ def simulate(
     (10, 2000)
     """
     if n < 0 or chunk_size < 1 or start < 0 or seed < 0:
-        raise ConfigError(f"need n >= 0, chunk_size >= 1, start >= 0, seed >= 0 (got {n}, {chunk_size}, {start}, {seed})")
+        raise ConfigError(f"need n >= 0, chunk_size >= 1, start >= 0, seed >= 0 "
+                          f"(got {n}, {chunk_size}, {start}, {seed})")
     gen = _Generator(config)
     stop = start + n
     cache: dict[int, _Block] = {}

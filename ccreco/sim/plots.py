@@ -55,7 +55,8 @@ def plot_chunk(chunk: WaveformChunk, outdir: str | os.PathLike[str], n_examples:
 
     ncl = ak.to_numpy(truth.n_clusters)
     fig, ax = _figure()
-    h = hist.Hist.new.Reg(int(ncl.max()) + 2, -0.5, ncl.max() + 1.5, name="n", label="Primary clusters per track").Int64()
+    h = hist.Hist.new.Reg(int(ncl.max()) + 2, -0.5, ncl.max() + 1.5, name="n",
+                          label="Primary clusters per track").Int64()
     h.fill(ncl)
     hep.histplot(h, ax=ax, histtype="fill", alpha=0.6, label=f"mean {ncl.mean():.2f}")
     ax.set_ylabel("Tracks")
