@@ -210,7 +210,8 @@ def test_example_processor_with_coffea_iterative_executor(tmp_path: Path) -> Non
 
     path = tmp_path / "tiny.root"
     simulate_to_file(path, SimConfig.from_preset("tb2023-untuned"), 120, seed=7, progress=False)
-    spec = importlib.util.spec_from_file_location("onnx_in_coffea", Path(__file__).parents[1] / "examples" / "onnx_in_coffea.py")
+    spec = importlib.util.spec_from_file_location("onnx_in_coffea",
+                                                  Path(__file__).parents[1] / "examples" / "onnx_in_coffea.py")
     example = importlib.util.module_from_spec(spec)
     sys.modules["onnx_in_coffea"] = example  # importable by name, as a user's module is (pickling)
     spec.loader.exec_module(example)
