@@ -95,7 +95,8 @@ def main(quick: bool = False) -> str:
             tag = " (default)" if b == BASKET_ENTRIES else ""
             lines.append(f"| {b}{tag} | {size:.1f} | {block} | {r['cpu_s']:.2f} | {mb / r['cpu_s']:,.0f} "
                          f"| {r['cpu_s'] / ref:.2f} | {r['rss_mb']:,.0f} |")
-    lines += ["", f"ccreco writes baskets of {BASKET_ENTRIES} entries (`constants.BASKET_ENTRIES`): the peak memory of a "
+    lines += ["", f"ccreco writes baskets of {BASKET_ENTRIES} entries (`constants.BASKET_ENTRIES`): "
+              "the peak memory of a "
               "read follows the block, and blocks smaller than a basket do not decompress it again and again."]
     return "\n".join(lines) + "\n"
 

@@ -172,7 +172,7 @@ def _plot(rows: list[tuple[CandidateConfig, float, float]], bare: float) -> None
         return
     hep.style.use("ROOT")
     fig, ax = plt.subplots(figsize=(8, 6))
-    for (rule, smooth), marker in zip(itertools.product(("d2", "max"), (0, 1)), "osD^"):
+    for (rule, smooth), marker in zip(itertools.product(("d2", "max"), (0, 1)), "osD^", strict=True):
         pts = [(w, r) for c, r, w in rows if c.rule == rule and c.smooth == smooth]
         ax.plot([p[0] for p in pts], [p[1] for p in pts], marker=marker, label=f"rule {rule}, smooth h={smooth}")
     ax.axhline(0.99 * bare, color="grey", ls="--", label="99% of bare-rule recall")

@@ -23,7 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-_META = {"sampling_ns": 1.0, "model_config": {}, "train_config": {}, "train_sample": {"source": "benchmark"}, "metrics": {}}
+_META = {"sampling_ns": 1.0, "model_config": {}, "train_config": {}, "train_sample": {"source": "benchmark"},
+         "metrics": {}}
 
 
 def _rates(fns: dict[str, object], n: int, repeats: int) -> dict[str, float]:
@@ -55,8 +56,8 @@ def _export(kind: str, preset: str, directory: Path) -> tuple[object, Path]:
     else:
         cfg = CLUSTER_PRESETS[preset]
         model, info = build_cluster_model(cfg)
-        meta = dict(_META, encoding={"kind": cfg.encoding, "bins": cfg.bins, "window_ns": cfg.window_ns}, extra_inputs=[],
-                    target="n_clusters", normalization={})
+        meta = dict(_META, encoding={"kind": cfg.encoding, "bins": cfg.bins, "window_ns": cfg.window_ns},
+                    extra_inputs=[], target="n_clusters", normalization={})
     return model.eval(), export_onnx(model, info, directory / f"{kind}_{preset}.onnx", meta)
 
 
@@ -121,8 +122,9 @@ def step1_settings(quick: bool, repeats: int) -> list[str]:
     cw, labels = chunk_windows(chunk, reco.candidates)
     x = np.ascontiguousarray(np.asarray(cw.windows, dtype=np.float32).reshape(len(cw), -1, 1))
     path = reco.peak_model.path
-    variants: dict[str, tuple[Path, dict]] = {f"optimization {lvl}, batch 128": (path, {"optimization": lvl, "batch_size": 128})
-                                              for lvl in ("all", "extended", "basic", "disable")}
+    variants: dict[str, tuple[Path, dict]] = {
+        f"optimization {lvl}, batch 128": (path, {"optimization": lvl, "batch_size": 128})
+        for lvl in ("all", "extended", "basic", "disable")}
     for b in (32, 64, 256, 512, 1024, 4096):
         variants[f"optimization all, batch {b}"] = (path, {"batch_size": b})
     with tempfile.TemporaryDirectory() as tmp:
@@ -150,7 +152,8 @@ def step1_settings(quick: bool, repeats: int) -> list[str]:
     ]
     for k in variants:
         f1 = window_metrics(labels, scores=scores[k], threshold=reco.threshold)["f1"]
-        lines.append(f"| {k}{' (default)' if k == base_key else ''} | {rates[k]:,.0f} | {rates[k] / rates[base_key]:.2f} "
+        lines.append(f"| {k}{' (default)' if k == base_key else ''} | {rates[k]:,.0f} "
+                     f"| {rates[k] / rates[base_key]:.2f} "
                      f"| {f1:.4f} | {f1 - f1_base:+.4f} | {np.max(np.abs(scores[k] - scores[base_key])):.1e} |")
     if q is None:
         lines += ["", note]
@@ -181,7 +184,8 @@ def main(quick: bool = False) -> str:
     lines = [
         "## Models: ONNX Runtime vs PyTorch eager (bench_models.py)",
         "",
-        f"CPU inference, random weights; best of {repeats} after a warm-up, contenders interleaved. Ratio = ONNX Runtime / "
+        f"CPU inference, random weights; best of {repeats} after a warm-up, contenders interleaved. "
+        "Ratio = ONNX Runtime / "
         "PyTorch eager at the same threads and batch (> 1: ONNX Runtime faster). "
         f"torch {torch.__version__}, onnxruntime {__import__('onnxruntime').__version__}, "
         f"{os.cpu_count()} CPUs visible (shared machine: figures vary by ~10-20 %).",
@@ -199,16 +203,20 @@ def main(quick: bool = False) -> str:
             x = rng.normal(20, 3, (n_windows, model.cfg.window_length, 1)).astype(np.float32)
             for threads in (1, 2):
                 for batch in (256, 4096):
-                    r = _rates({"ort": _ort(PeakModel, path, x, batch, threads), "eager": _eager(model, x, batch, threads)}, n_windows, repeats)
+                    r = _rates({"ort": _ort(PeakModel, path, x, batch, threads),
+                                "eager": _eager(model, x, batch, threads)}, n_windows, repeats)
                     r_ort, r_eag = r["ort"], r["eager"]
-                    lines.append(f"| LSTM {preset} (windows) | {threads} | {batch} | {r_ort:,.0f} | {r_eag:,.0f} | {r_ort / r_eag:.2f} |")
+                    lines.append(f"| LSTM {preset} (windows) | {threads} | {batch} | {r_ort:,.0f} | {r_eag:,.0f} "
+                                 f"| {r_ort / r_eag:.2f} |")
         cnn, cpath = _export("clusters", "ihep", tmpdir)
         enc = (rng.random((n_arrays, cnn.cfg.bins, 1)) < 0.01).astype(np.float32)
         for threads in (1, 2):
             for batch in (64, 256):
-                r = _rates({"ort": _ort(ClusterModel, cpath, enc, batch, threads), "eager": _eager(cnn, enc, batch, threads)}, n_arrays, repeats)
+                r = _rates({"ort": _ort(ClusterModel, cpath, enc, batch, threads),
+                            "eager": _eager(cnn, enc, batch, threads)}, n_arrays, repeats)
                 r_ort, r_eag = r["ort"], r["eager"]
-                lines.append(f"| CNN ihep (arrays) | {threads} | {batch} | {r_ort:,.0f} | {r_eag:,.0f} | {r_ort / r_eag:.2f} |")
+                lines.append(f"| CNN ihep (arrays) | {threads} | {batch} | {r_ort:,.0f} | {r_eag:,.0f} "
+                             f"| {r_ort / r_eag:.2f} |")
 
         lines += [
             "",
@@ -228,14 +236,17 @@ def main(quick: bool = False) -> str:
             ("2 threads, spinning on", 2, {"spinning": True}),
             ("2 threads, spinning off", 2, {"spinning": False}),
         ]
-        rates = _rates({label: _ort(PeakModel, peak_paths["compact"], x, 256, threads, **opts) for label, threads, opts in variants},
+        rates = _rates({label: _ort(PeakModel, peak_paths["compact"], x, 256, threads, **opts)
+                        for label, threads, opts in variants},
                        n_windows, repeats)
         base = rates[variants[0][0]]
         for label, _, _ in variants:
             lines.append(f"| {label} | {rates[label]:,.0f} | {rates[label] / base:.2f} |")
 
-        lines += ["", "Batch size scan, LSTM compact, ONNX Runtime, 1 thread:", "", "| batch | windows/s | ratio to 256 |", "|---|---|---|"]
-        rates = _rates({b: _ort(PeakModel, peak_paths["compact"], x, b, 1) for b in (64, 256, 1024, 4096, 16384)}, n_windows, repeats)
+        lines += ["", "Batch size scan, LSTM compact, ONNX Runtime, 1 thread:", "",
+                  "| batch | windows/s | ratio to 256 |", "|---|---|---|"]
+        rates = _rates({b: _ort(PeakModel, peak_paths["compact"], x, b, 1) for b in (64, 256, 1024, 4096, 16384)},
+                       n_windows, repeats)
         for b, rate in rates.items():
             lines.append(f"| {b} | {rate:,.0f} | {rate / rates[256]:.2f} |")
     torch.set_num_threads(prev_threads)

@@ -59,7 +59,8 @@ def naive_torch_loop(chunk, reco: Reconstructor) -> tuple[float, float, float]:
     pm, cm = reco.peak_model, reco.cluster_model
     preset = (pm.metadata.get("model_config") or {}).get("hidden")
     peak_cfg = next((c for c in PEAK_PRESETS.values() if c.hidden == preset), PEAK_PRESETS["compact"])
-    lstm = build_peak_model(dataclasses.replace(peak_cfg, window_left=pm.window_left, window_right=pm.window_right))[0].eval()
+    lstm = build_peak_model(dataclasses.replace(peak_cfg, window_left=pm.window_left,
+                                                window_right=pm.window_right))[0].eval()
     cnn = build_cluster_model(CLUSTER_PRESETS["ihep"])[0].eval()
     left, right, enc = pm.window_left, pm.window_right, cm.encoding
     torch.set_num_threads(1)
@@ -345,7 +346,8 @@ def main(quick: bool = False) -> str:
                  "very long run's peak is not established by this table." if grows else
                  "The peak follows the block and the input's basket size (uproot decompresses whole baskets), "
                  "not the run length.")]
-    (work / "bench.json").write_text(json.dumps({"naive": [naive, naive_cpu], "loop": [loop, loop_cpu], "library": lib, "library_cnn": lib_cnn, "isolated_step1": iso,
+    (work / "bench.json").write_text(json.dumps({"naive": [naive, naive_cpu], "loop": [loop, loop_cpu], "library": lib,
+                                                 "library_cnn": lib_cnn, "isolated_step1": iso,
                                                  "rates": rates, "cold": cold, "mem": mem, "mem_dask": mem_dask,
                                                  "mem_others": mem_others},
                                                 default=str))

@@ -92,14 +92,16 @@ def main(quick: bool = False) -> str:
         "",
         f"`run_reco`, iterative executor, one core, shipped models, `tb2023-untuned` waveforms; {n_files} files of "
         f"{WAVEFORMS_PER_FILE} waveforms against one file holding as many. Wall time of the whole run (input checks, "
-        "coffea run, merge of the part files), each run in a fresh process (model loading and compilation included, as in a user's command).",
+        "coffea run, merge of the part files), each run in a fresh process (model loading and compilation included, "
+        "as in a user's command).",
         "",
         "| input | blocks | wall [s] | waveforms/s | time vs one file | peak RSS [MB] |",
         "|---|---:|---:|---:|---:|---:|",
         *rows,
         "",
         f"Collecting every {every} waveforms instead of before every block saves "
-        f"{100 * (1 - r_now['wall'] / r_before['wall']):.0f} % of the small-file run; each file still costs one block (coffea's runner "
+        f"{100 * (1 - r_now['wall'] / r_before['wall']):.0f} % of the small-file run; each file still costs one block "
+        "(coffea's runner "
         "does not share a block between files): opening and validating it, one part file to write and merge.",
         "",
         f"Memory: one file of {n_big} waveforms in blocks of {BIG_BLOCK} (fresh processes): before "

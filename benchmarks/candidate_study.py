@@ -70,7 +70,8 @@ def sample(n: int, seed: int, snr: float | None = None) -> WaveformChunk:
     cfg = SimConfig.from_preset(PRESET)
     if snr is not None:
         k = cfg.single_electron_mv / math.hypot(cfg.noise_mv, cfg.coloured_noise_mv) / snr
-        cfg = cfg.with_strings({"noise_mv": repr(cfg.noise_mv * k), "coloured_noise_mv": repr(cfg.coloured_noise_mv * k)})
+        cfg = cfg.with_strings({"noise_mv": repr(cfg.noise_mv * k),
+                                "coloured_noise_mv": repr(cfg.coloured_noise_mv * k)})
     return next(iter(simulate(cfg, n, seed=seed, chunk_size=n)))
 
 
@@ -153,8 +154,6 @@ def pair_table(chunk: WaveformChunk, configs: list[tuple[str, CandidateConfig]])
     :data:`PAIR_ISOLATION` samples; "both offered" means both are matched (one-to-one, within the
     tolerance) to a candidate, i.e. a classifier could find both.
     """
-    import numpy as np
-
     from ccreco.kernels import match_peaks
 
     ref, ref_off, _ = truth_peak_samples(chunk.truth, chunk.sampling_ns, chunk.n_samples)
@@ -197,7 +196,8 @@ def markdown(rows: list[dict[str, Any]], n: int, seed: int, snr: float | None, t
     ]
     for r in rows:
         lines.append(f"| {r['rule']} | {r['preselection']} | {r['windows']:.1f} | {r['signal']:.1f} | "
-                     f"{r['recall']:.3f} | {r['relative']:.3f} | {r['relative_k25']:.3f} | {r['shadowed']:.2f} | {r['ms_per_1000']:.0f} |")
+                     f"{r['recall']:.3f} | {r['relative']:.3f} | {r['relative_k25']:.3f} | {r['shadowed']:.2f} "
+                     f"| {r['ms_per_1000']:.0f} |")
     return lines
 
 

@@ -139,8 +139,9 @@ def table(results: dict[str, dict[str, dict]]) -> str:
     for family in SAMPLES:
         for method, res in results.items():
             f = res[family]
-            cells = "; ".join(f"{lab} ({v['mean_true']:.1f}): {100 * v['bias'] / v['mean_true']:+.1f} / {v['slope']:.2f} / "
-                              f"{v['calibrated_rms_over_sqrt_n']:.2f}" for lab, v in f["samples"].items())
+            cells = "; ".join(f"{lab} ({v['mean_true']:.1f}): {100 * v['bias'] / v['mean_true']:+.1f} "
+                              f"/ {v['slope']:.2f} / {v['calibrated_rms_over_sqrt_n']:.2f}"
+                              for lab, v in f["samples"].items())
             lines.append(f"| {family} | {method} | {f['across_slope']:.2f} +- {f['across_slope_err']:.2f} | {cells} |")
     return "\n".join(lines)
 

@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     common = dict(workdir=args.workdir or str(out / "work"), n_train=args.n_train, n_test=args.n_test,
                   epochs=args.epochs, threads=args.threads)
     tasks = []
-    for snr, idx in zip(snrs, idxs):
+    for snr, idx in zip(snrs, idxs, strict=True):
         files = simulate(dict(common, snr=snr, index=idx))
         tasks += [dict(common, snr=snr, index=idx, rule=r.strip(), files=files) for r in args.rules.split(",")]
     results: list[dict[str, Any]] = []

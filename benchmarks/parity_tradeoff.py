@@ -42,8 +42,6 @@ def scan(model_path: str, test_file: str, threads: int = 1) -> list[dict[str, fl
     list of dict
         ``threshold``, ``electron_efficiency``, ``fakes_per_waveform``, ``peaks_per_waveform``.
     """
-    import numpy as np
-
     from ccreco.analysis.metrics import electron_matching
     from ccreco.io import iterate
     from ccreco.kernels import truth_peak_samples

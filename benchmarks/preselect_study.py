@@ -347,10 +347,11 @@ def main(argv: list[str] | None = None) -> int:
         gbt = HistGradientBoostingClassifier(max_iter=200, max_depth=4, random_state=0).fit(tr.X, tr.y)
         logit = {name: p.X @ w + b0 for name, p in prepared.items()}
         thr = operating_point(tr, logit["train tb2023-untuned"], args.target)
-        entry: dict[str, Any] = {"weights": dict(zip(FEATURES, w.tolist())), "intercept": b0,
+        entry: dict[str, Any] = {"weights": dict(zip(FEATURES, w.tolist(), strict=True)), "intercept": b0,
                                  "threshold": thr, "samples": {}}
         lines += [f"### base `{key}` (d2, {BASES[key]})", "",
-                  "logistic weights (raw features): " + ", ".join(f"{f} {v:+.4f}" for f, v in zip(FEATURES, w))
+                  "logistic weights (raw features): "
+                  + ", ".join(f"{f} {v:+.4f}" for f, v in zip(FEATURES, w, strict=True))
                   + f"; intercept {b0:+.4f}; operating threshold {thr:+.4f} (highest with train recall >= "
                   f"{args.target} x bare, or keep-all when the base is already below)", "",
                   "| sample | bare windows / wf | bare recall | base windows / wf | base recall / bare | "
@@ -360,7 +361,8 @@ def main(argv: list[str] | None = None) -> int:
                   "windows / wf (threshold scan of each scorer; GBT = gradient-boosted trees, depth 4, on the same "
                   "features: the most these features give; LSTM = the shipped step-1 model's own score: the most "
                   "any first stage as good as the LSTM gives):", "",
-                  "| sample | scorer | windows at 0.99 | recall at <= 40 | recall at <= 45 |", "|---|---|---:|---:|---:|"]
+                  "| sample | scorer | windows at 0.99 | recall at <= 40 | recall at <= 45 |",
+                  "|---|---|---:|---:|---:|"]
         for name, p in prepared.items():
             s = logit[name]
             base_r, base_w = p.recall_windows(np.ones(s.size, bool))
@@ -394,12 +396,14 @@ def main(argv: list[str] | None = None) -> int:
         st = tr.X @ w + b0
         lines += [f"### The shipped `{os.path.basename(str(model.path))}` (its stored selection `{base_key}`) with a "
                   "logistic pre-selection after it", "",
-                  f"Window F1 and AUC on the windows offered (labels re-matched), electron efficiency and fakes / wf at "
+                  "Window F1 and AUC on the windows offered (labels re-matched), electron efficiency and "
+                  "fakes / wf at "
                   f"the model's threshold {model.threshold:g} and at the lowest threshold with <= 3 fakes / wf. "
                   "Pre-selection thresholds from the training sample: keep-all, and the train quantiles leaving "
                   "about 55 and 40 windows / wf.", "",
                   "| sample | pre-selection | windows / wf | recall / bare | F1 | AUC | eff. | fakes / wf | "
-                  "thr. at <= 3 fakes | eff. there | fakes there |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+                  "thr. at <= 3 fakes | eff. there | fakes there |",
+                  "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         cuts = {"none": -math.inf}
         for target_w in (55.0, 40.0):
             cuts[f"logistic, ~{target_w:g} train windows"] = float(np.quantile(st, 1.0 - target_w * tr.n / st.size))

@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
              f"{os.cpu_count()} logical cores{' (quick mode)' if args.quick else ''}")
     out = Path(args.output)
     if args.names and out.exists():
-        text = merge_sections(out.read_text(), dict(zip([f.stem for f in files], sections)), stamp)
+        text = merge_sections(out.read_text(), dict(zip([f.stem for f in files], sections, strict=True)), stamp)
     else:
         header = [
             "# ccreco benchmarks",

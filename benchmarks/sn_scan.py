@@ -123,7 +123,8 @@ def run_point(task: dict[str, Any]) -> dict[str, Any]:
         "snr": snr, "noise_mv": cfg.noise_mv, "coloured_noise_mv": cfg.coloured_noise_mv,
         "single_electron_mv": cfg.single_electron_mv,
         "n_waveforms": {"lstm_train": task["n_train"], "cnn_train": task["n_cnn"], "test": task["n_test"]},
-        "sim_set": task.get("sim_set") or {}, "seeds": seeds, "lstm_epochs": task["lstm_epochs"], "cnn_epochs": task["cnn_epochs"], "threads": threads,
+        "sim_set": task.get("sim_set") or {}, "seeds": seeds, "lstm_epochs": task["lstm_epochs"],
+        "cnn_epochs": task["cnn_epochs"], "threads": threads,
     }
     lstm_cfg = PEAK_PRESETS["compact"]
     sample = peak_sample(files["lstm_train"], lstm_cfg)
@@ -226,7 +227,8 @@ def markdown(results: list[dict[str, Any]], where: str = "") -> str:
         lstm, d, cnn, dcl = r["lstm"]["compact"], r["deriv_best"], r["cnn"], r["deriv_clusters_best"]
         lines.append(
             f"| {r['snr']:g} | {math.hypot(r['noise_mv'], r['coloured_noise_mv']):.2f} | {lstm['f1']:.3f} "
-            f"| {lstm.get('auc', float('nan')):.3f} | {lstm['electron_efficiency']:.3f} | {lstm['fakes_per_waveform']:.2f} "
+            f"| {lstm.get('auc', float('nan')):.3f} | {lstm['electron_efficiency']:.3f} "
+            f"| {lstm['fakes_per_waveform']:.2f} "
             f"| {d['N1']:g} | {d['f1']:.3f} | {d['electron_efficiency']:.3f} | {d['fakes_per_waveform']:.2f} "
             f"| {100 * cnn['bias'] / cnn['mean_true']:+.1f} | {cnn['rms_over_sqrt_n']:.3f} "
             f"| {100 * dcl['bias'] / dcl['mean_true']:+.1f} (c={dcl['c']:g}) | {dcl['rms_over_sqrt_n']:.3f} |"
@@ -240,7 +242,8 @@ def markdown(results: list[dict[str, Any]], where: str = "") -> str:
             m = r["lstm"][p]
             lines.append(
                 f"| {r['snr']:g} | {' '.join(f'{k}={v}' for k, v in r.get('sim_set', {}).items()) or '-'} "
-                f"| {r['n_waveforms']['lstm_train']} | {r['lstm_epochs']} | {p} | {m['f1']:.3f} | {m.get('auc', float('nan')):.3f} "
+                f"| {r['n_waveforms']['lstm_train']} | {r['lstm_epochs']} | {p} | {m['f1']:.3f} "
+                f"| {m.get('auc', float('nan')):.3f} "
                 f"| {m['electron_efficiency']:.3f} | {m['fakes_per_waveform']:.2f} | {m['threshold']:g} "
                 f"| {m['seconds_per_epoch']:.1f} | {m.get('onnx_windows_per_s_1thread_b256', float('nan')):,.0f} |"
             )
@@ -288,8 +291,9 @@ def plot(results: list[dict[str, Any]], outdir: Path,
     for label, r in extra or []:
         for preset, m in r["lstm"].items():
             groups.setdefault(f"{preset}, {label}: F1", []).append((r["snr"], m["f1"], m["auc"]))
-    for mk, (label, pts) in zip("^DvP*X", groups.items()):
-        xs, f1s, aucs = zip(*pts)
+    # one marker per extra group; groups beyond the sixth are not drawn
+    for mk, (label, pts) in zip("^DvP*X", groups.items(), strict=False):
+        xs, f1s, aucs = zip(*pts, strict=True)
         ax.plot(xs, f1s, mk, mfc="none", ms=11, label=label)
         ax.plot(xs, aucs, mk, mfc="none", ms=11, color="grey")
     ax.axhline(0.95, color="grey", lw=1, ls=":")
@@ -352,8 +356,8 @@ def plot_rules(results: list[dict[str, Any]], outdir: Path) -> Path:
     fig, axes = plt.subplots(1, 4, figsize=(26, 6.5))
     keys = (("f1", "window F1"), ("auc", "AUC"), ("electron_efficiency", "electron efficiency (stored threshold)"),
             ("fakes_per_waveform", "fakes / waveform"))
-    for ax, (key, ylabel) in zip(axes, keys):
-        for mk, rule in zip("os^D", rules):
+    for ax, (key, ylabel) in zip(axes, keys, strict=True):
+        for mk, rule in zip("os^D", rules, strict=False):  # one marker per rule; a fifth rule is not drawn
             ax.plot(x, [r["rules"][rule].get(key, math.nan) for r in rows], mk + "-", label=f"LSTM, rule {rule}")
         if key != "auc":
             ax.plot(x, [r["deriv_best"][key] for r in rows], "x--", color="grey", label="DERIV (best N1)")

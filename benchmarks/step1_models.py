@@ -109,7 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     results = [measure(m, args.test, args.n) for m in args.models]
     for r in range(args.rounds - 1):  # more timing, models alternating, the best kept
-        for res, m in (zip(results, args.models) if r % 2 else zip(results[::-1], args.models[::-1])):
+        pairs = (zip(results, args.models, strict=True) if r % 2
+                 else zip(results[::-1], args.models[::-1], strict=True))
+        for res, m in pairs:
             res["ms_per_1000"] = min(res["ms_per_1000"], step1_ms_per_1000(m, args.test, args.n))
     print("\n".join(markdown(results, args.test)))
     if args.json:

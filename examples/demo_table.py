@@ -32,7 +32,8 @@ def main(outdir: str) -> None:
         items = rows.items() if isinstance(rows, dict) else ((r.get("variable"), r) for r in rows)
         for name, r in items:
             if name in ("lstm_n_peaks", "ml_n_clusters", "deriv_n_clusters", "ml_dndx", "lstm_peak_amplitude_mv"):
-                print(f"  {name:<22} chi2/ndf {r.get('chi2_ndf', float('nan')):8.1f}   KS p {r.get('p_ks', float('nan')):.2g}")
+                print(f"  {name:<22} chi2/ndf {r.get('chi2_ndf', float('nan')):8.1f}   "
+                      f"KS p {r.get('p_ks', float('nan')):.2g}")
 
 
 if __name__ == "__main__":

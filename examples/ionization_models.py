@@ -78,7 +78,7 @@ def main() -> None:
         ax.plot(x, y, "o" if i == 0 else "x", ms=9, color=f"C{i}", label=f"simulated, {label}")
         models[label] = (cfg, pts)  # type: ignore[assignment]
     (_, pa), (_, pb) = models.values()  # type: ignore[misc]
-    for a, b in zip(pa, pb):
+    for a, b in zip(pa, pb, strict=True):
         print(f"| {a[2]} | {a[3]:g} | {a[0]:.2f} | {a[1]:.2f} | {b[1]:.2f} | {float(cluster_density(a[0])):.2f} |")
     ax.set_xscale("log")
     ax.set_xlabel(r"$\beta\gamma$")

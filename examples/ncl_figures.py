@@ -50,7 +50,7 @@ def main(outdir: str, png: str) -> None:
     m = cluster_metrics(t["n_clusters_true"], t["n_clusters"])
     prof = [(n_true, mean) for n_true, count, mean, _ in m["profile"] if count >= 5]
     if prof:  # the mean count per true count: its slope is what separates particles
-        b.plot(*zip(*prof), "o", color="white", mec="black", ms=5, label="mean per true count")
+        b.plot(*zip(*prof, strict=True), "o", color="white", mec="black", ms=5, label="mean per true count")
         b.legend(fontsize=12, loc="upper left")
     b.set_title(f"bias {100 * m['bias'] / m['mean_true']:+.1f} %, slope {m['slope']:.2f}, "
                 f"calibrated RMS {m['calibrated_rms_over_sqrt_n']:.2f} sqrt(N)", fontsize=15)

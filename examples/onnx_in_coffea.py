@@ -117,7 +117,8 @@ def run(files: list[str], tree: str = "sim", workers: int = 0, chunksize: int = 
 
         with LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=":0",
                           silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
-            runner = processor.Runner(processor.DaskExecutor(client=client, status=False), schema=BaseSchema, chunksize=chunksize)
+            runner = processor.Runner(processor.DaskExecutor(client=client, status=False), schema=BaseSchema,
+                                      chunksize=chunksize)
             return runner(fileset, proc, treename=tree)
     runner = processor.Runner(processor.IterativeExecutor(status=False), schema=BaseSchema, chunksize=chunksize)
     return runner(fileset, proc, treename=tree)

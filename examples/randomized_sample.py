@@ -50,7 +50,8 @@ def main() -> None:
             models[name] = {k: _value(v) for k, _, v in (kv.partition(":") for kv in spec.split(",") if kv)}
         fields["ionization"] = models
         # parameter ranges stay only for the models still named (e.g. the HEED-like ranges with "heed=...")
-        fields.setdefault("ionization_ranges", {k: v for k, v in RandomizeConfig().ionization_ranges.items() if k in models})
+        fields.setdefault("ionization_ranges",
+                          {k: v for k, v in RandomizeConfig().ionization_ranges.items() if k in models})
     cfg = dataclasses.replace(RandomizeConfig(), **fields)
     n = write_randomized(args.output, cfg, args.n, args.seed)
     print(f"wrote {n} randomized waveforms (seed {args.seed}) to {args.output}")

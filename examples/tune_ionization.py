@@ -67,7 +67,8 @@ def main() -> None:
          "--n-data", n, "--n-sim", str(args.n_sim), "-o", str(w / "tuned.toml"), "--plots", str(w / "tune_plots")])
     run(["simulate", "--config", str(w / "tuned.toml"), "-n", n, "--seed", "303", "-o", str(w / "BB.root")])
     run(["compare", str(w / "A.root"), str(w / "B.root"), "--labels", "A (data),B (start)", "-o", str(w / "cmp_A_B")])
-    run(["compare", str(w / "A.root"), str(w / "BB.root"), "--labels", "A (data),BB (tuned)", "-o", str(w / "cmp_A_BB")])
+    run(["compare", str(w / "A.root"), str(w / "BB.root"), "--labels", "A (data),BB (tuned)",
+         "-o", str(w / "cmp_A_BB")])
 
     tuned = json.loads((w / "tuned.json").read_text())
     out = {"hidden": HIDDEN, "tuned": tuned["parameters"], "errors": tuned["errors"], "warnings": tuned["warnings"],
@@ -81,7 +82,8 @@ def main() -> None:
     a, bb = out["truth"]["A"], out["truth"]["BB"]
     print(f"\nP(1): A {a['P1']:.3f}, BB {bb['P1']:.3f}; e-/cluster: A {a['e_per_cluster']:.3f}, BB "
           f"{bb['e_per_cluster']:.3f} ({bb['e_per_cluster'] / a['e_per_cluster'] - 1:+.1%}); clusters/cm: A "
-          f"{a['clusters_per_cm']:.3f}, BB {bb['clusters_per_cm']:.3f} ({bb['clusters_per_cm'] / a['clusters_per_cm'] - 1:+.1%})")
+          f"{a['clusters_per_cm']:.3f}, BB {bb['clusters_per_cm']:.3f} "
+          f"({bb['clusters_per_cm'] / a['clusters_per_cm'] - 1:+.1%})")
     assert np.isfinite(bb["P1"])
 
 

@@ -94,8 +94,9 @@ def main() -> None:
     tuned = json.loads((w / "tuned.json").read_text())
     summary["tuned_parameters"] = tuned["parameters"]
     summary["hidden_parameters"] = HIDDEN
-    summary["ks_n_peaks_A_vs_B"] = json.loads((w / "cmp_A_B" / "summary.json").read_text())["variables"]["deriv_n_peaks"]["ks"]
-    summary["ks_n_peaks_A_vs_BB"] = json.loads((w / "cmp_A_BB" / "summary.json").read_text())["variables"]["deriv_n_peaks"]["ks"]
+    for key, folder in (("ks_n_peaks_A_vs_B", "cmp_A_B"), ("ks_n_peaks_A_vs_BB", "cmp_A_BB")):
+        variables = json.loads((w / folder / "summary.json").read_text())["variables"]
+        summary[key] = variables["deriv_n_peaks"]["ks"]
     (w / "loop_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(json.dumps(summary, indent=2))
 

@@ -16,8 +16,8 @@ from ccreco.analysis.tune import simulate_features, summary_statistics
 from ccreco.sim import SimConfig
 
 #: (parameter, shifted value) pairs; the rest stays at the preset.
-SHIFTS = (("cluster_p1", 0.88), ("cluster_tail_exponent", 2.4), ("cluster_low_exponent", 2.6), ("single_electron_mv", 11.0),
-          ("density_scale", 1.05), ("noise_mv", 1.8))
+SHIFTS = (("cluster_p1", 0.88), ("cluster_tail_exponent", 2.4), ("cluster_low_exponent", 2.6),
+          ("single_electron_mv", 11.0), ("density_scale", 1.05), ("noise_mv", 1.8))
 
 
 def main() -> None:

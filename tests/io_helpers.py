@@ -22,7 +22,7 @@ def make_truth(n: int, rng: np.random.Generator) -> ak.Array:
     size = rng.integers(1, 4, n_cl.sum())
     n_el = np.add.reduceat(size, np.r_[0, np.cumsum(n_cl)[:-1]])
     el_cluster = np.concatenate([np.repeat(np.arange(k), s) for k, s in
-                                 zip(n_cl, np.split(size, np.cumsum(n_cl)[:-1]))])
+                                 zip(n_cl, np.split(size, np.cumsum(n_cl)[:-1]), strict=True)])
     t_cl = np.sort(rng.uniform(0, 40, n_cl.sum()))
     t_el = rng.uniform(0, 50, n_el.sum())
     return ak.zip(

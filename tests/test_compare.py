@@ -188,7 +188,8 @@ def test_sample_kinds_set_the_data_or_simulation_mark(tmp_path, monkeypatch) -> 
     simulate_to_file(fb, cfg, 120, seed=2, progress=False)
     marks: list[bool] = []
     real = plotting.label
-    monkeypatch.setattr(plotting, "label", lambda ax, data=False, rlabel="": (marks.append(data), real(ax, data, rlabel)))
+    monkeypatch.setattr(plotting, "label",
+                        lambda ax, data=False, rlabel="": (marks.append(data), real(ax, data, rlabel)))
     common = ["compare", str(fa), str(fb), "--variables", "baseline_rms_mv"]
     # waveform features carry no truth: no mark unless told
     assert main([*common, "-o", str(tmp_path / "c0")]) == 0

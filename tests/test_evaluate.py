@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import awkward as ak
+import kernels_reference as ref
 import numpy as np
 import pytest
 
-import kernels_reference as ref
 from ccreco.analysis.evaluate import (
     METHODS,
     PeakResult,

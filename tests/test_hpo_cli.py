@@ -72,7 +72,8 @@ def test_cli_peaks_killed_and_resumed(tmp_path: Path, sim_file: Path) -> None:
             if "COMPLETE" in _states(db):
                 break
             time.sleep(0.2)
-        assert proc.poll() is None, f"the study ended before it could be killed:\n{(tmp_path / 'first.log').read_text()}"
+        assert proc.poll() is None, \
+            f"the study ended before it could be killed:\n{(tmp_path / 'first.log').read_text()}"
         assert "COMPLETE" in _states(db), "no trial completed in time"
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)

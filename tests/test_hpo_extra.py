@@ -44,7 +44,8 @@ def test_cluster_trial_with_track_length(tmp_path: Path) -> None:
 
     model = ClusterModel(path)
     assert model.extra_inputs == ["track_length_cm"]
-    assert model.predict_encoded(np.zeros((2, 1024, 1), np.float32), extra={"track_length_cm": np.ones(2)}).shape == (2,)
+    scores = model.predict_encoded(np.zeros((2, 1024, 1), np.float32), extra={"track_length_cm": np.ones(2)})
+    assert scores.shape == (2,)
 
 
 def test_cluster_trial_names_a_missing_extra() -> None:

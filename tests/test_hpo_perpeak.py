@@ -41,7 +41,8 @@ batch_size = 512
 def test_channel_names_and_refusals() -> None:
     assert waveform_channel_names("none") == waveform_channel_names("") == ()
     assert waveform_channel_names("wf_span_ns, wf_score_sum") == ("wf_span_ns", "wf_score_sum")
-    with pytest.raises(ConfigError, match=r"waveform_channels='wf_score_sum,wf_nope': unknown channel\(s\) \['wf_nope'\]"):
+    with pytest.raises(ConfigError,
+                       match=r"waveform_channels='wf_score_sum,wf_nope': unknown channel\(s\) \['wf_nope'\]"):
         waveform_channel_names("wf_score_sum,wf_nope")
     with pytest.raises(ConfigError, match="repeated"):
         waveform_channel_names("wf_span_ns,wf_span_ns")
@@ -79,11 +80,13 @@ def test_select_context_equals_the_sample_of_that_context() -> None:
     x = peak_context(feats, offsets, 4, wide)
     for context, wc in ((0, ()), (2, ("wf_span_ns", "wf_score_sum")), (4, WAVEFORM_CHANNELS)):
         cfg = PeakClusterConfig(context=context, waveform_channels=wc)
-        np.testing.assert_array_equal(select_context(x, 4, wide, cfg), peak_context(feats, offsets, context, cfg.channels))
+        np.testing.assert_array_equal(select_context(x, 4, wide, cfg),
+                                      peak_context(feats, offsets, context, cfg.channels))
     with pytest.raises(ConfigError, match="larger than the prepared sample's 4"):
         select_context(x, 4, wide, PeakClusterConfig(context=5, waveform_channels=()))
     with pytest.raises(ConfigError, match="wf_span_ns not in the prepared sample"):
-        select_context(x[:, :, :6], 4, CONTEXT_CHANNELS, PeakClusterConfig(context=1, waveform_channels=("wf_span_ns",)))
+        select_context(x[:, :, :6], 4, CONTEXT_CHANNELS,
+                       PeakClusterConfig(context=1, waveform_channels=("wf_span_ns",)))
 
 
 def test_shipped_space_gives_valid_configs() -> None:
@@ -113,7 +116,8 @@ def test_cli_refuses_an_unknown_channel_before_preparing(tmp_path: Path, sim_fil
     space = tmp_path / "space.toml"
     space.write_text(SPACE.replace("wf_score_sum,wf_span_ns", "wf_score_sum,wf_nope"))
     out = tmp_path / "out"
-    assert main(["hpo", "perpeak", str(sim_file), "--space", str(space), "--executor", "iterative", "-o", str(out)]) == 2
+    assert main(["hpo", "perpeak", str(sim_file), "--space", str(space), "--executor", "iterative",
+                 "-o", str(out)]) == 2
     err = capsys.readouterr().err
     assert "waveform_channels" in err and "wf_nope" in err
     assert not (out / "sample.npz").exists()

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import kernels_reference as ref
 import numpy as np
 import pytest
 
-import kernels_reference as ref
 from ccreco.constants import BASELINE_NS, WINDOW_LEFT, WINDOW_RIGHT
 from ccreco.errors import ConfigError
 from ccreco.kernels import (

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import awkward as ak
+import kernels_reference as ref
 import numpy as np
 import pytest
 
-import kernels_reference as ref
 from ccreco.errors import MissingBranchError
 from ccreco.kernels import CandidateConfig, candidate_labels, candidate_windows, match_peaks, truth_peak_samples
 
@@ -112,8 +112,8 @@ def test_candidate_recall_and_shadowed_windows_match_the_definition() -> None:
             rm, dm = ref.match(np.rint(p).astype(int).tolist(), det, 2)
             n_found += sum(k >= 0 for k in rm)
             near = [any(abs(d - t) <= 2 for t in np.rint(p)) for d in det]
-            np.testing.assert_array_equal(shadow[sl], [m < 0 and nr for m, nr in zip(dm, near)])
-            n_shadow += sum(m < 0 and nr for m, nr in zip(dm, near))
+            np.testing.assert_array_equal(shadow[sl], [m < 0 and nr for m, nr in zip(dm, near, strict=True)])
+            n_shadow += sum(m < 0 and nr for m, nr in zip(dm, near, strict=True))
         assert (found, n_true) == (n_found, sum(len(p) for p in peaks))
         assert found == labels.sum()  # one-to-one: a signal window per found peak
         if rule == "top" and dist > 2 * cw.config.tolerance:

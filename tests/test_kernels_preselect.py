@@ -49,7 +49,7 @@ def test_off_by_default_and_keep_all_weights_change_nothing() -> None:
         keep = find_candidates(wf, CandidateConfig(**sel, preselect_weights=KEEP_ALL), lo=5, hi=290)
         assert base[0].size > 0, sel
         for got in (same, keep):
-            for a, b in zip(base, got):
+            for a, b in zip(base, got, strict=True):
                 np.testing.assert_array_equal(a, b)
 
 

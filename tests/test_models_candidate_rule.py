@@ -39,8 +39,8 @@ def max_model(tmp_path_factory) -> tuple[Path, Path]:  # noqa: ANN001
 def test_rule_is_stored_and_evaluated_on_the_same_windows(max_model: tuple[Path, Path]) -> None:
     from ccreco.analysis.evaluate import evaluate_peaks
     from ccreco.kernels import CandidateConfig
-    from ccreco.models.dataset import peak_sample
     from ccreco.models.config import PEAK_PRESETS
+    from ccreco.models.dataset import peak_sample
     from ccreco.models.inference import PeakModel
 
     sim, path = max_model
@@ -65,8 +65,8 @@ def test_cli_trains_and_evaluates_on_local_maxima(max_model: tuple[Path, Path], 
     import json
 
     from ccreco.cli import main
-    from ccreco.errors import ConfigError
     from ccreco.cli.train import candidate_options
+    from ccreco.errors import ConfigError
     from ccreco.models.inference import PeakModel
 
     sim, _ = max_model

@@ -64,7 +64,8 @@ def test_cli_usage_errors(sim_file: Path, tmp_path: Path, capsys: pytest.Capture
     assert "anwar2024" in capsys.readouterr().err
     assert main(["train", "peaks", "--data", str(sim_file), "--set", "epoch=3", "-o", str(out)]) == 2
     assert "epochs" in capsys.readouterr().err
-    assert main(["train", "clusters", "--data", str(sim_file), "--peak-model", str(tmp_path / "none.onnx"), "-o", str(out)]) == 2
+    assert main(["train", "clusters", "--data", str(sim_file), "--peak-model", str(tmp_path / "none.onnx"),
+                 "-o", str(out)]) == 2
     assert "none.onnx" in capsys.readouterr().err
     assert not out.exists()
 
@@ -87,7 +88,8 @@ def test_lstm_and_cnn_methods_in_evaluation_registry(lstm_file: Path, sim_file: 
     assert {"lstm", "cnn"} <= set(evaluate.method_names())
     r = evaluate.evaluate_peaks(str(sim_file), "lstm", options={"model": str(lstm_file)}, max_waveforms=20)
     assert 0 < r["auc"] <= 1 and r["n_waveforms"] == 20 and "electron_efficiency" in r
-    c = evaluate.evaluate_clusters(str(sim_file), "lstm", options={"model": str(lstm_file), "c": "0.2"}, max_waveforms=20)
+    c = evaluate.evaluate_clusters(str(sim_file), "lstm", options={"model": str(lstm_file), "c": "0.2"},
+                                   max_waveforms=20)
     assert c["n_waveforms"] == 20
     cnn = tmp_path / "cnn.onnx"
     assert main(["train", "clusters", "--data", str(sim_file), "--peak-model", str(lstm_file), "--set", "epochs=1",
@@ -104,9 +106,9 @@ def test_cnn_extra_input_fixed_by_option_or_required_without_truth(lstm_file: Pa
     import dataclasses
 
     from ccreco.analysis import evaluate
+    from ccreco.analysis.methods import cnn_clusters_factory as _cnn_clusters_factory
     from ccreco.errors import ConfigError
     from ccreco.io import read
-    from ccreco.analysis.methods import cnn_clusters_factory as _cnn_clusters_factory
 
     cnn = tmp_path / "cnn_len.onnx"
     assert main(["train", "clusters", "--data", str(sim_file), "--peak-model", str(lstm_file), "--set", "epochs=1",

@@ -51,7 +51,8 @@ def test_window_shape_comes_from_constants() -> None:
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 @pytest.mark.parametrize("activation", ["relu", "selu", "sigmoid", "tanh"])
 def test_peak_model_variants_give_probabilities(cell: str, activation: str) -> None:
-    cfg = PeakModelConfig(cell=cell, hidden=8, layers=2, dense=(6, 3), activation=activation, window_left=3, window_right=4)
+    cfg = PeakModelConfig(cell=cell, hidden=8, layers=2, dense=(6, 3), activation=activation,
+                          window_left=3, window_right=4)
     model, info = build_peak_model(cfg)
     out = model.eval()(*info.example_inputs(5))
     assert out.shape == (5, 1)
@@ -93,14 +94,16 @@ def test_bad_cluster_and_train_configs_are_rejected() -> None:
 
 
 def test_training_defaults() -> None:
-    assert (PEAK_TRAIN.optimizer, PEAK_TRAIN.batch_size, PEAK_TRAIN.epochs, PEAK_TRAIN.validation_fraction) == ("adam", 150, 50, 0.3)
+    assert (PEAK_TRAIN.optimizer, PEAK_TRAIN.batch_size, PEAK_TRAIN.epochs,
+            PEAK_TRAIN.validation_fraction) == ("adam", 150, 50, 0.3)
     assert (CLUSTER_TRAIN.optimizer, CLUSTER_TRAIN.batch_size, CLUSTER_TRAIN.epochs) == ("rmsprop", 250, 200)
 
 
 def test_overrides_convert_by_field_type() -> None:
     model, train = with_overrides(
         (PEAK_PRESETS["compact"], PEAK_TRAIN),
-        {"cell": "gru", "dense": "16,1", "dropout": "0.2", "epochs": "3", "max_samples": "none", "activation_last": "yes"},
+        {"cell": "gru", "dense": "16,1", "dropout": "0.2", "epochs": "3", "max_samples": "none",
+         "activation_last": "yes"},
     )
     assert (model.cell, model.dense, model.dropout, model.activation_last) == ("gru", (16, 1), 0.2, True)
     assert (train.epochs, train.max_samples) == (3, None)

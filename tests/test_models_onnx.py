@@ -59,7 +59,8 @@ def cluster_onnx(cluster_result, tmp_path_factory) -> Path:  # noqa: ANN001
     return cluster_result.export(tmp_path_factory.mktemp("onnx") / "clusters.onnx")
 
 
-def _parity(model: torch.nn.Module, sess_inputs: list[str], path: Path, shapes: list[tuple[int, ...]], seed: int = 5) -> float:
+def _parity(model: torch.nn.Module, sess_inputs: list[str], path: Path, shapes: list[tuple[int, ...]],
+            seed: int = 5) -> float:
     import onnxruntime as ort
 
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
@@ -69,7 +70,7 @@ def _parity(model: torch.nn.Module, sess_inputs: list[str], path: Path, shapes: 
         xs = [rng.normal(0, 3, (batch, *s)).astype(np.float32) for s in shapes]
         with torch.no_grad():
             ref = model.eval()(*map(torch.from_numpy, xs)).numpy()
-        got = sess.run(None, dict(zip(sess_inputs, xs)))[0]
+        got = sess.run(None, dict(zip(sess_inputs, xs, strict=True)))[0]
         assert got.shape == ref.shape == (batch, 1)
         assert np.all(np.isfinite(got))
         worst = max(worst, float(np.max(np.abs(got - ref))))
@@ -93,9 +94,11 @@ def test_parity_of_other_variants(variant: str, tmp_path: Path) -> None:
         model, info = build_peak_model(PeakModelConfig(cell="gru", hidden=16, layers=2, dense=(8, 1)))
         meta = {"window_left": 5, "window_right": 9, "normalization": {}, "threshold": 0.5}
     else:
-        cfg = dataclasses.replace(CLUSTER_PRESETS["ihep"], conv=((8, 4), (4, 4)), dense=(8,), extra=("track_length_cm",))
+        cfg = dataclasses.replace(CLUSTER_PRESETS["ihep"], conv=((8, 4), (4, 4)), dense=(8,),
+                                  extra=("track_length_cm",))
         model, info = build_cluster_model(cfg)
-        meta = {"encoding": {"kind": "binary", "bins": 1024, "window_ns": 2000.0}, "extra_inputs": ["track_length_cm"], "target": "n", "normalization": {}}
+        meta = {"encoding": {"kind": "binary", "bins": 1024, "window_ns": 2000.0}, "extra_inputs": ["track_length_cm"],
+                "target": "n", "normalization": {}}
     meta.update(sampling_ns=1.0, model_config={}, train_config={}, train_sample={}, metrics={})
     path = export_onnx(model, info, tmp_path / f"{variant}.onnx", meta)
     assert _parity(model, list(info.input_names), path, list(info.input_shapes)) < 1e-5
@@ -133,7 +136,8 @@ def test_peak_inference_matches_torch_and_batches(peak_result, peak_onnx) -> Non
     with torch.no_grad():
         ref = peak_result.model.eval()(torch.from_numpy(x)).numpy().reshape(-1)
     a = PeakModel(peak_onnx, batch_size=256).predict(x, sampling_ns=1.0)
-    b = PeakModel(peak_onnx, batch_size=3, intra_op_num_threads=2, optimization="basic").predict(x[:, :, 0], sampling_ns=1.0)
+    b = PeakModel(peak_onnx, batch_size=3, intra_op_num_threads=2,
+                  optimization="basic").predict(x[:, :, 0], sampling_ns=1.0)
     assert a.shape == (700,) and a.dtype == np.float32
     np.testing.assert_allclose(a, ref, atol=1e-5)
     np.testing.assert_allclose(a, b, atol=1e-5)

@@ -124,7 +124,8 @@ def test_train_export_infer_evaluate(sim_file: Path, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="context"):
         train_peak_cluster_model(sample, dataclasses.replace(cfg, context=3), PEAK_CLUSTER_TRAIN)
     with pytest.raises(ConfigError, match="channels"):  # same shape, other quantities
-        train_peak_cluster_model(sample, dataclasses.replace(cfg, waveform_channels=("wf_confident", "wf_close_fraction")),
+        train_peak_cluster_model(sample,
+                                 dataclasses.replace(cfg, waveform_channels=("wf_confident", "wf_close_fraction")),
                                  PEAK_CLUSTER_TRAIN)
     path = res.export(tmp_path / "pp.onnx")
     model = load_model(path)

@@ -21,7 +21,6 @@ def _module():  # noqa: ANN202
 @pytest.mark.parametrize("snr", [3.0, 6.0, 20.0])
 def test_noise_is_scaled_to_the_requested_snr(snr: float) -> None:
     from ccreco.sim import SimConfig
-
     from ccreco.sim import snr as sn
 
     base = SimConfig.from_preset("tb2023-untuned")

@@ -80,7 +80,7 @@ def test_checkpoint_round_trip_weights_only(tmp_path: Path) -> None:
     path = tmp_path / "w.pt"
     save_checkpoint(a, path)
     load_checkpoint(b, path)
-    for (ka, va), (kb, vb) in zip(a.state_dict().items(), b.state_dict().items()):
+    for (ka, va), (kb, vb) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
         assert ka == kb and torch.equal(va, vb)
     other, _ = build_peak_model(PeakModelConfig(hidden=4))
     with pytest.raises(ModelError, match="w.pt"):

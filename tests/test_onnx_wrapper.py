@@ -15,9 +15,8 @@ import pytest
 
 from ccreco.errors import ModelError
 from ccreco.models.inference import ClusterModel, PeakModel
-from ccreco.models.shipped import DEFAULT_CNN_MODEL, DEFAULT_PEAK_MODEL
 from ccreco.models.onnx_wrapper import onnx_wrapper, select_providers, session_options
-from ccreco.models.shipped import shipped_model
+from ccreco.models.shipped import DEFAULT_CNN_MODEL, DEFAULT_PEAK_MODEL, shipped_model
 
 CPU, CUDA = "CPUExecutionProvider", "CUDAExecutionProvider"
 
@@ -211,7 +210,8 @@ def test_example_processor_with_coffea_iterative_executor(tmp_path: Path) -> Non
 
     path = tmp_path / "tiny.root"
     simulate_to_file(path, SimConfig.from_preset("tb2023-untuned"), 120, seed=7, progress=False)
-    spec = importlib.util.spec_from_file_location("onnx_in_coffea", Path(__file__).parents[1] / "examples" / "onnx_in_coffea.py")
+    spec = importlib.util.spec_from_file_location("onnx_in_coffea",
+                                                  Path(__file__).parents[1] / "examples" / "onnx_in_coffea.py")
     example = importlib.util.module_from_spec(spec)
     sys.modules["onnx_in_coffea"] = example  # importable by name, as a user's module is (pickling)
     spec.loader.exec_module(example)
@@ -223,7 +223,7 @@ def test_example_processor_with_coffea_iterative_executor(tmp_path: Path) -> Non
     tagger = example.default_tagger()
     wf = read(path).waveforms
     peak = np.clip(wf.argmax(axis=1), tagger.left, wf.shape[1] - tagger.right - 1)
-    windows = np.stack([w[p - tagger.left : p + tagger.right + 1] for w, p in zip(wf, peak)])
+    windows = np.stack([w[p - tagger.left : p + tagger.right + 1] for w, p in zip(wf, peak, strict=True)])
     scores = PeakModel(tagger.path).predict(windows, sampling_ns=1.0)
     assert out["signal_like"] == int(np.sum(scores >= 0.5))
     h = np.histogram(scores, bins=20, range=(0.0, 1.0))[0]

@@ -67,7 +67,8 @@ def test_reco_plots_label_data_without_truth_and_keep_global_style(tmp_path, mon
     hists["peak_time"].fill(x=rng.uniform(100, 350, 2000))
     calls = []
     real = plotting.label
-    monkeypatch.setattr(plotting, "label", lambda ax, data=False, rlabel="": calls.append(data) or real(ax, data, rlabel))
+    monkeypatch.setattr(plotting, "label",
+                        lambda ax, data=False, rlabel="": calls.append(data) or real(ax, data, rlabel))
     before = dict(matplotlib.rcParams)
     files = draw(hists, tmp_path, label="run.root")
     assert dict(matplotlib.rcParams) == before

@@ -183,7 +183,8 @@ def test_cepc_layout_without_length_truth(tmp_path):
     }
     path = tmp_path / "cepc.root"
     with uproot.recreate(path) as f:
-        f.mktree("sim", {k: (v.type if isinstance(v, ak.Array) else v.dtype) for k, v in branches.items()}).extend(branches)
+        types = {k: (v.type if isinstance(v, ak.Array) else v.dtype) for k, v in branches.items()}
+        f.mktree("sim", types).extend(branches)
     s = run_reco([path], tmp_path / "out", schema="cepc", config=RecoConfig(angle_deg=0.0), status=False, plots=False)
     assert s.counters["config_length"] == 120 and s.counters["truth_length"] == 0
     tree = _reco_tree(s.outdir)
@@ -210,8 +211,7 @@ def test_cli_reco(sim_file, tmp_path, capsys):
 
 def test_models_dir_option(sim_file, tmp_path):
     from ccreco.cli.reco import models_from_dir
-    from ccreco.models.shipped import DEFAULT_CLUSTER_MODEL, DEFAULT_PEAK_MODEL
-    from ccreco.models.shipped import shipped_model
+    from ccreco.models.shipped import DEFAULT_CLUSTER_MODEL, DEFAULT_PEAK_MODEL, shipped_model
 
     d = tmp_path / "models"
     d.mkdir()
@@ -296,8 +296,8 @@ def test_compare_reads_a_reco_outdir(iterative_run, tmp_path):
 
     sample = load_sample(iterative_run.outdir)
     # estimator-qualified names: LSTM peaks, step-2 (ML) counts, the DERIV baseline under its own name
-    assert {"lstm_n_peaks", "ml_n_clusters", "ml_n_clusters_int", "ml_dndx", "lstm_peak_time_ns", "lstm_peak_amplitude_mv",
-            "deriv_n_clusters", "baseline_rms_mv", "lstm_n_candidates"} <= set(sample)
+    assert {"lstm_n_peaks", "ml_n_clusters", "ml_n_clusters_int", "ml_dndx", "lstm_peak_time_ns",
+            "lstm_peak_amplitude_mv", "deriv_n_clusters", "baseline_rms_mv", "lstm_n_candidates"} <= set(sample)
     assert not {"run", "event", "channel", "npeak", "n_peaks", "n_clusters"} & set(sample)
     assert sample["ml_n_clusters"].size == N and sample["lstm_peak_time_ns"].size == sample["lstm_n_peaks"].sum()
     same = compare_samples(sample, sample)

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-
 ROOT = Path(__file__).resolve().parents[1]
 #: Packages the in-memory reconstruction must not import.
 NOT_NEEDED = ("coffea", "dask", "distributed", "torch", "onnx", "onnxscript", "sklearn", "iminuit", "scipy",
@@ -52,7 +51,8 @@ def _run_blocked(blocked: tuple[str, ...], body: str) -> subprocess.CompletedPro
 
 
 @pytest.mark.parametrize(("module", "extra"), [("torch", "train"), ("optuna", "hpo"), ("coffea.processor", "coffea"),
-                                               ("iminuit", "tune"), ("mplhep", "plots"), ("sklearn.metrics", "analysis")])
+                                               ("iminuit", "tune"), ("mplhep", "plots"),
+                                               ("sklearn.metrics", "analysis")])
 def test_a_missing_optional_module_names_its_extra(module: str, extra: str) -> None:
     from ccreco._extras import require
     from ccreco.errors import CcrecoError, MissingExtraError
@@ -67,7 +67,8 @@ def test_a_missing_optional_module_names_its_extra(module: str, extra: str) -> N
         "    print(exc.name, exc.extra, '|', exc)\n"
     ))
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert proc.stdout.strip() == f"{top} {extra} | this step needs {top}: pip install 'ccreco[{extra}]' (or 'ccreco[all]')"
+    assert proc.stdout.strip() == \
+        f"{top} {extra} | this step needs {top}: pip install 'ccreco[{extra}]' (or 'ccreco[all]')"
     assert issubclass(MissingExtraError, CcrecoError) and issubclass(MissingExtraError, ModuleNotFoundError)
     assert require("numpy").__name__ == "numpy"  # an installed module is returned as it is
 
@@ -82,7 +83,8 @@ def test_a_dependency_of_an_optional_module_is_named_too() -> None:
         "    print(type(exc).__name__, '|', exc)\n"
     ))
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert proc.stdout.strip() == "MissingExtraError | plots needs matplotlib: pip install 'ccreco[plots]' (or 'ccreco[all]')"
+    assert proc.stdout.strip() == \
+        "MissingExtraError | plots needs matplotlib: pip install 'ccreco[plots]' (or 'ccreco[all]')"
 
 
 def test_training_api_without_torch_names_the_train_extra() -> None:

@@ -36,7 +36,8 @@ def test_quickstart_notebook_runs(tmp_path, monkeypatch):
     assert "N_WAVEFORMS = 500" in nb.cells[i].source
     # parameters as papermill would inject them, plus a check of which interpreter runs the kernel
     nb.cells.insert(i + 1, nbformat.v4.new_code_cell(
-        f'N_WAVEFORMS = {N}\nSEED = 7\nOUTDIR = "qs"\nBATCH_PLOTS = False\nimport sys\nprint("KERNEL", sys.executable)'))
+        f'N_WAVEFORMS = {N}\nSEED = 7\nOUTDIR = "qs"\nBATCH_PLOTS = False\n'
+        'import sys\nprint("KERNEL", sys.executable)'))
     client = nbclient.NotebookClient(nb, kernel_name="python3", timeout=300,
                                      resources={"metadata": {"path": str(tmp_path)}})
     client.execute()  # raises CellExecutionError (with the traceback) on the first failing cell

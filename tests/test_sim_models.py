@@ -110,7 +110,7 @@ def test_template_pulse_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
     t = np.arange(0, 80, 0.5)
     a = (t / 2) * np.exp(1 - t / 2)
     path = tmp_path / "pulse.csv"
-    path.write_text("time_ns,amplitude\n" + "\n".join(f"{x},{y}" for x, y in zip(t, a)))
+    path.write_text("time_ns,amplitude\n" + "\n".join(f"{x},{y}" for x, y in zip(t, a, strict=True)))
     cfg = SimConfig(pulse_model="template", pulse_template_file=str(path))
     assert cfg.pulse_template.peak_delay_ns == pytest.approx(2.0, abs=0.05)
     chunk = next(simulate(cfg.replace(noise_mv=0.0, coloured_noise_mv=0.0), 5, seed=1))

@@ -105,7 +105,7 @@ def _template_file(path) -> str:  # type: ignore[no-untyped-def]
     tp = SimConfig.from_preset("heed-tube").pulse_template
     t = np.arange(0, 150, 0.25)
     a = np.interp(t, np.arange(tp.values.size) * tp.dt_fine_ns, tp.values)
-    path.write_text("time_ns,amplitude\n" + "\n".join(f"{x:.2f},{y:.6f}" for x, y in zip(t, a)))
+    path.write_text("time_ns,amplitude\n" + "\n".join(f"{x:.2f},{y:.6f}" for x, y in zip(t, a, strict=True)))
     return str(path)
 
 

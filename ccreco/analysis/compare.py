@@ -238,7 +238,8 @@ def common_edges(a: np.ndarray, b: np.ndarray, bins: int = 50) -> np.ndarray:
         lo, hi = np.floor(np.quantile(both, 0.005)), np.ceil(np.quantile(both, 0.995))
         width = np.ceil((hi - lo + 1) / bins)
         n = int(np.ceil((hi - lo + 1) / width))
-        return lo - 0.5 + width * np.arange(n + 1)
+        edges: np.ndarray = lo - 0.5 + width * np.arange(n + 1)
+        return edges
     lo, hi = np.quantile(both, [0.005, 0.995])
     if not hi > lo:
         lo, hi = lo - 0.5, hi + 0.5

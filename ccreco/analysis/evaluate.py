@@ -17,7 +17,6 @@ in-memory chunks) and return the metrics of :mod:`ccreco.analysis.metrics`.
 from __future__ import annotations
 
 import dataclasses
-
 import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -25,6 +24,14 @@ from typing import Any
 
 import numpy as np
 
+from ccreco.analysis import methods as _builtin
+from ccreco.analysis.methods import ClusterCounter, PeakFinder, PeakResult, deriv_configs
+from ccreco.analysis.metrics import (
+    cluster_metrics,
+    electron_matching,
+    electron_metrics,
+    window_metrics,
+)
 from ccreco.constants import STEP_SIZE
 from ccreco.errors import ConfigError, MissingBranchError
 from ccreco.io import WaveformChunk, iterate
@@ -34,14 +41,6 @@ from ccreco.kernels import (
     candidate_recall,
     candidate_windows,
     truth_peak_samples,
-)
-from ccreco.analysis import methods as _builtin
-from ccreco.analysis.methods import ClusterCounter, PeakFinder, PeakResult, deriv_configs
-from ccreco.analysis.metrics import (
-    cluster_metrics,
-    electron_matching,
-    electron_metrics,
-    window_metrics,
 )
 
 
@@ -173,12 +172,13 @@ def _head(chunk: WaveformChunk, n: int) -> WaveformChunk:
 
 
 def _truth_peaks(chunk: WaveformChunk, truth_fields: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    if "electron_peak_ns" in truth_fields:
-        return truth_peak_samples(chunk.truth, chunk.sampling_ns, chunk.n_samples)
+    truth = chunk.truth
+    if truth is None or "electron_peak_ns" in truth_fields:  # no truth: truth_peak_samples says so
+        return truth_peak_samples(truth, chunk.sampling_ns, chunk.n_samples)
     # tagged files: the signal-tagged candidates stand in for the electron peaks
     import awkward as ak
 
-    signal = chunk.truth["cand_time_ns"][chunk.truth["cand_label"] == 1]
+    signal = truth["cand_time_ns"][truth["cand_label"] == 1]
     return truth_peak_samples(ak.zip({"t": signal}, depth_limit=1), chunk.sampling_ns, chunk.n_samples, "t")
 
 

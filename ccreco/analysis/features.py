@@ -240,9 +240,9 @@ def waveform_features(waveforms: np.ndarray, sampling_ns: float, cfg: FeatureCon
     gap_next = np.full(index.size, np.iinfo(np.int64).max)
     if index.size > 1:
         same = row[1:] == row[:-1]
-        d = np.diff(index)
-        gap_prev[1:] = np.where(same, d, gap_prev[1:])
-        gap_next[:-1] = np.where(same, d, gap_next[:-1])
+        gap = np.diff(index)
+        gap_prev[1:] = np.where(same, gap, gap_prev[1:])
+        gap_next[:-1] = np.where(same, gap, gap_next[:-1])
     iso = (gap_prev > iso_n) & (gap_next > iso_n) & (index >= cfg.shape_left) & (index < ns - cfg.shape_right)
     iso &= amp > 0
     k = np.arange(-cfg.shape_left, cfg.shape_right + 1)

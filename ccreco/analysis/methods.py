@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from ccreco.analysis.metrics import selected_candidates
 from ccreco.config import convert_value, replace_fields
 from ccreco.errors import ConfigError
 from ccreco.io import WaveformChunk
@@ -51,7 +52,6 @@ from ccreco.kernels import (
     deriv_peaks,
     deriv_preset,
 )
-from ccreco.analysis.metrics import selected_candidates
 from ccreco.reco.core import RecoConfig
 from ccreco.reco.stages import (
     count_clusters,

@@ -29,13 +29,12 @@ Undefined ratios (0/0) are ``nan``; :func:`jsonable` turns them into ``None``.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
 from ccreco._extras import require
 from ccreco.kernels import match_peaks
-
 
 #: N_true range of the linearity fit (issue 16: slope over N_true 5-30).
 SLOPE_RANGE: tuple[float, float] = (5.0, 30.0)
@@ -44,6 +43,22 @@ MIN_PROFILE_COUNT: int = 5
 #: Floor of the per-bin variance in the fit weights (integer counts: a bin whose N_reco are all
 #: equal still has an error).
 _VAR_FLOOR: float = 0.25
+
+
+class ProfileFit(TypedDict):
+    """The result of :func:`profile_fit` (a plain dict at run time)."""
+
+    slope: float
+    slope_err: float
+    intercept: float
+    intercept_err: float
+    fit_chi2_ndf: float
+    fit_points: int
+    calibrated_bias: float
+    calibrated_rms: float
+    calibrated_rms_over_sqrt_n: float
+    calibrated_resolution: float
+    slope_range: list[float]
 
 
 def _ratio(a: float, b: float) -> float:
@@ -289,7 +304,7 @@ def profile_fit(
     n_reco: np.ndarray,
     fit_range: tuple[float, float] = SLOPE_RANGE,
     min_count: int = MIN_PROFILE_COUNT,
-) -> dict[str, float]:
+) -> ProfileFit:
     """Weighted straight-line fit of the profile mean N_reco vs N_true, and the calibrated RMS.
 
     Parameters
@@ -305,8 +320,8 @@ def profile_fit(
 
     Returns
     -------
-    dict
-        ``slope``, ``slope_err``, ``intercept``, ``intercept_err``, ``fit_chi2_ndf``,
+    ProfileFit
+        A dict: ``slope``, ``slope_err``, ``intercept``, ``intercept_err``, ``fit_chi2_ndf``,
         ``fit_points`` (bins used), ``calibrated_bias``, ``calibrated_rms``,
         ``calibrated_rms_over_sqrt_n``, ``calibrated_resolution`` (all ``nan`` with fewer than
         two bins or a slope <= 0) and ``slope_range`` (the fit range).
@@ -324,10 +339,10 @@ def profile_fit(
     if t.shape != r.shape:
         raise ValueError(f"n_true and n_reco differ in length: {t.size} vs {r.size}")
     nan = float("nan")
-    out = {"slope": nan, "slope_err": nan, "intercept": nan, "intercept_err": nan,
-           "fit_chi2_ndf": nan, "fit_points": 0, "calibrated_bias": nan, "calibrated_rms": nan,
-           "calibrated_rms_over_sqrt_n": nan, "calibrated_resolution": nan,
-           "slope_range": [float(fit_range[0]), float(fit_range[1])]}
+    out: ProfileFit = {"slope": nan, "slope_err": nan, "intercept": nan, "intercept_err": nan,
+                       "fit_chi2_ndf": nan, "fit_points": 0, "calibrated_bias": nan, "calibrated_rms": nan,
+                       "calibrated_rms_over_sqrt_n": nan, "calibrated_resolution": nan,
+                       "slope_range": [float(fit_range[0]), float(fit_range[1])]}
     in_range = (t >= fit_range[0]) & (t <= fit_range[1])
     xs, ys, ws = [], [], []
     for value in np.unique(t[in_range]):
@@ -349,17 +364,17 @@ def profile_fit(
     slope = (s * sxy - sx * sy) / det
     intercept = (sxx * sy - sx * sxy) / det
     chi2 = float((w * (y - intercept - slope * x) ** 2).sum())
-    out.update(slope=float(slope), slope_err=math.sqrt(s / det), intercept=float(intercept),
-               intercept_err=math.sqrt(sxx / det),
-               fit_chi2_ndf=chi2 / (len(xs) - 2) if len(xs) > 2 else nan)
+    out.update({"slope": float(slope), "slope_err": math.sqrt(s / det), "intercept": float(intercept),
+                "intercept_err": math.sqrt(sxx / det),
+                "fit_chi2_ndf": chi2 / (len(xs) - 2) if len(xs) > 2 else nan})
     if slope <= 0:
         return out
     d = (r - intercept) / slope - t
     mean_true = float(t.mean())
     cal_rms = float(np.sqrt(np.mean(d**2)))
-    out.update(calibrated_bias=float(d.mean()), calibrated_rms=cal_rms,
-               calibrated_rms_over_sqrt_n=cal_rms / math.sqrt(mean_true) if mean_true > 0 else nan,
-               calibrated_resolution=float(d.std()) / mean_true if mean_true > 0 else nan)
+    out.update({"calibrated_bias": float(d.mean()), "calibrated_rms": cal_rms,
+                "calibrated_rms_over_sqrt_n": cal_rms / math.sqrt(mean_true) if mean_true > 0 else nan,
+                "calibrated_resolution": float(d.std()) / mean_true if mean_true > 0 else nan})
     return out
 
 
@@ -392,6 +407,7 @@ def jsonable(value: Any) -> Any:
 __all__ = [
     "MIN_PROFILE_COUNT",
     "SLOPE_RANGE",
+    "ProfileFit",
     "cluster_metrics",
     "electron_matching",
     "electron_metrics",

@@ -133,7 +133,8 @@ def truncated_mean(values: np.ndarray, fraction: float) -> np.ndarray:
     """
     v = np.sort(values, axis=1)
     k = max(1, int(round(fraction * v.shape[1])))
-    return v[:, :k].mean(axis=1)
+    mean: np.ndarray = v[:, :k].mean(axis=1)
+    return mean
 
 
 def cell_charge(waveforms: np.ndarray, sampling_ns: float, start_ns: float, stop_ns: float,
@@ -163,7 +164,8 @@ def cell_charge(waveforms: np.ndarray, sampling_ns: float, start_ns: float, stop
     ns = waveforms.shape[1]
     a = int(np.clip(round(start_ns / sampling_ns), 0, ns))
     b = int(np.clip(round(stop_ns / sampling_ns), a, ns))
-    return (waveforms[:, a:b].sum(axis=1, dtype=np.float64) - base * (b - a)) * sampling_ns
+    charge: np.ndarray = (waveforms[:, a:b].sum(axis=1, dtype=np.float64) - base * (b - a)) * sampling_ns
+    return charge
 
 
 def _counters(cfg: PidConfig) -> dict[str, Callable[[Any], np.ndarray]]:
@@ -181,9 +183,13 @@ def _counters(cfg: PidConfig) -> dict[str, Callable[[Any], np.ndarray]]:
             method = get_method(m)
             if method.clusters is None:
                 raise ConfigError(f"method {m!r} cannot count clusters")
-            counter = method.clusters(opts)
-            out[m] = lambda chunk, counter=counter: np.asarray(counter(chunk), dtype=np.float64)
+            out[m] = _as_float64(method.clusters(opts))
     return out
+
+
+def _as_float64(counter: Callable[[Any], np.ndarray]) -> Callable[[Any], np.ndarray]:
+    """``counter`` with its counts as float64."""
+    return lambda chunk: np.asarray(counter(chunk), dtype=np.float64)
 
 
 @dataclass
@@ -331,8 +337,10 @@ def run_pid(cfg: PidConfig, log: Callable[[str], None] | None = None) -> PidResu
             t = time.perf_counter()
             for chunk in simulate(sim, n_wf, seed=seed, chunk_size=max(cfg.n_cells, 5000 // cfg.n_cells * cfg.n_cells)):
                 seconds["simulate"] += time.perf_counter() - t
-                lengths.append(np.asarray(chunk.truth["track_length_cm"], dtype=np.float64))
-                ncl.append(np.asarray(chunk.truth["n_clusters"], dtype=np.float64))
+                truth = chunk.truth
+                assert truth is not None, "simulate() always fills the MC truth"
+                lengths.append(np.asarray(truth["track_length_cm"], dtype=np.float64))
+                ncl.append(np.asarray(truth["n_clusters"], dtype=np.float64))
                 for m, counter in counters.items():
                     t = time.perf_counter()
                     per[m].append(counter(chunk))
@@ -355,7 +363,8 @@ def run_pid(cfg: PidConfig, log: Callable[[str], None] | None = None) -> PidResu
                     tracks[m][(s, p)] = v.sum(axis=1) / length.sum(axis=1)
             if log:
                 log(f"{s} {p:g} GeV/c: " + ", ".join(
-                    f"{m} {tracks[m][(s, p)].mean():.4g} ({100 * tracks[m][(s, p)].std(ddof=1) / tracks[m][(s, p)].mean():.2f}%)"
+                    f"{m} {tracks[m][(s, p)].mean():.4g} "
+                    f"({100 * tracks[m][(s, p)].std(ddof=1) / tracks[m][(s, p)].mean():.2f}%)"
                     for m in cfg.methods))
     return PidResult(cfg, tracks, ncl_mean, seconds)
 
@@ -369,7 +378,7 @@ def _momentum_axis(ax: Any, p: np.ndarray) -> None:
     from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter, NullLocator
 
     ax.set_xscale("log")
-    ax.xaxis.set_major_locator(FixedLocator(p))
+    ax.xaxis.set_major_locator(FixedLocator(p.tolist()))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     ax.xaxis.set_minor_locator(NullLocator())
     ax.xaxis.set_minor_formatter(NullFormatter())
@@ -439,7 +448,7 @@ def plot_pid(result: PidResult, outdir: str | os.PathLike[str]) -> list[Path]:
         pairs = result.pairs()
         if pairs:
             fig, axes = plotting.figure((7 * len(pairs), 6), 1, len(pairs), squeeze=False)
-            for ax, (a, b) in zip(axes[0], pairs):
+            for ax, (a, b) in zip(axes[0], pairs, strict=True):
                 for j, m in enumerate(result.tracks):
                     sep = [result.separation(m, a, b, x) for x in p]
                     err = [result.separation_error(m, a, b, x) for x in p]

@@ -246,8 +246,8 @@ class _Objective:
         self.cache: dict[tuple[float, ...], Statistics] = {}
         self.last_features: Features | None = None
 
-    def config(self, theta: Sequence[float]) -> Any:
-        values = {n: float(v) for n, v in zip(self.names, theta)}
+    def config(self, theta: Sequence[float] | np.ndarray) -> Any:
+        values = {n: float(v) for n, v in zip(self.names, theta, strict=True)}
         b = self.base
         # a single power law (low-k exponent = tail exponent) stays one unless the low-k
         # exponent is tuned itself
@@ -256,7 +256,7 @@ class _Objective:
             values["cluster_low_exponent"] = values["cluster_tail_exponent"]
         return b.replace(**values)
 
-    def __call__(self, theta: Sequence[float]) -> Statistics:
+    def __call__(self, theta: Sequence[float] | np.ndarray) -> Statistics:
         key = tuple(float(v) for v in theta)
         if key not in self.cache:
             cfg = self.config(key)
@@ -456,7 +456,7 @@ def tune(
         tick(1)
     chi2_after = opt.chi2(dstats, after.values, after.errors ** 2)
     chi2_before = opt.chi2(dstats, before.values, before.errors ** 2)
-    parameters_out = dict(zip(names, map(float, best)))
+    parameters_out = dict(zip(names, map(float, best), strict=True))
     at_bound = bound_warnings(parameters_out, bounds)
     for w in at_bound:
         say("WARNING: " + w)
@@ -465,8 +465,8 @@ def tune(
     return TuneResult(
         config=obj.config(best).replace(name=f"{base.name}-tuned"),
         parameters=parameters_out,
-        errors=dict(zip(names, map(float, errs))),
-        start=dict(zip(names, map(float, theta0))),
+        errors=dict(zip(names, map(float, errs), strict=True)),
+        start=dict(zip(names, map(float, theta0), strict=True)),
         chi2_before=chi2_before,
         chi2_after=chi2_after,
         ndf=ndf,

@@ -107,7 +107,7 @@ def direct(
         a = np.polyfit(steps, chi, 2)[0]
         errs[i] = scale[i] / np.sqrt(a) if a > 0 else float("nan")
     history = [{"iteration": 0, "chi2": float(m.fval), "valid": bool(m.valid),
-                "best": dict(zip(names, map(float, best)))}]
+                "best": dict(zip(names, map(float, best), strict=True))}]
     return best, errs, history, f"direct: chi2 {m.fval:.2f}, valid {m.valid}, {seen[0]} evaluations"
 
 
@@ -192,10 +192,11 @@ def surrogate(
         history.append({
             "iteration": it + 1, "points": len(u), "surrogate_chi2": float(m.fval), "valid": bool(m.valid),
             "box": {n: [float(lo[i]), float(hi[i])] for i, n in enumerate(names)},
-            "best": dict(zip(names, map(float, best))), "errors": dict(zip(names, map(float, errs))),
+            "best": dict(zip(names, map(float, best), strict=True)),
+            "errors": dict(zip(names, map(float, errs), strict=True)),
         })
         say(f"iteration {it + 1}/{iterations}: surrogate chi2 {m.fval:.2f}/{ndf}, "
-            + ", ".join(f"{n}={b:.4g}+-{e:.2g}" for n, b, e in zip(names, best, errs)))
+            + ", ".join(f"{n}={b:.4g}+-{e:.2g}" for n, b, e in zip(names, best, errs, strict=True)))
         centre = best
         half = np.maximum(half * shrink, 4 * np.where(np.isfinite(errs), errs, half))
     return best, errs, history

@@ -49,7 +49,8 @@ class Statistics:
 
     def as_dict(self) -> dict[str, dict[str, float]]:
         """Name -> {"value", "error"} (for JSON)."""
-        return {n: {"value": float(v), "error": float(e)} for n, v, e in zip(self.names, self.values, self.errors)}
+        return {n: {"value": float(v), "error": float(e)}
+                for n, v, e in zip(self.names, self.values, self.errors, strict=True)}
 
 
 def _mean_err(x: np.ndarray) -> tuple[float, float]:

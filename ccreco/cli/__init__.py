@@ -12,7 +12,7 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TextIO
 
 from ccreco import __version__
 from ccreco.errors import CcrecoError
@@ -144,15 +144,15 @@ def setup_logging(verbose: int = 0, quiet: bool = False) -> None:
     """
     import logging
 
-    class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    class _Stderr(logging.StreamHandler[TextIO]):
         """Writes to the current ``sys.stderr`` (which tests and notebooks replace)."""
 
-        @property  # type: ignore[override]
-        def stream(self) -> Any:
+        @property
+        def stream(self) -> TextIO:
             return sys.stderr
 
         @stream.setter
-        def stream(self, value: Any) -> None:
+        def stream(self, value: TextIO) -> None:
             pass
 
         def emit(self, record: logging.LogRecord) -> None:

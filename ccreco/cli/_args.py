@@ -155,6 +155,16 @@ def output(args: argparse.Namespace) -> str | None:
     return value
 
 
+def required_output(args: argparse.Namespace) -> str:
+    """The ``-o/--output`` value of a command that requires one; a usage error when none was given."""
+    from ccreco.errors import ConfigError
+
+    value = output(args)
+    if value is None:
+        raise ConfigError("-o/--output is required")
+    return value
+
+
 def add_schema(p: argparse.ArgumentParser) -> None:
     """``--schema NAME`` and ``--mapping FILE.toml`` (exclusive; dest ``schema`` and ``mapping``)."""
     group = p.add_mutually_exclusive_group()

@@ -85,14 +85,14 @@ def run(args: argparse.Namespace) -> int:
         labels = (Path(args.a).name or "A", Path(args.b).name or "B")
         if labels[0] == labels[1]:
             labels = (f"A:{labels[0]}", f"B:{labels[1]}")
-    outdir = _args.output(args)
+    outdir = _args.required_output(args)
     schema = _args.schema(args)
     a = load_sample(args.a, schema=schema, max_waveforms=args.max_waveforms)
     b = load_sample(args.b, schema=schema, max_waveforms=args.max_waveforms)
     variables = [v.strip() for v in args.variables.split(",")] if args.variables else None
     for old in dict.fromkeys(v for v in variables or () if v in RENAMED_VARIABLES):
         print(f"ccreco: variable {old} is deprecated; use {RENAMED_VARIABLES[old]}", file=sys.stderr)
-    result = compare_samples(a, b, variables, labels=labels, bins=args.bins)  # type: ignore[arg-type]
+    result = compare_samples(a, b, variables, labels=labels, bins=args.bins)
     paths = write_comparison(result, outdir)
     print(result.table())
     files = list(paths.values())
@@ -122,7 +122,6 @@ def outputs(args: argparse.Namespace) -> tuple[list[Any], list[str | None]]:
         Outputs and inputs.
     """
     from ccreco._outputs import Output
-
     from ccreco.cli import _args
 
-    return [Output(_args.output(args), "dir")], [args.a, args.b]
+    return [Output(_args.required_output(args), "dir")], [args.a, args.b]

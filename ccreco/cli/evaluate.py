@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import Any
 
 
@@ -66,7 +67,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                   "ccreco evaluate clusters run.root --method deriv --set c=0.25"])
     _common(clusters)
     clusters.set_defaults(func=run)
-    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
+
+    def usage(args: argparse.Namespace) -> int:  # ``ccreco evaluate`` without peaks|clusters
+        p.print_help()
+        return 2
+
+    p.set_defaults(func=usage)
     return p
 
 
@@ -103,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError(f"--threshold applies to methods with window scores (lstm, cnn); method "
                               f"{args.method!r} has none ({exc.message})") from None
         raise
+    keys: tuple[str, ...]
     if args.what == "peaks":
         keys = ("precision", "recall", "f1", "auc", "efficiency_purity", "electron_efficiency",
                 "fakes_per_waveform", "n_waveforms")
@@ -121,7 +128,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace, files: list[str], options: dict[str, str], schema: Any, step: int,
-              evaluate_peaks: Any, evaluate_clusters: Any) -> dict[str, Any]:
+              evaluate_peaks: Callable[..., dict[str, Any]],
+              evaluate_clusters: Callable[..., dict[str, Any]]) -> dict[str, Any]:
     """Call the library's evaluate_peaks / evaluate_clusters with the parsed options."""
     from ccreco.config import convert_value
 
@@ -153,8 +161,6 @@ def outputs(args: argparse.Namespace) -> tuple[list[Any], list[str | None]]:
     (list of ccreco._outputs.Output, list of str)
         Outputs and inputs.
     """
-    from ccreco._outputs import Output
-
     from ccreco.cli import _args
 
     return [], list(_args.input_files(args))

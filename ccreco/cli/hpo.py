@@ -32,7 +32,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="hyperparameter optimization of the LSTM, the CNN or the per-peak model (Optuna, dask workers, "
         "resumable)",
         description="Scan the hyperparameters of the step-1 LSTM (peaks), the step-2 CNN (clusters) or the "
-        "step-2 per-peak model (perpeak) with Optuna. Each trial trains on a dask worker and records validation metrics, parameter count, "
+        "step-2 per-peak model (perpeak) with Optuna. Each trial trains on a dask worker and records "
+        "validation metrics, parameter count, "
         "ONNX Runtime throughput, CPU time, mean CPUs used, peak memory and wall time. The study is "
         "stored in a database: rerun the same command to resume it. See docs/HPO.md.",
         examples=["ccreco hpo peaks run.root --space peaks --trials 8 -o hpo/",
@@ -100,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     from ccreco.hpo.trial import check_space
 
     kind = args.hpo_kind
-    args.output = _args.output(args)
+    args.output = _args.required_output(args)
     args.data = _args.input_files(args)
     args.schema = _args.schema(args)
     args.space = str(resolve_space(args.space))
@@ -192,7 +193,7 @@ def _run_locked(args: argparse.Namespace, kind: str, space: Any, out: Path) -> i
     else:
         files.append(path)
         summary.update(exported_trial=trial.number, exported=str(path),
-                       values=dict(zip(summary["objectives"], trial.values)), params=trial.params)
+                       values=dict(zip(summary["objectives"], trial.values, strict=True)), params=trial.params)
         study_json = json.loads((out / "study.json").read_text())
         study_json["exported_trial"] = trial.number
         write_text(out / "study.json", json.dumps(study_json, indent=1, sort_keys=True) + "\n")

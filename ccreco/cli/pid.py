@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
         n_cells=args.cells, cell_size_cm=args.cell_size, preset=args.preset, methods=tuple(methods),
         method_options=options, truncation=args.truncation, seed=args.seed, sim_overrides=overrides,
     )
-    outdir = _args.output(args)
+    outdir = _args.required_output(args)
     result = run_pid(cfg, log=lambda s: print(s, file=sys.stderr))
     paths = write_pid(result, outdir)
     print(result.table())
@@ -134,7 +134,6 @@ def outputs(args: argparse.Namespace) -> tuple[list[Any], list[str | None]]:
         Outputs and inputs.
     """
     from ccreco._outputs import Output
-
     from ccreco.cli import _args
 
-    return [Output(_args.output(args), "dir")], [args.config]
+    return [Output(_args.required_output(args), "dir")], [args.config]

@@ -27,7 +27,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p = _args.add_command(
         subparsers, "reco", help="reconstruct peaks, cluster counts and dN/dx of every waveform (coffea)",
         description="Run the two-step reconstruction (step-1 LSTM peaks, step-2 ML cluster count: "
-        "the per-peak model by default or a CNN, both ONNX) on ROOT files (TTrees or RNTuples) with coffea's runner, and write OUTDIR: hists.root "
+        "the per-peak model by default or a CNN, both ONNX) on ROOT files (TTrees or RNTuples) with "
+        "coffea's runner, and write OUTDIR: hists.root "
         "(TH1/TH2), reco.root (TTree 'reco', one entry per waveform), plots/ (PNG + PDF) and summary.json. "
         "OUTDIR appears only when the run completes.",
         examples=["ccreco reco run.root -o reco-run/                                  # iterative, this process",
@@ -100,7 +101,8 @@ def models_from_dir(directory: str | os.PathLike[str]) -> tuple[str, str]:
     for role, paths in found.items():
         if len(paths) != 1:
             what = "step-1 'peaks'" if role == "peaks" else "step-2 ('clusters' or 'peak_clusters')"
-            raise ConfigError(f"--models {d}: expected one {what} model, found {len(paths)} ({', '.join(paths) or 'none'})")
+            raise ConfigError(f"--models {d}: expected one {what} model, "
+                              f"found {len(paths)} ({', '.join(paths) or 'none'})")
     return found["peaks"][0], found["clusters"][0]
 
 
@@ -140,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"ccreco reco: {message}", file=sys.stderr, flush=True)
 
     summary = run_reco(
-        _args.input_files(args), _args.output(args), config=config, schema=args.mapping or args.schema,
+        _args.input_files(args), _args.required_output(args), config=config, schema=args.mapping or args.schema,
         executor=args.executor, workers=args.workers, scheduler=args.scheduler, chunk_size=args.chunk_size,
         on_error=args.on_error, overwrite=args.overwrite, plots=bool(args.plots), progress=say,
     )
@@ -148,7 +150,8 @@ def run(args: argparse.Namespace) -> int:
     tp = summary.data["throughput"]
     lines = [
         f"reconstructed {c['waveforms_reconstructed']} waveforms in {c['chunks']} blocks "
-        f"({tp['wall_s']:.1f} s, {tp['waveforms_per_s']:.0f} waveforms/s, executor {args.executor}) -> {summary.outdir}",
+        f"({tp['wall_s']:.1f} s, {tp['waveforms_per_s']:.0f} waveforms/s, executor {args.executor}) "
+        f"-> {summary.outdir}",
     ]
     for name in ("n_peaks", "n_clusters", "dndx", "n_clusters_true"):
         if name in s:

@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     config = build_sim_config(args.preset, args.config, parse_set(args.set_))
     if args.dump_config:
         config.to_toml(args.dump_config)
-    output = _args.output(args)
+    output = _args.required_output(args)
     n = simulate_to_file(
         output, config, args.n_events, args.seed,
         chunk_size=args.chunk_size or STEP_SIZE, progress=True,
@@ -96,10 +96,9 @@ def outputs(args: argparse.Namespace) -> tuple[list[Any], list[str | None]]:
         Outputs and inputs.
     """
     from ccreco._outputs import Output
-
     from ccreco.cli import _args
 
-    output = _args.output(args)
+    output = _args.required_output(args)
     outs = [Output(output, "file")]
     plots = _args.plot_dir_beside(args, output)
     if plots is not None:

@@ -128,7 +128,7 @@ def _train_options(args: argparse.Namespace) -> dict[str, str]:
     """``--set`` options with ``--seed`` filled in (``--set seed=`` wins); checks inputs and output."""
     from ccreco.cli import _args, parse_set
 
-    args.output = _args.output(args)
+    args.output = _args.required_output(args)
     args.data = _args.input_files(args)
     options = parse_set(args.set_)
     options.setdefault("seed", str(args.seed))
@@ -253,10 +253,9 @@ def outputs(args: argparse.Namespace) -> tuple[list[Any], list[str | None]]:
         Outputs and inputs.
     """
     from ccreco._outputs import Output
-
     from ccreco.cli import _args
 
-    output = _args.output(args)
+    output = _args.required_output(args)
     outs = [Output(output, "file")]
     if args.checkpoint:
         outs.append(Output(args.checkpoint, "file"))

@@ -45,7 +45,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    "single_electron_mv,pulse_rise_ns,pulse_fall_ns,density_scale,trigger_offset_ns; for heed-tube: "
                    "noise_mv,single_electron_mv,density_scale,trigger_offset_ns,pulse_shaper_tau_ns,cluster_p1,"
                    "cluster_tail_exponent); cluster sizes: cluster_p1,"
-                   "cluster_tail_exponent[,cluster_low_exponent] (a 'table' start switches to its closest HEED-like member); ion-tail "
+                   "cluster_tail_exponent[,cluster_low_exponent] (a 'table' start switches to its closest "
+                   "HEED-like member); ion-tail "
                    "pulse: pulse_ion_tau_ns,pulse_ion_t0_ns,pulse_shaper_tau_ns,pulse_ac_coupling_ns")
     p.add_argument("--range", dest="ranges", action="append", metavar="NAME=LO:HI",
                    help="absolute search range of a parameter (repeatable)")
@@ -98,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
     from ccreco.cli import _args
     from ccreco.constants import STEP_SIZE
 
-    output = _args.output(args)
+    output = _args.required_output(args)
     data = features_from_chunks(iterate(_args.input_files(args), schema=_args.schema(args),
                                         step_size=args.chunk_size or STEP_SIZE),
                                 TUNE_FEATURES, max_waveforms=args.n_data)
@@ -147,10 +148,9 @@ def outputs(args: argparse.Namespace) -> tuple[list[Any], list[str | None]]:
         Outputs and inputs.
     """
     from ccreco._outputs import Output
-
     from ccreco.cli import _args
 
-    output = _args.output(args)
+    output = _args.required_output(args)
     outs = [Output(output, "file")]
     plots = _args.plot_dir_beside(args, output)
     if plots is not None:

@@ -132,7 +132,8 @@ def heed_pmf(p1: float, exponent: float, k_max: int, low_exponent: float | None 
         k = np.arange(2, k_max + 1, dtype=np.float64)
         tail = np.where(k <= break_k, k ** (-a_low), float(break_k) ** (-a_low) * (k / break_k) ** (-exponent))
         p[1:] = (1.0 - p1) * tail / tail.sum()
-    return p / p.sum()
+    pmf: np.ndarray = p / p.sum()
+    return pmf
 
 
 def heed_p1_for_mean(mean: float, exponent: float = HEED_DEFAULT_EXPONENT, k_max: int = HEED_DEFAULT_KMAX) -> float:
@@ -208,9 +209,9 @@ def _read_table(path: str, mtime: float) -> tuple[tuple[int, ...], tuple[float, 
             raise ConfigError(f"cluster-size table: {exc}", file=path) from exc
         if "k" not in data or "p" not in data:
             raise ConfigError("cluster-size table (TOML) needs arrays 'k' and 'p'", file=path)
-        raw = list(zip(data["k"], data["p"]))
         if len(data["k"]) != len(data["p"]):
             raise ConfigError(f"cluster-size table: 'k' has {len(data['k'])} entries, 'p' {len(data['p'])}", file=path)
+        raw = list(zip(data["k"], data["p"], strict=True))
         rows = [(i + 1, r) for i, r in enumerate(raw)]
     else:
         rows = []
@@ -218,7 +219,8 @@ def _read_table(path: str, mtime: float) -> tuple[tuple[int, ...], tuple[float, 
             if not rec or not "".join(rec).strip() or rec[0].strip().startswith("#"):
                 continue
             if len(rec) < 2:
-                raise ConfigError(f"cluster-size table line {lineno}: expected 'k, P(k)', got {','.join(rec)!r}", file=path)
+                raise ConfigError(f"cluster-size table line {lineno}: expected 'k, P(k)', got {','.join(rec)!r}",
+                                  file=path)
             rows.append((lineno, (rec[0].strip(), rec[1].strip())))
     for lineno, (k_raw, p_raw) in rows:
         try:
@@ -227,7 +229,8 @@ def _read_table(path: str, mtime: float) -> tuple[tuple[int, ...], tuple[float, 
             header = not ks and lineno == rows[0][0] and not path.lower().endswith(".toml")
             if header and not _is_number(k_raw) and not _is_number(p_raw):
                 continue  # a header line such as "k,p"
-            raise ConfigError(f"cluster-size table entry {lineno}: not numbers: {k_raw!r}, {p_raw!r}", file=path) from None
+            raise ConfigError(f"cluster-size table entry {lineno}: not numbers: {k_raw!r}, {p_raw!r}",
+                              file=path) from None
         if k_val != int(k_val) or k_val < 1:
             raise ConfigError(f"cluster-size table entry {lineno}: k = {k_raw} is not an integer >= 1", file=path)
         if not math.isfinite(p_val) or p_val < 0:
@@ -274,7 +277,8 @@ def read_cluster_size_file(path: str | os.PathLike[str]) -> np.ndarray:
     ks, ps = _read_table(str(p), mtime)
     out = np.zeros(max(ks), dtype=np.float64)
     out[np.asarray(ks) - 1] = ps
-    return out / out.sum()
+    pmf: np.ndarray = out / out.sum()
+    return pmf
 
 
 def size_pmf(model: str, *, kmax: int, p1: float, exponent: float, heed_kmax: int, file: str,

@@ -210,7 +210,8 @@ class SimConfig:
         if not self.wire_radius_cm < self.cell_size_cm / 4:
             raise bad("wire_radius_cm", f"must be < a quarter of cell_size_cm = {self.cell_size_cm}")
         if not self.impact_min_cm <= self.impact_max_cm <= self.cell_size_cm / 2:
-            raise bad("impact_max_cm", f"need impact_min_cm <= impact_max_cm <= cell_size_cm/2 = {self.cell_size_cm / 2}")
+            raise bad("impact_max_cm",
+                      f"need impact_min_cm <= impact_max_cm <= cell_size_cm/2 = {self.cell_size_cm / 2}")
         if self.cluster_size_kmax < 1:
             raise bad("cluster_size_kmax", "must be >= 1")
         if self.cluster_size_model not in ("table", "heed", "file"):
@@ -243,7 +244,8 @@ class SimConfig:
             try:
                 self.pulse_template  # noqa: B018
             except ConfigError as exc:
-                raise ConfigError(f"SimConfig.pulse_template_file: {exc.message}", file=self.pulse_template_file) from exc
+                raise ConfigError(f"SimConfig.pulse_template_file: {exc.message}",
+                                  file=self.pulse_template_file) from exc
         if not 1 <= self.adc_bits <= 24:
             raise bad("adc_bits", "must be in 1..24")
         if not self.adc_max_mv > self.adc_min_mv:

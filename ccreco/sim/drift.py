@@ -28,7 +28,8 @@ def field_kv_cm(r_cm: np.ndarray, voltage_v: float, wire_radius_cm: float, outer
     numpy.ndarray
         Field in kV/cm.
     """
-    return voltage_v * 1e-3 / (np.asarray(r_cm) * np.log(outer_cm / wire_radius_cm))
+    field: np.ndarray = voltage_v * 1e-3 / (np.asarray(r_cm) * np.log(outer_cm / wire_radius_cm))
+    return field
 
 
 @dataclass(frozen=True)
@@ -90,11 +91,13 @@ class DriftTable:
 
     def time_ns(self, r_cm: np.ndarray) -> np.ndarray:
         """Mean drift time in ns from radius ``r_cm`` (clamped to the grid)."""
-        return np.interp(r_cm, self.r_cm, self.t_ns)
+        t: np.ndarray = np.interp(r_cm, self.r_cm, self.t_ns)
+        return t
 
     def spread_ns(self, r_cm: np.ndarray) -> np.ndarray:
         """Longitudinal-diffusion time spread (1 sigma) in ns from radius ``r_cm``."""
-        return np.interp(r_cm, self.r_cm, self.sigma_ns)
+        sigma: np.ndarray = np.interp(r_cm, self.r_cm, self.sigma_ns)
+        return sigma
 
     @property
     def max_time_ns(self) -> float:

@@ -43,7 +43,8 @@ def cluster_density(bg: float | np.ndarray) -> np.ndarray:
     """
     x = np.log([b for b, _ in CLUSTER_DENSITY_TABLE])
     y = np.array([r for _, r in CLUSTER_DENSITY_TABLE])
-    return np.interp(np.log(np.asarray(bg, dtype=np.float64)), x, y)
+    density: np.ndarray = np.interp(np.log(np.asarray(bg, dtype=np.float64)), x, y)
+    return density
 
 
 def cluster_size_pmf(k_max: int) -> np.ndarray:
@@ -72,7 +73,8 @@ def cluster_size_pmf(k_max: int) -> np.ndarray:
             p[k - 1] = _SIZE_TABLE[10] * (k / 10) ** (-slope)
         else:
             p[k - 1] = 10.9 / k**2
-    return p / p.sum()
+    pmf: np.ndarray = p / p.sum()
+    return pmf
 
 
 def mean_cluster_size(k_max: int) -> float:

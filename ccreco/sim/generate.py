@@ -20,8 +20,8 @@ import numpy as np
 from ccreco.constants import STEP_SIZE
 from ccreco.errors import ConfigError
 from ccreco.io import NtupleWriter, WaveformChunk
-from ccreco.sim.config import SimConfig
 from ccreco.sim.clusters import cluster_range_cm
+from ccreco.sim.config import SimConfig
 from ccreco.sim.electronics import PulseTemplate, digitize, polya_gain
 from ccreco.sim.gas import cluster_density
 from ccreco.sim.particles import PARTICLES, chord_cm, path_length_cm
@@ -108,13 +108,14 @@ class _Generator:
         step = frac * rng_cm[el_cl] * sin_t[el_cl]
         xe = x[el_cl] + step * np.cos(phi[el_cl])
         ye = y[el_cl] + step * np.sin(phi[el_cl])
-        return np.clip(np.hypot(xe, ye), c.wire_radius_cm, c.r_max_cm)
+        r: np.ndarray = np.clip(np.hypot(xe, ye), c.wire_radius_cm, c.r_max_cm)
+        return r
 
     def block(self, seed: int, index: int, m: int) -> _Block:
         """Generate the first ``m`` events of block ``index``."""
         c = self.config
         ss = np.random.SeedSequence(seed, spawn_key=(index,))
-        rng = dict(zip(_STREAMS, (np.random.default_rng(s) for s in ss.spawn(len(_STREAMS)))))
+        rng = dict(zip(_STREAMS, (np.random.default_rng(s) for s in ss.spawn(len(_STREAMS))), strict=True))
 
         sp = rng["species"].integers(0, self.masses.size, m)
         mom = self.momenta[rng["momentum"].integers(0, self.momenta.size, m)]
@@ -258,7 +259,8 @@ def simulate(
     (10, 2000)
     """
     if n < 0 or chunk_size < 1 or start < 0 or seed < 0:
-        raise ConfigError(f"need n >= 0, chunk_size >= 1, start >= 0, seed >= 0 (got {n}, {chunk_size}, {start}, {seed})")
+        raise ConfigError(f"need n >= 0, chunk_size >= 1, start >= 0, seed >= 0 "
+                          f"(got {n}, {chunk_size}, {start}, {seed})")
     gen = _Generator(config)
     stop = start + n
     cache: dict[int, _Block] = {}

@@ -60,3 +60,6 @@ def chord_cm(shape: str, size_cm: float, impact_cm: np.ndarray) -> np.ndarray:
     if shape == "square":
         return np.where(d < size_cm / 2, size_cm, 0.0)
     return 2.0 * np.sqrt(np.clip((size_cm / 2) ** 2 - d**2, 0.0, None))
+
+
+__all__ = ["PARTICLES", "beta_gamma", "chord_cm", "path_length_cm"]

@@ -55,7 +55,8 @@ def plot_chunk(chunk: WaveformChunk, outdir: str | os.PathLike[str], n_examples:
 
     ncl = ak.to_numpy(truth.n_clusters)
     fig, ax = _figure()
-    h = hist.Hist.new.Reg(int(ncl.max()) + 2, -0.5, ncl.max() + 1.5, name="n", label="Primary clusters per track").Int64()
+    h = hist.Hist.new.Reg(int(ncl.max()) + 2, -0.5, ncl.max() + 1.5, name="n",
+                          label="Primary clusters per track").Int64()
     h.fill(ncl)
     hep.histplot(h, ax=ax, histtype="fill", alpha=0.6, label=f"mean {ncl.mean():.2f}")
     ax.set_ylabel("Tracks")
@@ -76,10 +77,10 @@ def plot_chunk(chunk: WaveformChunk, outdir: str | os.PathLike[str], n_examples:
     t_el = ak.to_numpy(ak.flatten(truth.electron_time_ns))
     t_cl = ak.to_numpy(ak.flatten(truth.cluster_time_ns))
     for values, label in ((t_el, "electrons"), (t_cl, "clusters (first electron)")):
-        h = hist.Hist.new.Reg(150, 0, max(float(t_el.max()), 1.0) * 1.02, name="t",
-                              label="Arrival time at the wire [ns from window start]").Double()
-        h.fill(values)
-        hep.histplot(h, ax=ax, label=label)
+        h_t = hist.Hist.new.Reg(150, 0, max(float(t_el.max()), 1.0) * 1.02, name="t",
+                                label="Arrival time at the wire [ns from window start]").Double()
+        h_t.fill(values)
+        hep.histplot(h_t, ax=ax, label=label)
     ax.set_ylabel("Entries")
     ax.legend()
     save(fig, "drift_time_spectrum.png")
