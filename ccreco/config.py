@@ -143,7 +143,7 @@ def convert_value(value: Any, kind: Any, *, name: str) -> Any:
             items = items[0].split("x")  # ``32x4`` for tuple[int, int]
         if len(items) != len(args):
             raise _fail(name, value, f"needs {len(args)} items")
-        return tuple(convert_value(v, a, name=f"{name}[{i}]") for i, (v, a) in enumerate(zip(items, args)))
+        return tuple(convert_value(v, a, name=f"{name}[{i}]") for i, (v, a) in enumerate(zip(items, args, strict=True)))
     if isinstance(kind, type) and isinstance(value, kind):
         return value
     if origin is not None and isinstance(origin, type) and isinstance(value, origin):

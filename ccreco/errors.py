@@ -6,8 +6,8 @@ first bad entry, so a user can find the problem without a debugger.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 import difflib
+from collections.abc import Sequence
 
 
 def _where(
