@@ -252,3 +252,12 @@ def test_unknown_preset_is_one_line_naming_the_known(argv, tmp_path, capsys):
     assert len(err) == 1 and "nope" in err[0], err
     assert all(name in err[0] for name in known), err
     assert not any(tmp_path.iterdir())
+
+
+def test_evaluate_without_what_prints_its_help(capsys) -> None:
+    """``ccreco evaluate`` alone shows what it can evaluate (it used to complain about input files)."""
+    from ccreco.cli import main
+
+    assert main(["evaluate"]) == 2
+    out = capsys.readouterr()
+    assert "usage: ccreco evaluate" in out.out and "peaks" in out.out and "input FILE" not in out.err

@@ -163,4 +163,6 @@ def outputs(args: argparse.Namespace) -> tuple[list[Any], list[str | None]]:
     """
     from ccreco.cli import _args
 
+    if getattr(args.func, "__name__", "") == "usage":  # ``ccreco evaluate`` alone: help, no files
+        return [], []
     return [], list(_args.input_files(args))
