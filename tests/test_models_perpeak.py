@@ -212,3 +212,56 @@ def test_shipped_model_says_when_its_step1_inputs_differ_from_training(caplog: p
     with caplog.at_level(logging.WARNING, logger="ccreco.analysis.methods"):
         perpeak_clusters_factory({"preselect": "false"})
     assert "first-stage pre-selection off" in caplog.text
+
+
+def test_geometry_channel_takes_the_given_angle() -> None:
+    """``sec_angle`` is a channel the waveform cannot tell: given per waveform, checked, placed in every slot."""
+    from ccreco.models.encoding import GEOMETRY_CHANNELS, geometry_inputs, geometry_values
+
+    assert GEOMETRY_CHANNELS == ("sec_angle",)
+    chans = context_channels(("wf_confident", "sec_angle"))
+    assert geometry_inputs(chans) == ("angle_deg",) and geometry_inputs(CONTEXT_CHANNELS) == ()
+    g = geometry_values({"angle_deg": np.array([0.0, 60.0])}, 2)
+    np.testing.assert_allclose(g["sec_angle"], [1.0, 2.0], rtol=1e-6)
+    with pytest.raises(ValueError, match="angle_deg"):
+        geometry_values({"angle_deg": 90.0}, 1)
+    f = np.array([[10, 5, 3, 0.9], [30, 6, 4, 0.2], [12, 5, 3, 0.8]], dtype=np.float32)
+    off = np.array([0, 2, 3])
+    x = peak_context(f, off, 1, chans, geometry=geometry_values({"angle_deg": np.array([0.0, 60.0])}, 2))
+    assert x.shape == (3, 3, len(chans))
+    # slots holding a candidate carry its waveform's value; empty slots (outside the waveform) stay 0
+    assert x[0, :, -1].tolist() == [0.0, 1.0, 1.0] and x[2, :, -1].tolist() == [0.0, 2.0, 0.0]
+    with pytest.raises(ValueError, match="sec_angle needs"):
+        peak_context(f, off, 1, chans)
+
+
+def test_shipped_angle_model_needs_and_uses_the_angle(tmp_path: Path) -> None:
+    """perpeak_random_wide_angle: refuses to count without an angle, counts differently at
+    another angle, and reco/evaluate take the angle from the truth or the configuration."""
+    from ccreco.analysis.evaluate import evaluate_clusters
+    from ccreco.errors import ModelError
+    from ccreco.io import read
+    from ccreco.models.dataset import scored_windows
+    from ccreco.models.shipped import shipped_model
+    from ccreco.reco import RecoConfig, Reconstructor
+
+    path = tmp_path / "a30.root"
+    simulate_to_file(path, SimConfig.from_preset("heed-tube", angle_deg=30.0), 150, seed=23, progress=False)
+    model_path = shipped_model("perpeak_random_wide_angle")
+    reco = Reconstructor(RecoConfig(cluster_model=str(model_path)))
+    model = reco.cluster_model
+    assert model.extra_inputs == ("angle_deg",)
+    chunk = read(path)
+    cw, scored = scored_windows(chunk, reco.candidates)
+    scores = reco.peak_model.predict_scored(cw.windows, scored, sampling_ns=chunk.sampling_ns)
+    with pytest.raises(ModelError, match="needs angle_deg"):
+        model.count(cw, scores, sampling_ns=chunk.sampling_ns)
+    at = {a: model.count(cw, scores, sampling_ns=chunk.sampling_ns, extra={"angle_deg": a}).sum() for a in (0.0, 30.0)}
+    assert at[0.0] != at[30.0]
+    # reco takes the truth's angle (30 degrees here) over the configured one
+    out = reco(chunk)
+    np.testing.assert_allclose(out.n_clusters.sum(), at[30.0], rtol=1e-5)
+    # evaluate: the truth's angle, or a fixed one given as an option
+    m_truth = evaluate_clusters(str(path), "perpeak", options={"model": str(model_path)})
+    m_zero = evaluate_clusters(str(path), "perpeak", options={"model": str(model_path), "angle_deg": "0"})
+    assert m_truth["mean_reco"] != m_zero["mean_reco"]

@@ -281,6 +281,8 @@ def perpeak_clusters_factory(options: Mapping[str, str]) -> ClusterCounter:
     calibrate = _pop(opts, "calibrate", bool, False)
     model = PeakClusterModel(path, intra_op_num_threads=peak_model._options["intra_op_num_threads"],
                              batch_size=max(peak_model.batch_size, 1024))
+    # an option named like an extra input (angle_deg=45) fixes it for every waveform; else the truth's
+    fixed = {k: _pop(opts, k, float, None) for k in model.extra_inputs if k in opts}
     _reject_unknown(opts, "perpeak")
     differences = model.step1_differences(cands, peak_model.path)
     if differences:
@@ -290,7 +292,10 @@ def perpeak_clusters_factory(options: Mapping[str, str]) -> ClusterCounter:
     def counter(chunk: WaveformChunk) -> np.ndarray:
         cw, scored = scored_windows(chunk, cands)  # as the reconstruction and the training sample
         scores = score_windows(peak_model, cw.windows, chunk.sampling_ns, scored)
-        return round_counts(model.count(cw, scores, sampling_ns=chunk.sampling_ns, calibrate=calibrate))
+        extra = resolve_extra_inputs(
+            model.extra_inputs, len(chunk), truth=chunk.truth, fixed=fixed,
+            hint="give them as options (" + ", ".join(f"{k}=VALUE" for k in model.extra_inputs) + ")")
+        return round_counts(model.count(cw, scores, sampling_ns=chunk.sampling_ns, calibrate=calibrate, extra=extra))
 
     return counter
 

@@ -20,7 +20,7 @@ from typing import Any, Literal, overload
 import numpy as np
 
 from ccreco._progress import progress
-from ccreco.errors import ConfigError, TruthInconsistencyError
+from ccreco.errors import ConfigError, MissingBranchError, TruthInconsistencyError
 from ccreco.models.config import ClusterModelConfig, PeakModelConfig
 
 FileArg = str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
@@ -461,7 +461,14 @@ def peak_cluster_sample(
         :func:`~ccreco.models.encoding.waveform_quantities`, for the model's ``input_ranges``),
         ``sampling_ns``, ``window_ns`` and ``info``.
     """
-    from ccreco.models.encoding import CONTEXT_CHANNELS, peak_context, peak_features, waveform_quantities
+    from ccreco.models.encoding import (
+        CONTEXT_CHANNELS,
+        geometry_inputs,
+        geometry_values,
+        peak_context,
+        peak_features,
+        waveform_quantities,
+    )
 
     channels = CONTEXT_CHANNELS if channels is None else tuple(channels)
     cfg = candidate_config(peak_model.window_left, peak_model.window_right, peak_model.metadata.get("candidates"))
@@ -476,7 +483,17 @@ def peak_cluster_sample(
             cw, scored = scored_windows(chunk, cfg)
             scores = peak_model.predict_scored(cw.windows, scored, sampling_ns=chunk.sampling_ns)
             feats = peak_features(cw.windows, cw.time_ns, scores, cw.config.window_left)
-            xs.append(peak_context(feats, cw.offsets, context, channels))
+            geometry = None
+            needed = geometry_inputs(channels)
+            if needed:  # the geometry the user gives at reconstruction comes from the truth here
+                truth_fields = [] if chunk.truth is None else list(chunk.truth.fields)
+                for name in needed:
+                    if name not in truth_fields:
+                        raise MissingBranchError(
+                            f"the channels {list(channels)} need the truth {name} per waveform",
+                            file=None if chunk.source is None else chunk.source.file, branch=name)
+                geometry = geometry_values({k: np.asarray(chunk.truth[k]) for k in needed}, len(chunk))
+            xs.append(peak_context(feats, cw.offsets, context, channels, geometry))
             for name, values in waveform_quantities(feats, cw.offsets).items():
                 per_wf.setdefault(name, []).append(values)
             ys.append(peak_cluster_targets(cw, chunk.truth))

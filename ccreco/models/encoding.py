@@ -7,7 +7,7 @@ model's ONNX metadata), so the two cannot drift apart.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import awkward as ak
@@ -126,6 +126,14 @@ CONTEXT_CHANNELS: tuple[str, ...] = ("present", "dt_ns", "t_rel_ns", "height_ove
 #: the track's electron density, so that its per-candidate yield need not be the training mix's
 #: average (docs/MODELS.md, "Per-peak formulation").
 WAVEFORM_CHANNELS: tuple[str, ...] = ("wf_score_sum", "wf_confident", "wf_span_ns", "wf_close_fraction")
+#: Optional geometry channels (same value in every slot of a waveform's candidates) that the
+#: waveform cannot tell and the user gives: ``sec_angle``, 1 / cos of the track's angle to the
+#: normal of the wire (the path length over its perpendicular value; from ``angle_deg``). With it
+#: a per-peak model separates a track's angle from its cluster density (docs/MODELS.md,
+#: "An angle-aware per-peak model").
+GEOMETRY_CHANNELS: tuple[str, ...] = ("sec_angle",)
+#: The per-waveform input each geometry channel is computed from (:func:`geometry_values`).
+GEOMETRY_INPUTS: dict[str, str] = {"sec_angle": "angle_deg"}
 #: Gap (ns) below which two consecutive confident candidates count as close (``wf_close_fraction``:
 #: the fraction of a waveform's gaps between confident candidates that are this short, a
 #: per-waveform view of how often electrons arrive in tight groups, i.e. of the cluster sizes).
@@ -140,8 +148,8 @@ def context_channels(waveform_channels: tuple[str, ...] | list[str] = ()) -> tup
     Parameters
     ----------
     waveform_channels : sequence of str
-        A subset of :data:`WAVEFORM_CHANNELS`, appended in this order after
-        :data:`CONTEXT_CHANNELS`.
+        Names from :data:`WAVEFORM_CHANNELS` and :data:`GEOMETRY_CHANNELS`, appended in this
+        order after :data:`CONTEXT_CHANNELS`.
 
     Returns
     -------
@@ -153,10 +161,57 @@ def context_channels(waveform_channels: tuple[str, ...] | list[str] = ()) -> tup
         An unknown or repeated name.
     """
     wc = tuple(str(c) for c in waveform_channels)
-    unknown = [c for c in wc if c not in WAVEFORM_CHANNELS]
+    known = WAVEFORM_CHANNELS + GEOMETRY_CHANNELS
+    unknown = [c for c in wc if c not in known]
     if unknown or len(set(wc)) != len(wc):
-        raise ValueError(f"waveform channels {list(wc)}: each at most once, from {list(WAVEFORM_CHANNELS)}")
+        raise ValueError(f"waveform channels {list(wc)}: each at most once, from {list(known)}")
     return CONTEXT_CHANNELS + wc
+
+
+def geometry_inputs(channels: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """The per-waveform inputs (e.g. ``angle_deg``) a channel list needs from outside the waveform.
+
+    Parameters
+    ----------
+    channels : sequence of str
+        A model's channel list (or only its waveform-level part).
+
+    Returns
+    -------
+    tuple of str
+        Names from :data:`GEOMETRY_INPUTS`, in channel order; empty without geometry channels.
+    """
+    return tuple(GEOMETRY_INPUTS[c] for c in channels if c in GEOMETRY_INPUTS)
+
+
+def geometry_values(inputs: Mapping[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
+    """The :data:`GEOMETRY_CHANNELS` values of ``n`` waveforms from their inputs.
+
+    Parameters
+    ----------
+    inputs : mapping of str to numpy.ndarray
+        ``angle_deg``: track angle to the normal of the wire, degrees, ``(n,)`` (or a scalar).
+    n : int
+        Number of waveforms.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        float32 ``(n,)`` per geometry channel whose input is given.
+
+    Raises
+    ------
+    ValueError
+        An angle outside [0, 89) degrees or not finite.
+    """
+    out: dict[str, np.ndarray] = {}
+    if "angle_deg" in inputs:
+        angle = np.broadcast_to(np.asarray(inputs["angle_deg"], dtype=np.float64), (n,))
+        if not np.all(np.isfinite(angle)) or np.any(np.abs(angle) >= 89.0):
+            bad = angle[~(np.isfinite(angle) & (np.abs(angle) < 89.0))][:3]
+            raise ValueError(f"angle_deg must be finite and within (-89, 89) degrees, got {bad.tolist()}")
+        out["sec_angle"] = (1.0 / np.cos(np.radians(angle))).astype(np.float32)
+    return out
 
 
 def peak_features(windows: np.ndarray, time_ns: np.ndarray, scores: np.ndarray, window_left: int) -> np.ndarray:
@@ -232,7 +287,8 @@ def _candidate_offsets(offsets: np.ndarray, m: int) -> np.ndarray:
 
 
 def peak_context(
-    features: np.ndarray, offsets: np.ndarray, context: int, channels: tuple[str, ...] | list[str] = CONTEXT_CHANNELS
+    features: np.ndarray, offsets: np.ndarray, context: int, channels: tuple[str, ...] | list[str] = CONTEXT_CHANNELS,
+    geometry: Mapping[str, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Each candidate with its ``context`` neighbours on either side, as model input.
 
@@ -247,6 +303,9 @@ def peak_context(
     channels : sequence of str
         :data:`CONTEXT_CHANNELS` followed by waveform-level channels (:func:`context_channels`);
         a model stores its list in its ``channels`` metadata.
+    geometry : mapping of str to numpy.ndarray, optional
+        Per-waveform values of the :data:`GEOMETRY_CHANNELS` in ``channels``
+        (:func:`geometry_values`), ``(n_waveforms,)`` each.
 
     Returns
     -------
@@ -269,10 +328,20 @@ def peak_context(
     wf = np.repeat(np.arange(counts.size), counts)
     conf, first = _first_confident(f, off, wf)
     t_rel = f[:, 0] - first[wf] if m else np.zeros(0, np.float32)
-    per_wf = _waveform_quantities(f, wf, counts.size, conf, first) if extra else {}
+    measured = [c for c in extra if c not in GEOMETRY_CHANNELS]
+    per_wf = _waveform_quantities(f, wf, counts.size, conf, first) if measured else {}
     wf_values = np.zeros((counts.size, len(extra)), dtype=np.float32)
     for c, name in enumerate(extra):
-        wf_values[:, c] = per_wf[name]
+        if name in GEOMETRY_CHANNELS:
+            if geometry is None or name not in geometry:
+                raise ValueError(f"channel {name} needs its per-waveform value ({GEOMETRY_INPUTS[name]}): "
+                                 "pass geometry=geometry_values(...)")
+            values = np.asarray(geometry[name], dtype=np.float32).reshape(-1)
+            if values.size != counts.size:
+                raise ValueError(f"channel {name}: {values.size} values for {counts.size} waveforms")
+            wf_values[:, c] = values
+        else:
+            wf_values[:, c] = per_wf[name]
     return _fill_context(np.ascontiguousarray(f), np.ascontiguousarray(t_rel, dtype=np.float32), off,
                          int(context), wf_values)
 
@@ -364,11 +433,15 @@ __all__ = [
     "CONFIDENT_SCORE",
     "CONTEXT_CHANNELS",
     "PEAK_QUANTITIES",
+    "GEOMETRY_CHANNELS",
+    "GEOMETRY_INPUTS",
     "WAVEFORM_CHANNELS",
     "context_channels",
     "encode_flat",
     "encode_peak_times",
     "flatten_times",
+    "geometry_inputs",
+    "geometry_values",
     "peak_context",
     "peak_features",
     "waveform_channels_of",

@@ -492,6 +492,14 @@ class PeakClusterModel(OnnxModel):
         return int(self.metadata["context"])
 
     @property
+    def extra_inputs(self) -> tuple[str, ...]:
+        """Per-waveform inputs the model needs besides the waveform (``("angle_deg",)`` for a model
+        with the ``sec_angle`` geometry channel; empty otherwise)."""
+        from ccreco.models.encoding import geometry_inputs
+
+        return geometry_inputs(self.metadata["channels"])
+
+    @property
     def calibration(self) -> dict[str, float] | None:
         """``{"slope": ..., "intercept": ...}`` of the stored calibration line, if any."""
         cal = self.metadata.get("calibration")
@@ -598,7 +606,7 @@ class PeakClusterModel(OnnxModel):
         return {name: (values[name] < lo) | (values[name] > hi) for name, (lo, hi) in ranges.items() if name in values}
 
     def count_and_check(
-        self, cw: Any, scores: np.ndarray, *, sampling_ns: float
+        self, cw: Any, scores: np.ndarray, *, sampling_ns: float, extra: Mapping[str, np.ndarray] | None = None
     ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """:meth:`count` and :meth:`outside_training_range` from one computation of the inputs
         (what the reconstruction needs per block).
@@ -611,6 +619,8 @@ class PeakClusterModel(OnnxModel):
             Step-1 probability of each candidate.
         sampling_ns : float
             Sampling period of the data.
+        extra : mapping of str to numpy.ndarray, optional
+            The :attr:`extra_inputs` per waveform (as for :meth:`count`).
 
         Returns
         -------
@@ -621,7 +631,7 @@ class PeakClusterModel(OnnxModel):
 
         self._check_sampling(sampling_ns)
         feats = peak_features(cw.windows, cw.time_ns, scores, cw.config.window_left)
-        return self._sum(cw, feats, calibrate=False), self._outside(cw, feats)
+        return self._sum(cw, feats, calibrate=False, extra=extra), self._outside(cw, feats)
 
     def predict_context(self, context: np.ndarray) -> np.ndarray:
         """Expected clusters opened by each candidate, from :func:`~ccreco.models.encoding.peak_context`.
@@ -650,6 +660,7 @@ class PeakClusterModel(OnnxModel):
         *,
         sampling_ns: float,
         calibrate: bool = False,
+        extra: Mapping[str, np.ndarray] | None = None,
     ) -> np.ndarray:
         """Number of primary clusters per waveform from the step-1 candidates and their scores.
 
@@ -665,25 +676,53 @@ class PeakClusterModel(OnnxModel):
             Invert the stored calibration line (when the model has one). Off by default: the
             line is that of the training mix, and inverting it biased fixed-geometry samples
             by up to 9 % (docs/MODELS.md, "Step 2 side by side").
+        extra : mapping of str to numpy.ndarray, optional
+            The :attr:`extra_inputs` per waveform (``angle_deg``: the track angle to the normal of
+            the wire in degrees, ``(n_waveforms,)`` or a scalar); required when the model has any.
 
         Returns
         -------
         numpy.ndarray
             float64 ``(n_waveforms,)``, real-valued.
+
+        Raises
+        ------
+        ModelError
+            An extra input the model needs is missing or invalid.
         """
         from ccreco.models.encoding import peak_features
 
         self._check_sampling(sampling_ns)
-        return self._sum(cw, peak_features(cw.windows, cw.time_ns, scores, cw.config.window_left), calibrate)
+        feats = peak_features(cw.windows, cw.time_ns, scores, cw.config.window_left)
+        return self._sum(cw, feats, calibrate, extra=extra)
 
-    def _sum(self, cw: Any, feats: np.ndarray, calibrate: bool) -> np.ndarray:
+    def _geometry(self, n: int, extra: Mapping[str, np.ndarray] | None) -> dict[str, np.ndarray] | None:
+        from ccreco.models.encoding import geometry_values
+
+        needed = self.extra_inputs
+        if not needed:
+            return None
+        missing = [k for k in needed if extra is None or k not in extra]
+        if missing:
+            raise ModelError(f"the model needs {', '.join(missing)} per waveform (a truth branch, or a value: "
+                             f"{', '.join(f'{k}=VALUE' for k in missing)} in evaluate, --set {missing[0]}=VALUE in "
+                             "reco)", file=str(self.path))
+        assert extra is not None
+        try:
+            return geometry_values({k: extra[k] for k in needed}, n)
+        except ValueError as exc:
+            raise ModelError(str(exc), file=str(self.path)) from exc
+
+    def _sum(self, cw: Any, feats: np.ndarray, calibrate: bool,
+             extra: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
         from ccreco.models.encoding import peak_context
 
         channels = tuple(self.metadata["channels"])
-        lam = (self.predict_context(peak_context(feats, cw.offsets, self.context, channels)) if len(feats)
+        off = np.asarray(cw.offsets, dtype=np.int64)
+        geometry = self._geometry(off.size - 1, extra)
+        lam = (self.predict_context(peak_context(feats, cw.offsets, self.context, channels, geometry)) if len(feats)
                else np.zeros(0, np.float32))
         csum = np.concatenate([[0.0], np.cumsum(lam, dtype=np.float64)])
-        off = np.asarray(cw.offsets, dtype=np.int64)
         n = csum[off[1:]] - csum[off[:-1]]
         cal = self.calibration
         if calibrate and cal is not None:

@@ -812,6 +812,10 @@ def plan_run(
                           "it would be counted twice")
     check_outputs([Output(str(outdir), "replace_dir")], paths)
     reconstructor = get_reconstructor(config)
+    if "angle_deg" in getattr(reconstructor.cluster_model, "extra_inputs", ()):
+        log.warning("the step-2 model %s takes the track angle: from the data's angle_deg branch where there is one, "
+                    "else the configured angle_deg = %g deg for every waveform (--set angle_deg=...)",
+                    Path(reconstructor.cluster_model.path).name, reconstructor.config.angle_deg)
     if reconstructor.step2_input_differences:
         log.warning("the step-2 model %s was trained on other step-1 inputs: %s; its count is not the one its "
                     "model card measured (docs/MODELS.md)", Path(reconstructor.cluster_model.path).name,

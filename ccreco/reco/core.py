@@ -414,7 +414,8 @@ class Reconstructor:
 
         outside: dict[str, np.ndarray] = {}
         if isinstance(self.cluster_model, PeakClusterModel):  # per-peak: all candidates and their scores
-            counts, outside = self.cluster_model.count_and_check(cw, scores, sampling_ns=dt)
+            counts, outside = self.cluster_model.count_and_check(
+                cw, scores, sampling_ns=dt, extra=self._extra_inputs(chunk) if n else None)
             n_cl = np.asarray(counts, dtype=np.float32)
         else:
             n_cl = count_clusters(self.cluster_model, peaks.times_ns(dt), peak_offsets, sampling_ns=dt,
