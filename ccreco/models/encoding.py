@@ -202,7 +202,7 @@ def geometry_values(inputs: Mapping[str, np.ndarray], n: int) -> dict[str, np.nd
     Raises
     ------
     ValueError
-        An angle outside [0, 89) degrees or not finite.
+        An angle outside (-89, 89) degrees or not finite.
     """
     out: dict[str, np.ndarray] = {}
     if "angle_deg" in inputs:
