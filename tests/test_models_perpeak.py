@@ -265,3 +265,25 @@ def test_shipped_angle_model_needs_and_uses_the_angle(tmp_path: Path) -> None:
     m_truth = evaluate_clusters(str(path), "perpeak", options={"model": str(model_path)})
     m_zero = evaluate_clusters(str(path), "perpeak", options={"model": str(model_path), "angle_deg": "0"})
     assert m_truth["mean_reco"] != m_zero["mean_reco"]
+
+
+def test_angle_model_flags_angles_beyond_its_training(tmp_path: Path) -> None:
+    """The angle-aware model records the trained angle range (from 0) and flags larger angles."""
+    from ccreco.io import read
+    from ccreco.models.dataset import scored_windows
+    from ccreco.models.shipped import shipped_model
+    from ccreco.reco import RecoConfig, Reconstructor
+
+    reco = Reconstructor(RecoConfig(cluster_model=str(shipped_model("perpeak_random_wide_angle"))))
+    model = reco.cluster_model
+    lo, hi = model.input_ranges["angle_deg"]
+    assert lo == 0.0 and 55.0 < hi < 60.0
+    path = tmp_path / "small.root"
+    simulate_to_file(path, SimConfig.from_preset("heed-tube"), 40, seed=24, progress=False)
+    chunk = read(path)
+    cw, scored = scored_windows(chunk, reco.candidates)
+    scores = reco.peak_model.predict_scored(cw.windows, scored, sampling_ns=chunk.sampling_ns)
+    ok = model.outside_training_range(cw, scores, {"angle_deg": 0.0})["angle_deg"]
+    steep = model.outside_training_range(cw, scores, {"angle_deg": 75.0})["angle_deg"]
+    assert not ok.any() and steep.all()
+    assert "angle_deg" not in model.outside_training_range(cw, scores)  # no angle given: not checked

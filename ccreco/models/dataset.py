@@ -496,6 +496,8 @@ def peak_cluster_sample(
             xs.append(peak_context(feats, cw.offsets, context, channels, geometry))
             for name, values in waveform_quantities(feats, cw.offsets).items():
                 per_wf.setdefault(name, []).append(values)
+            for name in needed:  # the given inputs' range too (|angle|), for the model's input_ranges
+                per_wf.setdefault(name, []).append(np.abs(np.asarray(chunk.truth[name], dtype=np.float32)))
             ys.append(peak_cluster_targets(cw, chunk.truth))
             counts.append(np.diff(cw.offsets))
             n_true.append(np.asarray(chunk.truth["n_clusters"], dtype=np.float32))

@@ -572,7 +572,8 @@ class PeakClusterModel(OnnxModel):
                 notes.append(f"candidate {key} = {have[key]!r} (trained with {want[key]!r})")
         return notes
 
-    def outside_training_range(self, cw: Any, scores: np.ndarray) -> dict[str, np.ndarray]:
+    def outside_training_range(self, cw: Any, scores: np.ndarray,
+                               extra: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
         """Which waveforms lie outside the range of the training waveforms, per summary.
 
         A waveform whose number of candidates, sum of step-1 scores, confident candidates, their
@@ -586,6 +587,9 @@ class PeakClusterModel(OnnxModel):
             The candidates (as for :meth:`count`).
         scores : numpy.ndarray
             Step-1 probability of each candidate.
+        extra : mapping of str to numpy.ndarray, optional
+            The :attr:`extra_inputs` per waveform; their range is checked too (``|angle_deg|``)
+            when the model recorded it.
 
         Returns
         -------
@@ -594,15 +598,20 @@ class PeakClusterModel(OnnxModel):
         """
         from ccreco.models.encoding import peak_features
 
-        return self._outside(cw, peak_features(cw.windows, cw.time_ns, scores, cw.config.window_left))
+        return self._outside(cw, peak_features(cw.windows, cw.time_ns, scores, cw.config.window_left), extra)
 
-    def _outside(self, cw: Any, feats: np.ndarray) -> dict[str, np.ndarray]:
+    def _outside(self, cw: Any, feats: np.ndarray,
+                 extra: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
         from ccreco.models.encoding import waveform_quantities
 
         ranges = self.input_ranges
         if not ranges:
             return {}
-        values = waveform_quantities(feats, cw.offsets)
+        values = dict(waveform_quantities(feats, cw.offsets))
+        n = len(cw.offsets) - 1
+        for name in self.extra_inputs:
+            if extra is not None and name in extra:
+                values[name] = np.abs(np.broadcast_to(np.asarray(extra[name], dtype=np.float32), (n,)))
         return {name: (values[name] < lo) | (values[name] > hi) for name, (lo, hi) in ranges.items() if name in values}
 
     def count_and_check(
@@ -631,7 +640,7 @@ class PeakClusterModel(OnnxModel):
 
         self._check_sampling(sampling_ns)
         feats = peak_features(cw.windows, cw.time_ns, scores, cw.config.window_left)
-        return self._sum(cw, feats, calibrate=False, extra=extra), self._outside(cw, feats)
+        return self._sum(cw, feats, calibrate=False, extra=extra), self._outside(cw, feats, extra)
 
     def predict_context(self, context: np.ndarray) -> np.ndarray:
         """Expected clusters opened by each candidate, from :func:`~ccreco.models.encoding.peak_context`.

@@ -25,7 +25,7 @@ from ccreco.models.config import (
     PeakClusterConfig,
     TrainConfig,
 )
-from ccreco.models.encoding import encode_peak_times
+from ccreco.models.encoding import GEOMETRY_INPUTS, encode_peak_times
 from ccreco.models.metrics import cluster_metrics, waveform_cluster_metrics
 from ccreco.models.model import build_cluster_model, build_peak_cluster_model
 from ccreco.models.training import TrainResult, fit, predict, split_indices
@@ -291,7 +291,11 @@ def train_peak_cluster_model(
         lo_q, hi_q = INPUT_RANGE_QUANTILES
         input_ranges = {"quantiles": [lo_q, hi_q], **{
             name: [float(np.quantile(v[tr_wf], lo_q)), float(np.quantile(v[tr_wf], hi_q))]
-            for name, v in sorted(sample["waveform"].items()) if tr_wf.size}}
+            for name, v in sorted(sample["waveform"].items()) if tr_wf.size and name not in GEOMETRY_INPUTS.values()}}
+        # a given geometry input (|angle|): from 0 (the perpendicular limit) to the largest trained
+        for name, v in sample["waveform"].items():
+            if name in GEOMETRY_INPUTS.values() and tr_wf.size:
+                input_ranges[name] = [0.0, float(np.max(v[tr_wf]))]
     info_sample = dict(sample.get("info", {}))
     info_sample.update(n_waveforms_in=int(n_wf), n_used=int(keep.size), n_train=int(tr_wf.size),
                        n_validation=int(va_wf.size), n_train_candidates=int(tr.size),
