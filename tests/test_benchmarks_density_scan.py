@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import uproot
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _module():  # noqa: ANN202 - a module
-    spec = importlib.util.spec_from_file_location("density_scan", ROOT / "benchmarks" / "density_scan.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from script_helpers import load_script
 
 
 def test_density_scan_follows_the_simulated_density(tmp_path: Path) -> None:
-    ds = _module()
+    ds = load_script("benchmarks/density_scan.py")
     ds.make_samples(tmp_path, n=40)
     stems = {stem for rows in ds.SAMPLES.values() for _, stem, *_ in rows}
     assert {p.stem for p in tmp_path.glob("*.root")} == stems
@@ -45,7 +35,7 @@ def test_density_scan_of_a_configuration_file(tmp_path: Path) -> None:
     """``--config FILE.toml`` (e.g. a tuned configuration) gives its own density and angle families."""
     from ccreco.sim import SimConfig
 
-    ds = _module()
+    ds = load_script("benchmarks/density_scan.py")
     toml = tmp_path / "tuned.toml"
     SimConfig.from_preset("tb2023-untuned", noise_mv=1.2).to_toml(toml)
     fams = ds.config_samples(str(toml))

@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _module():  # noqa: ANN202
-    spec = importlib.util.spec_from_file_location("preselect_study", ROOT / "benchmarks" / "preselect_study.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+from script_helpers import load_script
 
 
 def test_features_by_hand() -> None:
-    ps = _module()
+    ps = load_script("benchmarks/preselect_study.py")
     x = np.zeros((1, 20), np.float32)
     x[0, 8:13] = [1.0, 3.0, 4.0, 3.5, 1.0]  # rises to 4 at sample 10
     idx = np.array([9, 10], np.int64)
@@ -35,7 +24,7 @@ def test_features_by_hand() -> None:
 
 
 def test_recall_bookkeeping_and_operating_point() -> None:
-    ps = _module()
+    ps = load_script("benchmarks/preselect_study.py")
     p = ps.Prepared(ps.sample(60, seed=3), ps.BASES["k1.5+roi5/20"])
     everything = np.ones(p.y.size, bool)
     r_all, w_all = p.recall_windows(everything)
@@ -56,7 +45,7 @@ def test_fit_preselection_keeps_the_signal_at_60_percent_of_the_windows() -> Non
 
     from ccreco.kernels import CandidateConfig, candidate_features, find_candidates, match_peaks, truth_peak_samples
 
-    ps = _module()
+    ps = load_script("benchmarks/preselect_study.py")
     start = CandidateConfig(threshold=2.5, roi_threshold=6.0, roi_margin=20, window_left=5, window_right=9)
     train, test = ps.sample(300, seed=11), ps.sample(300, seed=12)
     before = ps.preselection_summary(train, dataclasses.replace(start, preselect_weights=(0.0,) * 11))

@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _module():  # noqa: ANN202
-    spec = importlib.util.spec_from_file_location("candidate_study", ROOT / "benchmarks" / "candidate_study.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+from script_helpers import load_script
 
 
 def test_study_rows_on_a_tiny_sample() -> None:
-    cs = _module()
+    cs = load_script("benchmarks/candidate_study.py")
     chunk = cs.sample(40, seed=5)
     rows = cs.study(chunk, model=None, repeat=1)
     assert len(rows) == len(cs.RULES) * len(cs.PRESELECTIONS)
@@ -43,7 +32,7 @@ def test_sample_is_scaled_to_the_requested_snr() -> None:
 
     from ccreco.kernels import baseline_rms
 
-    cs = _module()
+    cs = load_script("benchmarks/candidate_study.py")
     loud, quiet = cs.sample(20, seed=1), cs.sample(20, seed=1, snr=20.0)
     assert quiet.waveforms.shape == (20, 2000)
     ratio = np.mean(baseline_rms(quiet.waveforms)[1]) / np.mean(baseline_rms(loud.waveforms)[1])
@@ -57,7 +46,7 @@ def test_pair_table_counts_isolated_pairs() -> None:
     from ccreco.io import WaveformChunk
     from ccreco.kernels import CandidateConfig
 
-    cs = _module()
+    cs = load_script("benchmarks/candidate_study.py")
     # two clean pulses 8 samples apart (one isolated pair), and a lone pulse
     t = np.arange(300, dtype=np.float64)
     wf = np.zeros((2, 300), np.float32)

@@ -2,20 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _module():  # noqa: ANN202
-    spec = importlib.util.spec_from_file_location("sn_scan", ROOT / "benchmarks" / "sn_scan.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+from script_helpers import ROOT, load_script
 
 
 @pytest.mark.parametrize("snr", [3.0, 6.0, 20.0])
@@ -31,7 +21,7 @@ def test_noise_is_scaled_to_the_requested_snr(snr: float) -> None:
 
 
 def test_stored_scan_renders_as_markdown() -> None:
-    sn = _module()
+    sn = load_script("benchmarks/sn_scan.py")
     data = json.loads((ROOT / "benchmarks" / "sn_scan.json").read_text())
     text = sn.markdown(data["points"], data["where"])
     assert text.count("\n| 20 |") == 1 and "anwar2024" in text and "Samples per point" in text

@@ -203,18 +203,15 @@ def test_dask_awkward_inputs(lstm: Path) -> None:
 # -- the example: a user's plain coffea processor -------------------------------------------
 def test_example_processor_with_coffea_iterative_executor(tmp_path: Path) -> None:
     pytest.importorskip("coffea")
-    import importlib.util
+    from script_helpers import load_script
 
     from ccreco.io import read
     from ccreco.sim import SimConfig, simulate_to_file
 
     path = tmp_path / "tiny.root"
     simulate_to_file(path, SimConfig.from_preset("tb2023-untuned"), 120, seed=7, progress=False)
-    spec = importlib.util.spec_from_file_location("onnx_in_coffea",
-                                                  Path(__file__).parents[1] / "examples" / "onnx_in_coffea.py")
-    example = importlib.util.module_from_spec(spec)
-    sys.modules["onnx_in_coffea"] = example  # importable by name, as a user's module is (pickling)
-    spec.loader.exec_module(example)
+    # importable by name, as a user's module is (pickling)
+    example = load_script("examples/onnx_in_coffea.py", register=True)
 
     out = example.run([str(path)], chunksize=50)  # several chunks
     assert out["waveforms"] == 120
