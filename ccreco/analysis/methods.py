@@ -171,6 +171,18 @@ def _model_path(opts: dict[str, str], key: str, default: str) -> str:
     return str(shipped_model(default))
 
 
+def _extra_inputs(names: tuple[str, ...] | list[str], opts: dict[str, str]) -> Callable[[WaveformChunk], Any]:
+    """A step-2 model's extra inputs per chunk: an option named like one (``angle_deg=45``) fixes
+    it for every waveform, else the chunk's truth field of that name (popped from ``opts``)."""
+    fixed = {k: _pop(opts, k, float, None) for k in names if k in opts}
+    hint = "give them as options (" + ", ".join(f"{k}=VALUE" for k in names) + ")"
+
+    def values(chunk: WaveformChunk) -> Any:
+        return resolve_extra_inputs(names, len(chunk), truth=chunk.truth, fixed=fixed, hint=hint)
+
+    return values
+
+
 def _peak_model(opts: dict[str, str], key: str = "model") -> tuple[Any, float | None, Any]:
     """The step-1 model, the threshold option and its candidate selection (``roi=false``: no ROI;
     ``preselect=false``: no first-stage pre-selection)."""
@@ -254,14 +266,12 @@ def cnn_clusters_factory(options: Mapping[str, str]) -> ClusterCounter:
                        batch_size=RecoConfig.cnn_batch_size)
     # an option named like an extra input (e.g. track_length_cm=1.131) fixes it for every
     # waveform: data without truth, or a study of a wrong geometry on simulation
-    fixed = {k: _pop(opts, k, float, None) for k in cnn.extra_inputs if k in opts}
+    extra_of = _extra_inputs(cnn.extra_inputs, opts)
     _reject_unknown(opts, "cnn")
 
     def counter(chunk: WaveformChunk) -> np.ndarray:
         times, offsets = _step1_times(peak_model, cands, chunk, threshold)
-        extra = resolve_extra_inputs(
-            cnn.extra_inputs, len(chunk), truth=chunk.truth, fixed=fixed,
-            hint="give them as options (" + ", ".join(f"{k}=VALUE" for k in cnn.extra_inputs) + ")")
+        extra = extra_of(chunk)
         n = count_clusters(cnn, times, offsets, sampling_ns=chunk.sampling_ns,
                            window_ns=chunk.n_samples * chunk.sampling_ns, extra=extra)
         return round_counts(n)
@@ -281,8 +291,7 @@ def perpeak_clusters_factory(options: Mapping[str, str]) -> ClusterCounter:
     calibrate = _pop(opts, "calibrate", bool, False)
     model = PeakClusterModel(path, intra_op_num_threads=peak_model._options["intra_op_num_threads"],
                              batch_size=max(peak_model.batch_size, 1024))
-    # an option named like an extra input (angle_deg=45) fixes it for every waveform; else the truth's
-    fixed = {k: _pop(opts, k, float, None) for k in model.extra_inputs if k in opts}
+    extra_of = _extra_inputs(model.extra_inputs, opts)
     _reject_unknown(opts, "perpeak")
     differences = model.step1_differences(cands, peak_model.path)
     if differences:
@@ -292,10 +301,8 @@ def perpeak_clusters_factory(options: Mapping[str, str]) -> ClusterCounter:
     def counter(chunk: WaveformChunk) -> np.ndarray:
         cw, scored = scored_windows(chunk, cands)  # as the reconstruction and the training sample
         scores = score_windows(peak_model, cw.windows, chunk.sampling_ns, scored)
-        extra = resolve_extra_inputs(
-            model.extra_inputs, len(chunk), truth=chunk.truth, fixed=fixed,
-            hint="give them as options (" + ", ".join(f"{k}=VALUE" for k in model.extra_inputs) + ")")
-        return round_counts(model.count(cw, scores, sampling_ns=chunk.sampling_ns, calibrate=calibrate, extra=extra))
+        return round_counts(model.count(cw, scores, sampling_ns=chunk.sampling_ns, calibrate=calibrate,
+                                        extra=extra_of(chunk)))
 
     return counter
 

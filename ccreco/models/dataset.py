@@ -483,7 +483,7 @@ def peak_cluster_sample(
             cw, scored = scored_windows(chunk, cfg)
             scores = peak_model.predict_scored(cw.windows, scored, sampling_ns=chunk.sampling_ns)
             feats = peak_features(cw.windows, cw.time_ns, scores, cw.config.window_left)
-            geometry = None
+            given: dict[str, np.ndarray] = {}
             needed = geometry_inputs(channels)
             if needed:  # the geometry the user gives at reconstruction comes from the truth here
                 truth_fields = [] if chunk.truth is None else list(chunk.truth.fields)
@@ -492,12 +492,13 @@ def peak_cluster_sample(
                         raise MissingBranchError(
                             f"the channels {list(channels)} need the truth {name} per waveform",
                             file=None if chunk.source is None else chunk.source.file, branch=name)
-                geometry = geometry_values({k: np.asarray(chunk.truth[k]) for k in needed}, len(chunk))
+                    given[name] = np.asarray(chunk.truth[name])  # as stored: the channel is computed in float64
+            geometry = geometry_values(given, len(chunk)) if given else None
             xs.append(peak_context(feats, cw.offsets, context, channels, geometry))
             for name, values in waveform_quantities(feats, cw.offsets).items():
                 per_wf.setdefault(name, []).append(values)
-            for name in needed:  # the given inputs' range too (|angle|), for the model's input_ranges
-                per_wf.setdefault(name, []).append(np.abs(np.asarray(chunk.truth[name], dtype=np.float32)))
+            for name, values in given.items():  # their range too (|angle|), for the model's input_ranges
+                per_wf.setdefault(name, []).append(np.abs(values).astype(np.float32))
             ys.append(peak_cluster_targets(cw, chunk.truth))
             counts.append(np.diff(cw.offsets))
             n_true.append(np.asarray(chunk.truth["n_clusters"], dtype=np.float32))
