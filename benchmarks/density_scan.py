@@ -44,8 +44,9 @@ from ccreco.io import iterate
 from ccreco.sim import SimConfig, simulate_to_file
 
 _TUBE = {"cell_shape": "tube", "impact_min_cm": 0.0, "impact_max_cm": 0.398}
-#: family -> [(label, file stem, preset, seed, SimConfig overrides)]
-SAMPLES: dict[str, list[tuple[str, str, str, int, dict]]] = {
+#: family -> [(label, file stem, preset or TOML path, seed, SimConfig overrides)]
+Samples = dict[str, list[tuple[str, str, str, int, dict]]]
+SAMPLES: Samples = {
     "cell (table)": [
         ("x0.7", "cd0.7", "tb2023-untuned", 4902, {"density_scale": 0.7}),
         ("x1", "untuned", "tb2023-untuned", 4242, {}),
@@ -74,7 +75,7 @@ SAMPLES: dict[str, list[tuple[str, str, str, int, dict]]] = {
 N_WAVEFORMS: int = 2000
 
 
-def config_samples(path: str) -> dict[str, list[tuple[str, str, str, int, dict]]]:
+def config_samples(path: str) -> Samples:
     """The two families of one simulator configuration (e.g. ``ccreco tune``'s tuned TOML):
     its density x 0.7 / 1 / 1.41 / 2 and its angle 0 / 30 / 45 / 60 degrees (seeds 4601-4608).
     The preset slot of each row holds the TOML path."""
@@ -92,10 +93,10 @@ def _config(preset: str, overrides: dict) -> SimConfig:
     return SimConfig.from_preset(preset, **overrides)
 
 
-def make_samples(directory: Path, n: int = N_WAVEFORMS) -> None:
-    """Simulate every sample of :data:`SAMPLES` that is not in ``directory`` yet (``n`` waveforms each)."""
+def make_samples(directory: Path, n: int = N_WAVEFORMS, samples: Samples = SAMPLES) -> None:
+    """Simulate every sample of ``samples`` that is not in ``directory`` yet (``n`` waveforms each)."""
     directory.mkdir(parents=True, exist_ok=True)
-    for rows in SAMPLES.values():
+    for rows in samples.values():
         for _, stem, preset, seed, overrides in rows:
             path = directory / f"{stem}.root"
             if not path.exists():
@@ -111,10 +112,10 @@ def _counts(name: str, options: dict[str, str], path: Path) -> tuple[np.ndarray,
     return np.concatenate(reco), np.concatenate(true)
 
 
-def scan(directory: Path, name: str, options: dict[str, str]) -> dict[str, dict]:
-    """Per family: each sample's metrics and the across-density slope (with its error)."""
+def scan(directory: Path, name: str, options: dict[str, str], samples: Samples = SAMPLES) -> dict[str, dict]:
+    """Per family of ``samples``: each sample's metrics and the across-density slope (with its error)."""
     out: dict[str, dict] = {}
-    for family, rows in SAMPLES.items():
+    for family, rows in samples.items():
         per: dict[str, dict[str, float]] = {}
         for label, stem, *_ in rows:
             r, t = _counts(name, options, directory / f"{stem}.root")
@@ -133,10 +134,10 @@ def scan(directory: Path, name: str, options: dict[str, str]) -> dict[str, dict]
 
 
 def table(results: dict[str, dict[str, dict]]) -> str:
-    """Markdown: one row per method and family."""
+    """Markdown: one row per method and family (the families of :func:`scan`'s results)."""
     lines = ["| family | method | across-density slope | per sample: bias [%] / slope / calibrated RMS/sqrt(N) |",
              "|---|---|---|---|"]
-    for family in SAMPLES:
+    for family in next(iter(results.values()), {}):
         for method, res in results.items():
             f = res[family]
             cells = "; ".join(f"{lab} ({v['mean_true']:.1f}): {100 * v['bias'] / v['mean_true']:+.1f} "
@@ -153,9 +154,12 @@ def plot(results: dict[str, dict[str, dict]], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, grid = plt.subplots(2, 2, figsize=(10, 8), sharey=True)
-    axes = grid.ravel()
-    for ax, family in zip(axes, SAMPLES, strict=True):
+    families = list(next(iter(results.values()), {}))
+    rows = -(-len(families) // 2)
+    fig, grid = plt.subplots(rows, 2, figsize=(10, 4 * rows), sharey=True, squeeze=False)
+    for ax in grid.ravel()[len(families):]:
+        ax.set_visible(False)
+    for ax, family in zip(grid.ravel(), families, strict=False):  # an odd count leaves one panel empty
         for method, res in results.items():
             per = res[family]["samples"]
             x = np.array([v["mean_true"] for v in per.values()])
@@ -172,7 +176,7 @@ def plot(results: dict[str, dict[str, dict]], path: Path) -> None:
         ax.grid(alpha=0.3)
     for ax in grid[:, 0]:
         ax.set_ylabel("mean count / mean true count")
-    fig.suptitle("Step-2 response across cluster density (2,000 waveforms per point)", fontsize=11)
+    fig.suptitle(f"Step-2 response across cluster density ({N_WAVEFORMS:,} waveforms per point)", fontsize=11)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -187,17 +191,16 @@ def main() -> None:
     ap.add_argument("--config", metavar="FILE.toml",
                     help="scan this simulator configuration (density and angle) instead of the four default families")
     args = ap.parse_args()
-    if args.config:  # e.g. a tuned configuration: the response to correct an absolute dN/dx with
-        SAMPLES.clear()
-        SAMPLES.update(config_samples(args.config))
+    # --config, e.g. a tuned configuration: the response to correct an absolute dN/dx with
+    samples = config_samples(args.config) if args.config else SAMPLES
     directory = Path(args.dir)
-    make_samples(directory)
+    make_samples(directory, samples=samples)
     results: dict[str, dict[str, dict]] = {}
     for spec in args.methods:
         head, _, opts = spec.partition(":")
         label, _, name = head.rpartition("=")
         options = dict(kv.split("=", 1) for kv in opts.split(",") if kv)
-        results[label or name] = scan(directory, name, options)
+        results[label or name] = scan(directory, name, options, samples)
     print(table(results))
     if args.output:
         Path(args.output).write_text(json.dumps(results, indent=1) + "\n")
