@@ -45,3 +45,15 @@ def test_density_scan_of_a_configuration_file(tmp_path: Path) -> None:
     assert cfg.density_scale == 2.0 and cfg.noise_mv == 1.2  # the file's values, then the scan's
     steep = ds._config(fams["tuned, angle"][-1][2], fams["tuned, angle"][-1][4])
     assert steep.angle_deg == 60.0
+
+
+def test_plot_and_table_take_the_families_of_the_results(tmp_path: Path) -> None:
+    """Two families (``--config``) make a one-row figure and two table rows per method."""
+    ds = load_script("benchmarks/density_scan.py")
+    per = {lab: {"mean_true": t, "mean_reco": 0.9 * t, "err_reco": 0.1, "bias": -0.1 * t, "slope": 0.9,
+                 "calibrated_rms_over_sqrt_n": 1.0} for lab, t in (("x1", 10.0), ("x2", 20.0))}
+    fam = {"samples": per, "across_slope": 0.9, "across_slope_err": 0.01, "across_intercept": 0.0}
+    results = {"m": {"tuned, density": fam, "tuned, angle": fam}}
+    ds.plot(results, tmp_path / "two.png")
+    assert (tmp_path / "two.png").stat().st_size > 0
+    assert ds.table(results).count("| m |") == 2
