@@ -30,8 +30,8 @@ import json, sys, time
 import ccreco.reco.batch as batch
 from ccreco._memory import peak_rss_mb
 batch.GC_EVERY_WAVEFORMS = int(sys.argv[2])
-paths = json.loads(sys.argv[4])
-chunk = int(sys.argv[5]) or None
+paths = json.loads(sys.argv[3])
+chunk = int(sys.argv[4]) or None
 t0 = time.perf_counter()
 s = batch.run_reco(paths, sys.argv[1], overwrite=True, plots=False, status=False, chunk_size=chunk)
 print(json.dumps({"wall": time.perf_counter() - t0, "blocks": s.counters["chunks"], "rss": peak_rss_mb()}))
@@ -40,7 +40,7 @@ print(json.dumps({"wall": time.perf_counter() - t0, "blocks": s.counters["chunks
 
 def _run(paths: list[Path], out: Path, every: int, chunk_size: int = 0) -> dict:
     """One ``run_reco`` in a fresh process (as a user's command): wall time, blocks, peak RSS."""
-    proc = subprocess.run([sys.executable, "-c", RUN_SCRIPT, str(out), str(every), "0",
+    proc = subprocess.run([sys.executable, "-c", RUN_SCRIPT, str(out), str(every),
                            json.dumps([str(p) for p in paths]), str(chunk_size)],
                           capture_output=True, text=True, check=True, env=os.environ | {"CCRECO_NO_PROGRESS": "1"})
     return json.loads(proc.stdout.strip().splitlines()[-1])
