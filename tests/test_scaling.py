@@ -90,5 +90,100 @@ def test_run_reco_hands_coffea_the_file_metadata_it_already_read(tmp_path, monke
         raise AssertionError("coffea re-opened a file for its metadata")
 
     monkeypatch.setattr(Runner, "metadata_fetcher_root", staticmethod(boom))
-    s = run_reco(files, tmp_path / "out", status=False, plots=False)
+    # blocks of 10: files of 7 entries are not small (half a block), so coffea's runner reads them
+    s = run_reco(files, tmp_path / "out", status=False, plots=False, chunk_size=10)
     assert s.counters["waveforms_reconstructed"] == 21 and s.counters["chunks"] == 3
+
+
+def test_group_small_files_packs_consecutive_small_files_in_order() -> None:
+    from ccreco.reco.batch import SMALL_FILE_FRACTION, group_small_files
+
+    assert SMALL_FILE_FRACTION == 0.5
+    sizes = {"a": 7, "b": 7, "c": 15, "d": 7, "e": 7, "f": 7, "g": 3}
+    n = {k: {"numentries": v} for k, v in sizes.items()}
+    runner, groups = group_small_files(list(sizes), n, 20)
+    # a file of >= 10 entries (half a block) goes to coffea's runner and ends a run of small ones;
+    # a group holds at most a block; a group of one file is no group
+    assert [g.files for g in groups] == [("a", "b"), ("d", "e"), ("f", "g")]
+    assert [g.n_entries for g in groups] == [14, 14, 10] and groups[0].entries == (7, 7)
+    assert runner == ["c"]
+    runner, groups = group_small_files(["a", "c", "d"], n, 20)
+    assert runner == ["a", "c", "d"] and groups == []
+    # every file in exactly one place, whatever the block size
+    for chunk in (1, 8, 14, 15, 30, 1000):
+        runner, groups = group_small_files(list(sizes), n, chunk)
+        placed = runner + [f for g in groups for f in g.files]
+        assert sorted(placed) == sorted(sizes)
+        assert all(g.n_entries <= chunk and len(g.files) >= 2 for g in groups)
+        assert all(sizes[f] < chunk / 2 for g in groups for f in g.files)
+
+
+def _small_files(tmp_path, sizes):  # noqa: ANN001, ANN202
+    files = []
+    for i, n in enumerate(sizes):
+        files.append(tmp_path / f"f{i}.root")
+        simulate_to_file(files[-1], SimConfig.from_preset("tb2023-untuned"), n, 40 + i, progress=False)
+    return files
+
+
+def test_small_files_read_as_one_block_give_what_one_block_per_file_gives(tmp_path, monkeypatch) -> None:
+    """Runs of small files are reconstructed as one block each (fewer part files, fixed costs
+    paid once); reco.root (file_index included), the per-file summary, data checks and checksum
+    verification are those of one block per file."""
+    import json
+
+    files = _small_files(tmp_path, [7, 7, 15, 7, 7, 7])
+    grouped = run_reco(files, tmp_path / "g", status=False, plots=False, chunk_size=20)
+    monkeypatch.setattr(batch, "SMALL_FILE_FRACTION", 0.0)  # every file through coffea's runner
+    single = run_reco(files, tmp_path / "s", status=False, plots=False, chunk_size=20)
+    # (f0, f1) and (f3, f4) are groups; f2 is not small; f5 would overflow the block -> runner
+    assert grouped.counters["chunks"] == 4 and single.counters["chunks"] == 6
+    assert grouped.counters["waveforms_reconstructed"] == single.counters["waveforms_reconstructed"] == 50
+    with uproot.open(grouped.outdir / "reco.root") as fg, uproot.open(single.outdir / "reco.root") as fs:
+        a, b = fg["reco"].arrays(library="np"), fs["reco"].arrays(library="np")
+    assert set(a) == set(b)
+    np.testing.assert_array_equal(a["file_index"], np.repeat(np.arange(6), [7, 7, 15, 7, 7, 7]))
+    for k in a:
+        if a[k].dtype == object:
+            assert all(np.array_equal(x, y) for x, y in zip(a[k], b[k], strict=True)), k
+        else:
+            np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    sg, ss = (json.loads((r.outdir / "summary.json").read_text()) for r in (grouped, single))
+    assert sg["files"] == ss["files"] and [f["entries"] for f in sg["files"]] == [7, 7, 15, 7, 7, 7]
+    assert sg["data_checks"] == ss["data_checks"]
+    assert sg["integrity"] == ss["integrity"] and sg["integrity"]["verified"] == sg["integrity"]["recorded"] > 0
+
+
+def test_a_bad_small_file_in_a_group_is_named_or_skipped_alone(tmp_path) -> None:
+    """A file of a group that fails past its first entry (which the input check reads) raises
+    naming it, or with on_error="skip" is listed while the rest of its group is reconstructed."""
+    from ccreco.errors import NonFiniteWaveformError
+
+    files = _small_files(tmp_path, [6, 6, 6])
+    chunk = read(files[1])
+    chunk.waveforms[3, 500] = np.nan
+    with NtupleWriter(tmp_path / "nan.root") as w:
+        w.write(chunk)
+    (tmp_path / "nan.root").replace(files[1])
+    with pytest.raises(NonFiniteWaveformError) as err:
+        run_reco(files, tmp_path / "out", status=False, plots=False, chunk_size=20)
+    assert "f1.root" in str(err.value) and not (tmp_path / "out").exists()
+    s = run_reco(files, tmp_path / "out", status=False, plots=False, chunk_size=20, on_error="skip")
+    assert s.counters["chunks"] == 1 and s.counters["chunks_skipped"] == 1
+    assert s.counters["waveforms_reconstructed"] == 12 and s.counters["waveforms_skipped"] == 6
+    assert [(r["file"].endswith("f1.root"), r["entry_start"], r["error"]) for r in s.data["skipped"]] == [
+        (True, 0, "NonFiniteWaveformError")]
+    with uproot.open(s.outdir / "reco.root") as f:
+        np.testing.assert_array_equal(f["reco"]["file_index"].array(library="np"), [0] * 6 + [2] * 6)
+
+
+def test_a_custom_processor_sees_every_file(tmp_path) -> None:
+    """Grouping is ccreco's own reading: with a user's processor every file goes through coffea."""
+    from ccreco.reco.processor import ClusterCountingProcessor
+
+    class Mine(ClusterCountingProcessor):
+        pass
+
+    files = _small_files(tmp_path, [5, 5, 5])
+    s = run_reco(files, tmp_path / "out", status=False, plots=False, processor_factory=Mine)
+    assert s.counters["chunks"] == 3 and s.counters["waveforms_reconstructed"] == 15

@@ -64,3 +64,41 @@ class WaveformChunk:
     def entry_offset(self) -> int:
         """Global entry number of the first waveform (0 for in-memory chunks)."""
         return self.source.entry_start if self.source is not None else 0
+
+
+def concatenate_chunks(chunks: list[WaveformChunk]) -> WaveformChunk:
+    """One chunk holding the waveforms of several, in order (e.g. several small files in one block).
+
+    Parameters
+    ----------
+    chunks : list of WaveformChunk
+        At least one; the same sampling period and waveform length, and either all without
+        truth or all with the same truth fields.
+
+    Returns
+    -------
+    WaveformChunk
+        Without a ``source`` when more than one chunk is given (its rows come from several
+        files or ranges).
+
+    Raises
+    ------
+    ValueError
+        No chunk, or chunks that cannot share a block (sampling, length, truth fields).
+    """
+    if not chunks:
+        raise ValueError("concatenate_chunks needs at least one chunk")
+    if len(chunks) == 1:
+        return chunks[0]
+    first = chunks[0]
+    fields = None if first.truth is None else tuple(first.truth.fields)
+    for c in chunks[1:]:
+        if c.sampling_ns != first.sampling_ns or c.n_samples != first.n_samples:
+            raise ValueError(f"chunks differ in sampling ({c.sampling_ns} vs {first.sampling_ns} ns) or length "
+                             f"({c.n_samples} vs {first.n_samples} samples)")
+        if (None if c.truth is None else tuple(c.truth.fields)) != fields:
+            raise ValueError("chunks differ in their truth fields")
+    truth = None if fields is None else ak.concatenate([c.truth for c in chunks])
+    return WaveformChunk(waveforms=np.ascontiguousarray(np.concatenate([c.waveforms for c in chunks])),
+                         sampling_ns=first.sampling_ns, meta=ak.concatenate([c.meta for c in chunks]),
+                         truth=truth, source=None)

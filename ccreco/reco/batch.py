@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import logging
 import os
 import platform
@@ -130,7 +131,7 @@ def skip_record(error: CcrecoError, file: str, tree: str | None, start: int | No
 
 
 def process_block(chunk: Any, reconstructor: Reconstructor, parts_dir: str | os.PathLike[str] | None,
-                  file_index: int = 0) -> RecoAccumulator:
+                  file_index: int = 0, row_file_index: np.ndarray | None = None) -> RecoAccumulator:
     """Reconstruct one validated chunk and return its accumulator.
 
     Parameters
@@ -142,7 +143,10 @@ def process_block(chunk: Any, reconstructor: Reconstructor, parts_dir: str | os.
     parts_dir : path-like or None
         Where to write the block's per-waveform part file (``None``: write none).
     file_index : int
-        Position of the block's file in the run (orders the parts in ``reco.root``).
+        Position of the block's file in the run (orders the parts in ``reco.root``); of its first
+        file for a block of several small files.
+    row_file_index : numpy.ndarray, optional
+        The file position of every waveform, for a block of several files (written into the part).
 
     Returns
     -------
@@ -167,7 +171,7 @@ def process_block(chunk: Any, reconstructor: Reconstructor, parts_dir: str | os.
         start = chunk.source.entry_start if chunk.source else 0
         stop = chunk.source.entry_stop if chunk.source else n
         path = Path(parts_dir) / f"{file_index:05d}_{start:012d}_{stop:012d}.root"
-        out.parts = [(int(file_index), int(start), write_part(result, path))]
+        out.parts = [(int(file_index), int(start), write_part(result, path, file_index=row_file_index))]
     out.reco_s = time.perf_counter() - t0
     out.reco_cpu_s = time.process_time() - c0
     return out
@@ -255,6 +259,22 @@ def release_frozen() -> None:
     _SINCE_GC[0] = 0
 
 
+def _collect_garbage(n_waveforms: int) -> None:
+    """Before a block of ``n_waveforms``: freeze the long-lived objects (first block of the
+    process) or collect once :data:`GC_EVERY_WAVEFORMS` have passed (see :func:`process_events`)."""
+    import gc
+
+    if not _GC_FROZEN:
+        gc.collect()
+        gc.freeze()
+        _GC_FROZEN.append(True)
+        _SINCE_GC[0] = 0
+    elif _SINCE_GC[0] >= GC_EVERY_WAVEFORMS:
+        gc.collect()
+        _SINCE_GC[0] = 0
+    _SINCE_GC[0] += int(n_waveforms)
+
+
 def process_events(events: Any, task: BlockTask) -> RecoAccumulator:
     """The coffea processor's body: columns of one block -> validated chunk -> accumulator.
 
@@ -277,8 +297,6 @@ def process_events(events: Any, task: BlockTask) -> RecoAccumulator:
     CcrecoError
         A bad block with ``on_error="raise"`` (file, tree, branch and entry named).
     """
-    import gc
-
     from ccreco.io.reader import chunk_from_arrays, plan_columns
 
     # The previous blocks' coffea/uproot objects sit in reference cycles holding their basket
@@ -295,15 +313,7 @@ def process_events(events: Any, task: BlockTask) -> RecoAccumulator:
     meta = events.metadata
     file, tree = str(meta["filename"]), str(meta["treename"])
     start, stop = int(meta["entrystart"]), int(meta["entrystop"])
-    if not _GC_FROZEN:
-        gc.collect()
-        gc.freeze()
-        _GC_FROZEN.append(True)
-        _SINCE_GC[0] = 0
-    elif _SINCE_GC[0] >= GC_EVERY_WAVEFORMS:
-        gc.collect()
-        _SINCE_GC[0] = 0
-    _SINCE_GC[0] += stop - start
+    _collect_garbage(stop - start)
     plan, problems = plan_columns(list(events.fields), stop - start, file, task.mapping)
     chunk = None
     if not problems:
@@ -316,18 +326,176 @@ def process_events(events: Any, task: BlockTask) -> RecoAccumulator:
         except Exception as exc:  # noqa: BLE001 - turned into a named error (or a skip record)
             problems = [unreadable_block(exc, file, tree, start, stop)]
     if problems or chunk is None:
-        error = problems[0]
-        if task.on_error == "raise":
-            raise error
-        log.warning("skipping entries [%d, %d) of %s: %s", start, stop, file, error)
-        out = empty_output()
-        out.counters.update(chunks_skipped=1, waveforms_skipped=stop - start)
-        out.skipped = [skip_record(error, file, tree, start, stop)]
-        return out
+        return _bad_block(problems[0], task, file, tree, start, stop)
     out = process_block(chunk, get_reconstructor(task.config), task.parts_dir, task.file_index.get(file, 0))
     checks = block_checks(chunk, file, start, task.checksums.get(file, ()))
     out.data_checks = checks["data_checks"]
     out.integrity = checks.get("integrity", {})
+    return out
+
+
+def _bad_block(error: CcrecoError, task: BlockTask, file: str, tree: str | None, start: int, stop: int
+               ) -> RecoAccumulator:
+    """Raise ``error`` (``on_error="raise"``) or return the accumulator that lists the skipped block."""
+    if task.on_error == "raise":
+        raise error
+    log.warning("skipping entries [%d, %d) of %s: %s", start, stop, file, error)
+    out = empty_output()
+    out.counters.update(chunks_skipped=1, waveforms_skipped=stop - start)
+    out.skipped = [skip_record(error, file, tree, start, stop)]
+    return out
+
+
+@dataclass(frozen=True)
+class FileGroup:
+    """Several small input files reconstructed as one block (:func:`group_small_files`).
+
+    coffea's runner gives every file at least one block, and a block has fixed costs (the
+    reconstruction's per-call overheads, one part file to write and merge, histograms to
+    fill and add); a run over many small files paid them once per file.
+
+    Attributes
+    ----------
+    files : tuple of str
+        Consecutive input files of the run, in order.
+    entries : tuple of int
+        Entries of each.
+    """
+
+    files: tuple[str, ...]
+    entries: tuple[int, ...]
+
+    @property
+    def n_entries(self) -> int:
+        """Entries of the whole group."""
+        return int(sum(self.entries))
+
+
+#: A file with fewer entries than this fraction of the block size is a "small" file, read
+#: together with its small neighbours into one block (:func:`group_small_files`).
+SMALL_FILE_FRACTION: float = 0.5
+
+
+def group_small_files(files: Sequence[str], entries: dict[str, dict[str, Any]], chunk_size: int
+                      ) -> tuple[list[str], list[FileGroup]]:
+    """Split a run's files into those for coffea's runner and groups of consecutive small files.
+
+    A file with fewer than ``SMALL_FILE_FRACTION x chunk_size`` entries is small; runs of
+    consecutive small files are packed, in order, into groups of at most ``chunk_size``
+    entries. A group that would hold a single file goes to the runner instead.
+
+    Parameters
+    ----------
+    files : sequence of str
+        The run's (validated) files, in order.
+    entries : dict
+        File -> ``{"numentries": n, ...}`` (:func:`validate_inputs`).
+    chunk_size : int
+        Entries per block.
+
+    Returns
+    -------
+    runner_files : list of str
+        Files read by coffea's runner (one or more blocks each).
+    groups : list of FileGroup
+        Groups of at least two small files, one block each.
+
+    Examples
+    --------
+    >>> n = {"a": {"numentries": 10}, "b": {"numentries": 10}, "c": {"numentries": 9000}, "d": {"numentries": 5}}
+    >>> runner, groups = group_small_files(["a", "b", "c", "d"], n, 5000)
+    >>> runner, [g.files for g in groups]
+    (['c', 'd'], [('a', 'b')])
+    """
+    limit = SMALL_FILE_FRACTION * int(chunk_size)
+    runner: list[str] = []
+    groups: list[FileGroup] = []
+    current: list[tuple[str, int]] = []
+
+    def close() -> None:
+        if len(current) == 1:
+            runner.append(current[0][0])
+        elif current:
+            groups.append(FileGroup(tuple(f for f, _ in current), tuple(n for _, n in current)))
+        current.clear()
+
+    for path in files:
+        n = int(entries[path]["numentries"])
+        if n >= limit:
+            close()
+            runner.append(path)
+            continue
+        if current and sum(m for _, m in current) + n > chunk_size:
+            close()
+        current.append((path, n))
+    close()
+    return runner, groups
+
+
+def process_group(group: FileGroup, task: BlockTask) -> RecoAccumulator:
+    """Read the files of a :class:`FileGroup` (the same checks as :func:`process_events`) and
+    reconstruct them as one block.
+
+    Every file is read and validated on its own (errors name the file, tree, branch and entry;
+    with ``on_error="skip"`` a bad file is listed and the others go on), and its data checks
+    and recorded checksums are verified per file; the good files are then concatenated and
+    reconstructed together, and their part file carries each waveform's ``file_index``. Files
+    whose truth fields differ from their predecessor's start a new block.
+
+    Parameters
+    ----------
+    group : FileGroup
+        The files.
+    task : BlockTask
+        Configuration.
+
+    Returns
+    -------
+    RecoAccumulator
+        The group's accumulator (one block per run of files with the same truth fields).
+
+    Raises
+    ------
+    CcrecoError
+        A bad file with ``on_error="raise"``.
+    """
+    from ccreco.io.chunk import concatenate_chunks
+    from ccreco.io.reader import open_tree, plan_tree, read_chunk
+
+    _collect_garbage(group.n_entries)
+    out = empty_output()
+    pending: list[tuple[int, Any]] = []
+
+    def flush() -> None:
+        nonlocal out
+        if not pending:
+            return
+        rows = np.concatenate([np.full(len(c), i, dtype=np.int32) for i, c in pending])
+        out = out + process_block(concatenate_chunks([c for _, c in pending]), get_reconstructor(task.config),
+                                  task.parts_dir, pending[0][0], row_file_index=rows)
+        pending.clear()
+
+    for path, n in zip(group.files, group.entries, strict=True):
+        try:
+            tree = open_tree(path, task.mapping)
+            plan, problems = plan_tree(tree, path, task.mapping)
+            chunk = None
+            if not problems:
+                chunk, problems = read_chunk(plan, task.mapping, 0, n, n_samples=task.n_samples,
+                                             expected_sampling_ns=task.sampling_ns)
+        except CcrecoError as exc:
+            chunk, problems = None, [exc]
+        if problems or chunk is None:
+            out = out + _bad_block(problems[0], task, path, task.mapping.tree, 0, n)
+            continue
+        fields = None if chunk.truth is None else chunk.truth.fields
+        if pending and fields != (None if pending[-1][1].truth is None else pending[-1][1].truth.fields):
+            flush()
+        pending.append((task.file_index.get(path, 0), chunk))
+        checks = block_checks(chunk, path, 0, task.checksums.get(path, ()))
+        out = out + RecoAccumulator(counters={}, data_checks=checks["data_checks"],
+                                    integrity=checks.get("integrity", {}))
+    flush()
     return out
 
 
@@ -887,9 +1055,10 @@ def execute(plan: RunPlan, parts_dir: str | os.PathLike[str], *, status: bool | 
     from coffea.nanoevents import BaseSchema
 
     from ccreco._progress import progress_enabled
+    from ccreco.reco.processor import ClusterCountingProcessor
 
     if processor_factory is None:
-        from ccreco.reco.processor import ClusterCountingProcessor as processor_factory
+        processor_factory = ClusterCountingProcessor
     proc = processor_factory(plan.task(parts_dir))
     show = progress_enabled() if status is None else bool(status)
     say = progress or (lambda message: None)
@@ -904,13 +1073,25 @@ def execute(plan: RunPlan, parts_dir: str | os.PathLike[str], *, status: bool | 
                 n_workers = max(1, len(exe.client.scheduler_info().get("workers", {})))
             chunk_size = auto_chunk_size(sum(m["numentries"] for m in plan.n_entries.values()), n_workers)
         say(f"reconstructing in blocks of {int(chunk_size)} entries")
+        # a custom processor sees every file through coffea's runner; ccreco's own reads runs of
+        # small files as one block each (group_small_files)
+        runner_files, groups = (group_small_files(plan.good, plan.n_entries, int(chunk_size))
+                                if processor_factory is ClusterCountingProcessor else (list(plan.good), []))
+        if groups:
+            say(f"{sum(len(g.files) for g in groups)} small file(s) read together in {len(groups)} block(s)")
         runner = processor.Runner(exe, schema=BaseSchema, chunksize=int(chunk_size), savemetrics=True,
                                   metadata_cache=_known_metadata(plan.n_entries, plan.mapping.tree))
-        fileset = {"ccreco": {"files": {p: plan.mapping.tree for p in plan.good}}}
+        fileset = {"ccreco": {"files": {p: plan.mapping.tree for p in runner_files}}}
+        acc, metrics = empty_output(), {}
         t0 = time.perf_counter()
         try:
             with _coffea_bars(show):
-                acc, metrics = runner(fileset, proc, treename=plan.mapping.tree)
+                if runner_files:
+                    acc, metrics = runner(fileset, proc, treename=plan.mapping.tree)
+                if groups:  # coffea's executor runs them like its own work items (workers, retries)
+                    grouped, _ = exe.copy(unit="block")(groups, functools.partial(process_group, task=proc.task),
+                                                        empty_output())
+                    acc = grouped if not isinstance(acc, RecoAccumulator) else acc + grouped
         except Exception as exc:
             inner = _unwrap(exc)
             if inner is not exc:
@@ -1156,7 +1337,8 @@ def run_reco(
         lock.release()
 
 
-__all__ = ["EXECUTORS", "SUMMARY_VARIABLES", "BlockTask", "Execution", "RunPlan", "RunSummary", "auto_chunk_size",
-           "block_checks", "check_blocks", "check_inputs", "empty_output", "execute", "get_reconstructor", "plan_run",
-           "per_file_summary", "process_block", "process_events", "publish_run", "root_provenance", "run_reco",
+__all__ = ["EXECUTORS", "SMALL_FILE_FRACTION", "SUMMARY_VARIABLES", "BlockTask", "Execution", "FileGroup", "RunPlan",
+           "RunSummary", "auto_chunk_size", "block_checks", "check_blocks", "check_inputs", "empty_output", "execute",
+           "get_reconstructor", "group_small_files", "plan_run", "per_file_summary", "process_block", "process_events",
+           "process_group", "publish_run", "root_provenance", "run_reco",
            "skip_record", "summary_data", "unreadable_block", "validate_inputs"]

@@ -62,7 +62,7 @@ def _tmp(path: Path) -> Path:
     return path.with_name(f".{path.name}.tmp-{os.getpid()}")
 
 
-def write_part(result: RecoResult, path: str | os.PathLike[str]) -> str:
+def write_part(result: RecoResult, path: str | os.PathLike[str], file_index: np.ndarray | None = None) -> str:
     """Write one block's per-waveform result to its own ROOT file, atomically.
 
     A retried block (a dask worker that died) rewrites the same file, so nothing is doubled.
@@ -73,6 +73,9 @@ def write_part(result: RecoResult, path: str | os.PathLike[str]) -> str:
         The block's reconstruction.
     path : path-like
         Destination ``.root`` file.
+    file_index : numpy.ndarray, optional
+        The input file of every waveform (a block made of several small files); written as the
+        ``file_index`` branch, which :func:`merge_parts` then uses instead of the part's own index.
 
     Returns
     -------
@@ -82,8 +85,13 @@ def write_part(result: RecoResult, path: str | os.PathLike[str]) -> str:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _tmp(path)
+    arrays = result.to_arrays()
+    if file_index is not None:
+        if len(file_index) != len(result):
+            raise ValueError(f"file_index has {len(file_index)} entries for {len(result)} waveforms")
+        arrays = {FILE_INDEX: np.asarray(file_index, dtype=np.int32)} | arrays
     with uproot.recreate(tmp, compression=default_compression()) as f:
-        _extend(f, None, result.to_arrays())
+        _extend(f, None, arrays)
     os.replace(tmp, path)
     return str(path)
 
@@ -148,7 +156,8 @@ def merge_parts(parts: Iterable[str | os.PathLike[str] | tuple[int, str | os.Pat
     ----------
     parts : iterable of path-like or (int, path-like)
         Part files from :func:`write_part`; with ``(file_index, path)`` pairs every entry also
-        gets the ``file_index`` branch (the input file it came from).
+        gets the ``file_index`` branch (the input file it came from), unless the part holds its
+        own ``file_index`` branch (a block of several files), which is kept.
     dest : path-like
         ``reco.root`` to write (atomically).
     provenance : mapping, optional
@@ -174,11 +183,18 @@ def merge_parts(parts: Iterable[str | os.PathLike[str] | tuple[int, str | os.Pat
                 arrays = tree.arrays(filter_name=lambda b: b != PEAK_COUNTER, how=dict)
                 entries = int(tree.num_entries)
             peak = {k[len("peak_"):]: arrays.pop(k) for k in list(arrays) if k.startswith("peak_")}
+            rows = np.asarray(arrays.pop(FILE_INDEX), dtype=np.int32) if FILE_INDEX in arrays else None
             flat: dict[str, Any] = dict(arrays)
             if index is not None:
-                flat = {FILE_INDEX: np.full(entries, index, dtype=np.int32)} | flat
+                rows = np.full(entries, index, dtype=np.int32) if rows is None else rows
+                flat = {FILE_INDEX: rows} | flat
                 if per_file is not None:
-                    _add_file_sums(per_file.setdefault(int(index), {"entries": 0, "sums": {}}), flat, peak, entries)
+                    files = np.unique(rows)
+                    for i in files:  # one input file per part, or several small files in one block
+                        sel = rows == i if len(files) > 1 else slice(None)
+                        _add_file_sums(per_file.setdefault(int(i), {"entries": 0, "sums": {}}),
+                                       {k: v[sel] for k, v in flat.items()}, {k: v[sel] for k, v in peak.items()},
+                                       len(rows[sel]))
             if peak:
                 flat["peak"] = ak.zip(peak)
             tree_out = _extend(out, tree_out, flat)
