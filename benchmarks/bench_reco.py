@@ -321,6 +321,14 @@ def main(quick: bool = False) -> str:
         f"Step 1 inside the library run: {lib['step1']:,.0f} windows per CPU second; the same model alone "
         f"(random windows, batch 256, as in `bench_models.py`): {iso:,.0f}; ratio **{lib['step1'] / iso:.2f}**.",
         "",
+        f"Where the ratio to the naive loop stops: the LSTM's {lib['scored']:.0f} scored windows per waveform take "
+        f"{1e6 * lib['scored'] / lib['step1']:.0f} us of CPU per waveform, "
+        f"{100 * lib['scored'] * lib['cpu'] / lib['step1']:.0f} % "
+        f"of the default chain's {1e6 / lib['cpu']:.0f} us; with everything else free the chain would reach "
+        f"{lib['step1'] / (lib['scored'] * naive_cpu):.0f}x the naive loop at this model size. The naive loop runs the "
+        f"same LSTM on {naive_windows:.0f} windows per waveform, so past the window ratio "
+        f"({naive_windows / lib['scored']:.0f}x) only a cheaper network or fewer windows raise the ratio.",
+        "",
         f"dask 2 workers / 1 worker: **{scale:.2f}x** ({n} waveforms, one file). Cold start of the LocalCluster plus "
         f"a first run of {n // 4} waveforms: {cold[1]:.0f} s (1 worker), {cold[2]:.0f} s (2 workers). "
         f"Peak RSS of a dask worker: {r1['worker_rss_mb']:,.0f} MB (1 worker), {r2['worker_rss_mb']:,.0f} MB "

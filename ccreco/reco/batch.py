@@ -476,15 +476,18 @@ def process_group(group: FileGroup, task: BlockTask) -> RecoAccumulator:
         pending.clear()
 
     for path, n in zip(group.files, group.entries, strict=True):
+        tree = chunk = None
         try:
             tree = open_tree(path, task.mapping)
             plan, problems = plan_tree(tree, path, task.mapping)
-            chunk = None
             if not problems:
                 chunk, problems = read_chunk(plan, task.mapping, 0, n, n_samples=task.n_samples,
                                              expected_sampling_ns=task.sampling_ns)
         except CcrecoError as exc:
-            chunk, problems = None, [exc]
+            problems = [exc]
+        finally:  # a group may hold thousands of files: do not keep their handles open
+            if tree is not None:
+                tree.file.close()
         if problems or chunk is None:
             out = out + _bad_block(problems[0], task, path, task.mapping.tree, 0, n)
             continue
