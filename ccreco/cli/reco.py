@@ -149,7 +149,8 @@ def run(args: argparse.Namespace) -> int:
     c, s = summary.counters, summary.stats
     tp = summary.data["throughput"]
     lines = [
-        f"reconstructed {c['waveforms_reconstructed']} waveforms in {c['chunks']} blocks "
+        f"reconstructed {c['waveforms_reconstructed']} waveforms in {c['chunks']} "
+        f"block{'s' if c['chunks'] != 1 else ''} "
         f"({tp['wall_s']:.1f} s, {tp['waveforms_per_s']:.0f} waveforms/s, executor {args.executor}) "
         f"-> {summary.outdir}",
     ]
