@@ -187,3 +187,15 @@ def test_a_custom_processor_sees_every_file(tmp_path) -> None:
     files = _small_files(tmp_path, [5, 5, 5])
     s = run_reco(files, tmp_path / "out", status=False, plots=False, processor_factory=Mine)
     assert s.counters["chunks"] == 3 and s.counters["waveforms_reconstructed"] == 15
+
+
+def test_checking_many_inputs_reports_progress(tmp_path, monkeypatch, capsys) -> None:
+    """Thousands of small files take a while to check: from CHECK_BAR_MIN_FILES files on a run
+    says how far the input check is (progress lines when stderr is a log, not a terminal)."""
+    monkeypatch.delenv("CCRECO_NO_PROGRESS", raising=False)
+    files = _small_files(tmp_path, [3] * batch.CHECK_BAR_MIN_FILES)
+    run_reco(files[:2], tmp_path / "few", status=False, plots=False)
+    assert "Checking inputs" not in capsys.readouterr().err
+    s = run_reco(files, tmp_path / "many", status=False, plots=False)
+    assert f"Checking inputs: {len(files)}/{len(files)} file (100 %)" in capsys.readouterr().err
+    assert s.counters["waveforms_reconstructed"] == 3 * len(files) and s.counters["chunks"] == 1
