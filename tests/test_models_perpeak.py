@@ -22,6 +22,7 @@ from ccreco.models.encoding import (  # noqa: E402
     peak_context,
     peak_features,
 )
+from ccreco.models.inference import step1_hint  # noqa: E402
 from ccreco.sim import SimConfig, simulate, simulate_to_file  # noqa: E402
 
 
@@ -212,6 +213,29 @@ def test_shipped_model_says_when_its_step1_inputs_differ_from_training(caplog: p
     with caplog.at_level(logging.WARNING, logger="ccreco.analysis.methods"):
         perpeak_clusters_factory({"preselect": "false"})
     assert "first-stage pre-selection off" in caplog.text
+    assert step1_hint(reco.step2_input_differences) == ""  # roi=true is the default: nothing to add
+
+
+def test_cnn_says_which_step1_selection_it_was_trained_without(caplog: pytest.LogCaptureFixture) -> None:
+    """The shipped CNN was trained on the bare rule's peaks (no region of interest, no first-stage
+    pre-selection; its ``train_sample.peak_model``): reco and ``evaluate --method cnn`` say so
+    and name the options that give it those inputs; with them the differences are gone."""
+    import logging
+
+    from ccreco.analysis.methods import cnn_clusters_factory
+    from ccreco.models.shipped import DEFAULT_CNN_MODEL, shipped_model
+    from ccreco.reco import RecoConfig, Reconstructor
+
+    cnn = str(shipped_model(DEFAULT_CNN_MODEL))
+    diffs = Reconstructor(RecoConfig(cluster_model=cnn)).step2_input_differences
+    assert diffs == ["region of interest on (trained without it)", "first-stage pre-selection on (trained without it)"]
+    assert step1_hint(diffs) == " (--set roi=false --set preselect=false gives the inputs it was trained on)"
+    assert step1_hint(diffs[1:], "option") == " (preselect=false gives the inputs it was trained on)"
+    assert Reconstructor(RecoConfig(cluster_model=cnn, roi=False, preselect=False)).step2_input_differences == []
+    with caplog.at_level(logging.WARNING, logger="ccreco.analysis.methods"):
+        cnn_clusters_factory({})
+    assert "cnn: the step-2 model cnn_ihep_tb2023_mix.onnx was trained on other step-1 inputs" in caplog.text
+    assert "roi=false preselect=false gives the inputs" in caplog.text
 
 
 def test_geometry_channel_takes_the_given_angle() -> None:

@@ -254,6 +254,16 @@ def lstm_clusters_factory(options: Mapping[str, str]) -> ClusterCounter:
     return counter
 
 
+def _warn_step1_differences(method: str, model: Any, cands: Any, peak_model_path: Any) -> None:
+    """Warn when a step-2 model gets other step-1 inputs than it was trained on."""
+    from ccreco.models.inference import step1_hint
+
+    differences = model.step1_differences(cands, peak_model_path)
+    if differences:
+        log.warning("%s: the step-2 model %s was trained on other step-1 inputs: %s%s", method, Path(model.path).name,
+                    "; ".join(differences), step1_hint(differences, "option"))
+
+
 def cnn_clusters_factory(options: Mapping[str, str]) -> ClusterCounter:
     """``cnn`` cluster counter: step-1 peaks -> the step-2 CNN (rounded, >= 0)."""
     from ccreco.models.inference import ClusterModel
@@ -268,6 +278,7 @@ def cnn_clusters_factory(options: Mapping[str, str]) -> ClusterCounter:
     # waveform: data without truth, or a study of a wrong geometry on simulation
     extra_of = _extra_inputs(cnn.extra_inputs, opts)
     _reject_unknown(opts, "cnn")
+    _warn_step1_differences("cnn", cnn, cands, peak_model.path)
 
     def counter(chunk: WaveformChunk) -> np.ndarray:
         times, offsets = _step1_times(peak_model, cands, chunk, threshold)
@@ -293,10 +304,7 @@ def perpeak_clusters_factory(options: Mapping[str, str]) -> ClusterCounter:
                              batch_size=max(peak_model.batch_size, 1024))
     extra_of = _extra_inputs(model.extra_inputs, opts)
     _reject_unknown(opts, "perpeak")
-    differences = model.step1_differences(cands, peak_model.path)
-    if differences:
-        log.warning("perpeak: the step-2 model %s was trained on other step-1 inputs: %s", Path(path).name,
-                    "; ".join(differences))
+    _warn_step1_differences("perpeak", model, cands, peak_model.path)
 
     def counter(chunk: WaveformChunk) -> np.ndarray:
         cw, scored = scored_windows(chunk, cands)  # as the reconstruction and the training sample

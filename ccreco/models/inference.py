@@ -206,6 +206,71 @@ class OnnxModel:
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self.path)!r}, batch_size={self.batch_size}, {self._options})"
 
+    def step1_differences(self, candidates: Any, peak_model_path: str | os.PathLike[str] | None = None) -> list[str]:
+        """How the step-1 inputs given to this step-2 model differ from those it was trained on.
+
+        A step-2 model's training sample recorded the step-1 model file and candidate selection
+        (``peak_model`` metadata; a CNN's under ``train_sample``). Another selection (a region of
+        interest or first-stage pre-selection the training did not have, or lacked where it had
+        one; another rule or threshold) or another step-1 model changes its inputs, which the
+        per-waveform training-range check does not see.
+
+        Parameters
+        ----------
+        candidates : CandidateConfig
+            The candidate selection in use.
+        peak_model_path : path-like, optional
+            The step-1 model in use (compared by file name).
+
+        Returns
+        -------
+        list of str
+            One sentence per difference; empty when the inputs are as trained or the model
+            records no step-1 provenance.
+        """
+        import dataclasses
+
+        trained = self.metadata.get("peak_model") or (self.metadata.get("train_sample") or {}).get("peak_model") or {}
+        want = trained.get("candidates") or {}
+        notes: list[str] = []
+        if peak_model_path is not None and trained.get("file") and \
+                os.path.basename(str(peak_model_path)) != os.path.basename(str(trained["file"])):
+            notes.append(f"step-1 model {os.path.basename(str(peak_model_path))} (trained with {trained['file']})")
+        if dataclasses.is_dataclass(candidates) and not isinstance(candidates, type):
+            have = dataclasses.asdict(candidates)
+        else:
+            have = dict(candidates)
+
+        def same(a: Any, b: Any) -> bool:
+            if a is None or b is None:
+                return a is None and b is None
+            if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
+                if not isinstance(a, (list, tuple)) or not isinstance(b, (list, tuple)) or len(a) != len(b):
+                    return False
+                return all(same(x, y) for x, y in zip(a, b, strict=True))
+            if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+                return math.isclose(float(a), float(b), rel_tol=1e-5, abs_tol=1e-9)
+            return bool(a == b)
+
+        if want:  # selections in use that the training sample did not have at all
+            if have.get("roi_threshold") is not None and want.get("roi_threshold") is None:
+                notes.append("region of interest on (trained without it)")
+            if have.get("preselect_weights") is not None and want.get("preselect_weights") is None:
+                notes.append("first-stage pre-selection on (trained without it)")
+        for key in sorted(want):
+            if key not in have or same(have[key], want[key]):
+                continue
+            if key == "preselect_weights":
+                notes.append("first-stage pre-selection off (trained with it)" if have[key] is None
+                             else "first-stage pre-selection weights differ from training")
+            elif key == "roi_threshold" and have[key] is None:
+                notes.append("region of interest off (trained with it)")
+            elif key == "preselect_threshold" and have.get("preselect_weights") is None:
+                continue  # reported with the weights
+            else:
+                notes.append(f"candidate {key} = {have[key]!r} (trained with {want[key]!r})")
+        return notes
+
 
 class PeakModel(OnnxModel):
     """Step-1 classifier of candidate windows: P(signal) per window.
@@ -513,65 +578,6 @@ class PeakClusterModel(OnnxModel):
         ranges = self.metadata.get("input_ranges") or {}
         return {k: (float(v[0]), float(v[1])) for k, v in ranges.items() if k != "quantiles"}
 
-    def step1_differences(self, candidates: Any, peak_model_path: str | os.PathLike[str] | None = None) -> list[str]:
-        """How the step-1 inputs given to this model differ from those it was trained on.
-
-        The per-peak model sees every step-1 candidate with its score; its training sample
-        recorded the step-1 model file and candidate selection (``peak_model`` metadata). Another
-        selection (``--set roi=false``, ``--set preselect=false``, another rule) or another step-1
-        model changes its inputs, which the per-waveform training-range check does not see.
-
-        Parameters
-        ----------
-        candidates : CandidateConfig
-            The candidate selection in use.
-        peak_model_path : path-like, optional
-            The step-1 model in use (compared by file name).
-
-        Returns
-        -------
-        list of str
-            One sentence per difference; empty when the inputs are as trained or the model
-            records no step-1 provenance.
-        """
-        import dataclasses
-
-        trained = self.metadata.get("peak_model") or {}
-        want = trained.get("candidates") or {}
-        notes: list[str] = []
-        if peak_model_path is not None and trained.get("file") and \
-                os.path.basename(str(peak_model_path)) != os.path.basename(str(trained["file"])):
-            notes.append(f"step-1 model {os.path.basename(str(peak_model_path))} (trained with {trained['file']})")
-        if dataclasses.is_dataclass(candidates) and not isinstance(candidates, type):
-            have = dataclasses.asdict(candidates)
-        else:
-            have = dict(candidates)
-
-        def same(a: Any, b: Any) -> bool:
-            if a is None or b is None:
-                return a is None and b is None
-            if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
-                if not isinstance(a, (list, tuple)) or not isinstance(b, (list, tuple)) or len(a) != len(b):
-                    return False
-                return all(same(x, y) for x, y in zip(a, b, strict=True))
-            if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-                return math.isclose(float(a), float(b), rel_tol=1e-5, abs_tol=1e-9)
-            return bool(a == b)
-
-        for key in sorted(want):
-            if key not in have or same(have[key], want[key]):
-                continue
-            if key == "preselect_weights":
-                notes.append("first-stage pre-selection off (trained with it)" if have[key] is None
-                             else "first-stage pre-selection weights differ from training")
-            elif key == "roi_threshold" and have[key] is None:
-                notes.append("region of interest off (trained with it)")
-            elif key == "preselect_threshold" and have.get("preselect_weights") is None:
-                continue  # reported with the weights
-            else:
-                notes.append(f"candidate {key} = {have[key]!r} (trained with {want[key]!r})")
-        return notes
-
     def outside_training_range(self, cw: Any, scores: np.ndarray,
                                extra: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
         """Which waveforms lie outside the range of the training waveforms, per summary.
@@ -740,6 +746,29 @@ class PeakClusterModel(OnnxModel):
         return np.where(np.diff(off) > 0, n, 0.0)
 
 
+def step1_hint(differences: Sequence[str], how: str = "--set") -> str:
+    """The options that restore a step-2 model's training inputs, as a sentence ending a warning.
+
+    Parameters
+    ----------
+    differences : sequence of str
+        From :meth:`OnnxModel.step1_differences`.
+    how : {"--set", "option"}
+        ``ccreco reco --set roi=false`` or ``evaluate`` options ``roi=false``.
+
+    Returns
+    -------
+    str
+        ``""`` when no option restores them.
+    """
+    keys = [k for k, text in (("roi", "region of interest"), ("preselect", "pre-selection"))
+            if any(text in d and "trained without" in d for d in differences)]
+    if not keys:
+        return ""
+    values = " ".join(f"--set {k}=false" if how == "--set" else f"{k}=false" for k in keys)
+    return f" ({values} gives the inputs it was trained on)"
+
+
 def load_model(path: str | os.PathLike[str], *, kinds: Sequence[str] | None = None,
                **kwargs: Any) -> PeakModel | ClusterModel | PeakClusterModel:
     """Open a ccreco ONNX model as the class matching its metadata ``kind``.
@@ -772,4 +801,4 @@ def load_model(path: str | os.PathLike[str], *, kinds: Sequence[str] | None = No
 
 
 __all__ = ["ClusterModel", "DEFAULT_BATCH", "OnnxModel", "PeakClusterModel", "PeakModel", "load_model", "read_metadata",
-           "session_options"]
+           "session_options", "step1_hint"]

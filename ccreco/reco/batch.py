@@ -1004,9 +1004,12 @@ def plan_run(
                     "else the configured angle_deg = %g deg for every waveform (--set angle_deg=...)",
                     Path(reconstructor.cluster_model.path).name, reconstructor.config.angle_deg)
     if reconstructor.step2_input_differences:
+        from ccreco.models.inference import step1_hint
+
         log.warning("the step-2 model %s was trained on other step-1 inputs: %s; its count is not the one its "
-                    "model card measured (docs/MODELS.md)", Path(reconstructor.cluster_model.path).name,
-                    "; ".join(reconstructor.step2_input_differences))
+                    "model card measured (docs/MODELS.md)%s", Path(reconstructor.cluster_model.path).name,
+                    "; ".join(reconstructor.step2_input_differences),
+                    step1_hint(reconstructor.step2_input_differences))
     if Path(outdir).exists() and not overwrite:
         raise ConfigError(f"output directory {Path(outdir).resolve()} exists; pass --overwrite to replace it")
     if overwrite:

@@ -280,7 +280,7 @@ class Reconstructor:
     def __init__(self, config: RecoConfig | None = None) -> None:
         from ccreco.kernels import deriv_preset
         from ccreco.models.dataset import candidate_config
-        from ccreco.models.inference import PeakClusterModel, PeakModel, load_model
+        from ccreco.models.inference import PeakModel, load_model
         from ccreco.models.shipped import DEFAULT_CLUSTER_MODEL, DEFAULT_PEAK_MODEL, shipped_model
 
         self.config = RecoConfig() if config is None else config
@@ -296,10 +296,9 @@ class Reconstructor:
                                            self.peak_model.candidates, roi=c.roi,
                                            preselect=c.preselect)
         self.threshold = self.peak_model.threshold if c.threshold is None else float(c.threshold)
-        #: how the step-1 inputs of a per-peak step 2 differ from its training (empty: as trained)
-        self.step2_input_differences: list[str] = (
-            self.cluster_model.step1_differences(self.candidates, self.peak_model.path)
-            if isinstance(self.cluster_model, PeakClusterModel) else [])
+        #: how the step-1 inputs of step 2 (per-peak model or CNN) differ from its training (empty: as trained)
+        self.step2_input_differences: list[str] = self.cluster_model.step1_differences(self.candidates,
+                                                                                       self.peak_model.path)
         # the preset's clusterization constant goes with its peaks (as in ``ccreco evaluate``)
         self.deriv_config, self.deriv_cluster_config = deriv_preset(c.deriv_preset)
 
