@@ -199,3 +199,31 @@ def test_checking_many_inputs_reports_progress(tmp_path, monkeypatch, capsys) ->
     s = run_reco(files, tmp_path / "many", status=False, plots=False)
     assert f"Checking inputs: {len(files)}/{len(files)} file (100 %)" in capsys.readouterr().err
     assert s.counters["waveforms_reconstructed"] == 3 * len(files) and s.counters["chunks"] == 1
+
+
+def test_small_garfield_style_files_are_grouped_through_their_mapping(tmp_path, monkeypatch) -> None:
+    """Many small files in another layout (jagged waveforms, sampling rate in GS/s: the ``cepc``
+    mapping) read together give what one block per file gives."""
+    import awkward as ak
+
+    from ccreco.reco import RecoConfig
+
+    files = []
+    for i, chunk in enumerate(simulate(SimConfig.from_preset("tb2023-untuned"), 20, 7, chunk_size=5)):
+        branches = {"wf_i": ak.Array(list(chunk.waveforms)), "sampling_rate": np.full(len(chunk), 1.0),
+                    "ncls": np.asarray(chunk.truth["n_clusters"], dtype=np.int32)}
+        files.append(tmp_path / f"garfield_{i}.root")
+        with uproot.recreate(files[-1]) as f:
+            types = {k: (v.type if isinstance(v, ak.Array) else v.dtype) for k, v in branches.items()}
+            f.mktree("sim", types).extend(branches)
+    assert len(files) == 4
+    cfg = RecoConfig(angle_deg=0.0)
+    grouped = run_reco(files, tmp_path / "g", schema="cepc", config=cfg, status=False, plots=False, chunk_size=20)
+    monkeypatch.setattr(batch, "SMALL_FILE_FRACTION", 0.0)
+    single = run_reco(files, tmp_path / "s", schema="cepc", config=cfg, status=False, plots=False, chunk_size=20)
+    assert grouped.counters["chunks"] == 1 and single.counters["chunks"] == 4
+    with uproot.open(grouped.outdir / "reco.root") as fg, uproot.open(single.outdir / "reco.root") as fs:
+        a, b = fg["reco"].arrays(library="np"), fs["reco"].arrays(library="np")
+    for k in ("file_index", "event", "n_peaks", "n_clusters", "n_clusters_true", "track_length_cm"):
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    np.testing.assert_array_equal(a["event"], np.tile(np.arange(5), 4))  # entry numbers per file
