@@ -254,12 +254,19 @@ def lstm_clusters_factory(options: Mapping[str, str]) -> ClusterCounter:
     return counter
 
 
+#: (method, model, differences) already warned about in this process: ``ccreco pid`` opens a
+#: method once per population.
+_WARNED: set[tuple[str, str, tuple[str, ...]]] = set()
+
+
 def _warn_step1_differences(method: str, model: Any, cands: Any, peak_model_path: Any) -> None:
-    """Warn when a step-2 model gets other step-1 inputs than it was trained on."""
+    """Warn (once per process) when a step-2 model gets other step-1 inputs than it was trained on."""
     from ccreco.models.inference import step1_hint
 
     differences = model.step1_differences(cands, peak_model_path)
-    if differences:
+    key = (method, str(model.path), tuple(differences))
+    if differences and key not in _WARNED:
+        _WARNED.add(key)
         log.warning("%s: the step-2 model %s was trained on other step-1 inputs: %s%s", method, Path(model.path).name,
                     "; ".join(differences), step1_hint(differences, "option"))
 

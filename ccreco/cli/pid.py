@@ -73,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
     from ccreco.errors import ConfigError
     from ccreco.sim import SimConfig, build_sim_config
 
+    SimConfig.from_preset(args.preset)  # a bad preset is one line, before the models are opened
     overrides: dict[str, Any] = {}
     if args.config:
         base = SimConfig.from_preset(args.preset)
