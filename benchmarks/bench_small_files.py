@@ -115,7 +115,8 @@ def main(quick: bool = False) -> str:
         "## Many small files (`benchmarks/bench_small_files.py`)",
         "",
         f"`run_reco`, iterative executor, one core, shipped models, `tb2023-untuned` waveforms; {n_files} files of "
-        f"{WAVEFORMS_PER_FILE} waveforms against one file holding as many. Wall time of the whole run (input checks, "
+        f"{WAVEFORMS_PER_FILE} and {n_medium} files of {MEDIUM_WAVEFORMS} waveforms against one file holding as many. "
+        "Wall time of the whole run (input checks, "
         "coffea run, merge of the part files), each run in a fresh process (model loading and compilation included, "
         "as in a user's command).",
         "",
