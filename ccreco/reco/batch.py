@@ -1063,7 +1063,9 @@ def execute(plan: RunPlan, parts_dir: str | os.PathLike[str], *, status: bool | 
     status : bool, optional
         coffea's progress bars (default: on a terminal unless ``CCRECO_NO_PROGRESS`` is set).
     processor_factory : callable, optional
-        ``BlockTask -> ProcessorABC``; default :class:`ccreco.processors.ClusterCountingProcessor`.
+        ``BlockTask -> ProcessorABC``; default :class:`ccreco.processors.ClusterCountingProcessor`,
+        with which runs of small files are read together (:func:`group_small_files`); another
+        processor sees every file through coffea's runner, at least one block per file.
     progress : callable, optional
         Called with a one-line message at each stage (batch logs see where a run is).
 
@@ -1328,7 +1330,9 @@ def run_reco(
         Called with a one-line message at each stage (cluster start, run, outputs, plots), so
         that batch logs show where a run is (``ccreco reco`` prints them on stderr).
     processor_factory : callable, optional
-        ``BlockTask -> ProcessorABC``; default :class:`ccreco.processors.ClusterCountingProcessor`.
+        ``BlockTask -> ProcessorABC``; default :class:`ccreco.processors.ClusterCountingProcessor`,
+        with which runs of small files are read together (:func:`group_small_files`); another
+        processor sees every file through coffea's runner, at least one block per file.
 
     Returns
     -------
