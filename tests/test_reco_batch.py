@@ -81,13 +81,25 @@ def test_outputs_are_complete_and_match_the_library(sim_file, iterative_run):
             "n_clusters_vs_true.png"} <= {p.name for p in (out / "plots").iterdir()}
 
 
+@pytest.fixture(scope="module")
+def mixed_files(sim_file, simulated_file):
+    """Two small files, the 300-waveform file, two small files: with blocks of 100 the small
+    ones are read in pairs (ccreco's groups), the large one by coffea's runner."""
+    small = [simulated_file(5, 60 + i) for i in range(4)]
+    return [small[0], small[1], sim_file, small[2], small[3]]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("executor", ["futures", "dask"])
-def test_executors_agree(sim_file, iterative_run, tmp_path, executor):
-    s = run_reco([sim_file], tmp_path / executor, executor=executor, workers=2, chunk_size=100, status=False)
-    assert s.counters == iterative_run.counters
-    a, b = _reco_tree(iterative_run.outdir), _reco_tree(s.outdir)
-    for key in ("event", "n_peaks", "n_clusters", "dndx"):
+def test_executors_agree(mixed_files, tmp_path, executor):
+    ref = run_reco(mixed_files, tmp_path / "iterative", chunk_size=100, status=False, plots=False)
+    s = run_reco(mixed_files, tmp_path / executor, executor=executor, workers=2, chunk_size=100, status=False,
+                 plots=False)
+    assert ref.counters["chunks"] == 2 + N // 100 and ref.counters["waveforms_reconstructed"] == N + 20
+    assert s.counters == ref.counters
+    a, b = _reco_tree(ref.outdir), _reco_tree(s.outdir)
+    np.testing.assert_array_equal(a["file_index"], np.repeat(np.arange(5), [5, 5, N, 5, 5]))
+    for key in ("file_index", "event", "n_peaks", "n_clusters", "dndx"):
         np.testing.assert_array_equal(a[key], b[key])
 
 

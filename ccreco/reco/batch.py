@@ -1113,8 +1113,10 @@ def execute(plan: RunPlan, parts_dir: str | os.PathLike[str], *, status: bool | 
                 if runner_files:
                     acc, metrics = runner(fileset, proc, treename=plan.mapping.tree)
                 if groups:  # coffea's executor runs them like its own work items (workers, retries)
-                    grouped, _ = exe.copy(unit="block")(groups, functools.partial(process_group, task=proc.task),
-                                                        empty_output())
+                    # the runner left its pickled processor as the dask executor's heavy input
+                    plain = {"heavy_input": None} if hasattr(exe, "heavy_input") else {}
+                    grouped, _ = exe.copy(unit="block", **plain)(
+                        groups, functools.partial(process_group, task=proc.task), empty_output())
                     acc = grouped if not isinstance(acc, RecoAccumulator) else acc + grouped
         except Exception as exc:
             inner = _unwrap(exc)
