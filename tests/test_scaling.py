@@ -227,3 +227,44 @@ def test_small_garfield_style_files_are_grouped_through_their_mapping(tmp_path, 
     for k in ("file_index", "event", "n_peaks", "n_clusters", "n_clusters_true", "track_length_cm"):
         np.testing.assert_array_equal(a[k], b[k], err_msg=k)
     np.testing.assert_array_equal(a["event"], np.tile(np.arange(5), 4))  # entry numbers per file
+
+
+def test_a_group_splits_where_the_truth_fields_change(tmp_path) -> None:
+    """Small files whose truth fields differ (one lacks ``angle_deg``) cannot be concatenated:
+    each stretch with the same fields is one block; every waveform is reconstructed."""
+    import dataclasses
+
+    import awkward as ak
+
+    files = _small_files(tmp_path, [4, 4, 4, 4])
+    chunk = read(files[2])
+    with NtupleWriter(tmp_path / "other.root") as w:
+        w.write(dataclasses.replace(chunk, truth=ak.without_field(chunk.truth, "angle_deg")))
+    (tmp_path / "other.root").replace(files[2])
+    s = run_reco(files, tmp_path / "out", status=False, plots=False, chunk_size=100)
+    assert s.counters["chunks"] == 3 and s.counters["waveforms_reconstructed"] == 16
+    with uproot.open(s.outdir / "reco.root") as f:
+        t = f["reco"].arrays(["file_index", "n_clusters_true"], library="np")
+    np.testing.assert_array_equal(t["file_index"], np.repeat(np.arange(4), 4))
+    assert [f["entries"] for f in s.data["files"]] == [4, 4, 4, 4]
+
+
+def test_files_with_and_without_truth_are_refused_before_any_work(tmp_path) -> None:
+    """reco.root has one set of branches per run: a run mixing files with and without MC truth
+    used to reconstruct everything and then fail in the merge (an uproot error naming no file);
+    the input check now refuses it, naming a file of each kind."""
+    import dataclasses
+
+    from ccreco.errors import ConfigError
+
+    files = _small_files(tmp_path, [4, 4])
+    big = tmp_path / "big.root"
+    simulate_to_file(big, SimConfig.from_preset("tb2023-untuned"), 30, 3, progress=False)
+    with NtupleWriter(tmp_path / "data.root") as w:
+        w.write(dataclasses.replace(read(big), truth=None))
+    for chunk_size in (100, 10):  # the data file grouped or read by coffea's runner
+        with pytest.raises(ConfigError, match="differ in MC truth") as err:
+            run_reco([*files, tmp_path / "data.root"], tmp_path / "out", status=False, plots=False,
+                     chunk_size=chunk_size)
+        assert "data.root gives none" in str(err.value) and "f0.root gives n_clusters_true" in str(err.value)
+        assert not (tmp_path / "out").exists()

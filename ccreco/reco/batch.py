@@ -37,7 +37,7 @@ from ccreco.constants import N_SAMPLES, SAMPLING_NS
 from ccreco.errors import CcrecoError, ConfigError
 from ccreco.io.schema import Mapping as SchemaMapping
 from ccreco.reco.accumulator import Moments, RecoAccumulator
-from ccreco.reco.core import RecoConfig, Reconstructor, RecoResult
+from ccreco.reco.core import RecoConfig, Reconstructor, RecoResult, truth_outputs
 from ccreco.reco.hists import book, fill, moments
 from ccreco.reco.output import (
     PARTS_DIR,
@@ -690,8 +690,9 @@ def validate_inputs(files: Sequence[str], mapping: SchemaMapping, reconstructor:
     Raises
     ------
     CcrecoError
-        A bad file (raise mode), no readable file at all, or a model/data mismatch
-        (:class:`~ccreco.errors.ModelError`, always).
+        A bad file (raise mode), no readable file at all, a model/data mismatch
+        (:class:`~ccreco.errors.ModelError`, always), or files that differ in the MC truth they
+        give (:func:`~ccreco.reco.core.truth_outputs`; ``reco.root`` has one set of branches).
     """
     from ccreco.io.reader import open_tree, plan_tree, read_chunk
 
@@ -699,6 +700,7 @@ def validate_inputs(files: Sequence[str], mapping: SchemaMapping, reconstructor:
     skipped: list[dict[str, Any]] = []
     sampling: float | None = None
     n_samples: int | None = None
+    first_truth: tuple[str, ...] = ()
     for path in _counted(files, "Checking inputs", "file"):
         try:
             tree = open_tree(path, mapping)
@@ -717,6 +719,13 @@ def validate_inputs(files: Sequence[str], mapping: SchemaMapping, reconstructor:
         assert chunk is not None
         reconstructor.check(chunk.sampling_ns, chunk.n_samples, path)
         sampling, n_samples = chunk.sampling_ns, chunk.n_samples
+        truth = truth_outputs(None if chunk.truth is None else chunk.truth.fields)
+        if good and truth != first_truth:
+            # reco.root holds one set of branches per run: refuse before any work, not at the merge
+            raise ConfigError(f"inputs differ in MC truth: {good[0]} gives {', '.join(first_truth) or 'none'}, "
+                              f"{path} gives {', '.join(truth) or 'none'} (of n_clusters_true, n_electrons_true); "
+                              "reconstruct files with and without truth in separate runs")
+        first_truth = truth
         good.append(path)
         if entries is not None:
             entries[path] = {"numentries": int(plan.num_entries), "uuid": getattr(tree.file, "fUUID", None)}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -245,6 +246,29 @@ class RecoResult:
         return out
 
 
+def truth_outputs(fields: Sequence[str] | None) -> tuple[str, ...]:
+    """The per-waveform truth branches a reconstruction writes for data with these truth fields.
+
+    Parameters
+    ----------
+    fields : sequence of str or None
+        Truth fields of a chunk (``None``: no truth).
+
+    Returns
+    -------
+    tuple of str
+        Among ``n_clusters_true`` (from ``n_clusters`` or ``cluster_time_ns``) and
+        ``n_electrons_true`` (from ``electron_time_ns``).
+    """
+    have = set(fields or ())
+    out = []
+    if {"n_clusters", "cluster_time_ns"} & have:
+        out.append("n_clusters_true")
+    if "electron_time_ns" in have:
+        out.append("n_electrons_true")
+    return tuple(out)
+
+
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -449,11 +473,12 @@ class Reconstructor:
             result.deriv_n_clusters = d.n_clusters
         if chunk.truth is not None:
             fields = chunk.truth.fields
-            if "n_clusters" in fields:
+            outputs = truth_outputs(fields)
+            if "n_clusters_true" in outputs and "n_clusters" in fields:
                 result.n_clusters_true = np.asarray(chunk.truth["n_clusters"], dtype=np.int64)
-            elif "cluster_time_ns" in fields:
+            elif "n_clusters_true" in outputs:
                 result.n_clusters_true = np.asarray(ak.num(chunk.truth["cluster_time_ns"]), dtype=np.int64)
-            if "electron_time_ns" in fields:
+            if "n_electrons_true" in outputs:
                 result.n_electrons_true = np.asarray(ak.num(chunk.truth["electron_time_ns"]), dtype=np.int64)
             if "electron_peak_ns" in fields or {"cand_time_ns", "cand_label"} <= set(fields):
                 from ccreco.kernels.labels import candidate_labels
@@ -485,4 +510,4 @@ def reconstruct(chunk: WaveformChunk, config: RecoConfig | None = None,
     return reco(chunk)
 
 
-__all__ = ["LENGTH_SOURCES", "RecoConfig", "RecoResult", "Reconstructor", "reconstruct"]
+__all__ = ["LENGTH_SOURCES", "RecoConfig", "RecoResult", "Reconstructor", "reconstruct", "truth_outputs"]
