@@ -239,13 +239,13 @@ def test_cnn_says_which_step1_selection_it_was_trained_without(caplog: pytest.Lo
     diffs = Reconstructor(RecoConfig(cluster_model=cnn)).step2_input_differences
     assert diffs == ["region of interest on (trained without it)", "first-stage pre-selection on (trained without it)"]
     assert step1_hint(diffs) == " (--set roi=false --set preselect=false gives the inputs it was trained on)"
-    assert step1_hint(diffs[1:], "option") == " (preselect=false gives the inputs it was trained on)"
+    assert step1_hint(diffs[1:], "option") == " (method option preselect=false gives the inputs it was trained on)"
     assert Reconstructor(RecoConfig(cluster_model=cnn, roi=False, preselect=False)).step2_input_differences == []
     with caplog.at_level(logging.WARNING, logger="ccreco.analysis.methods"):
         cnn_clusters_factory({})
         cnn_clusters_factory({})
     assert caplog.text.count("cnn: the step-2 model cnn_ihep_tb2023_mix.onnx was trained on other step-1 inputs") == 1
-    assert "roi=false preselect=false gives the inputs" in caplog.text
+    assert "method options roi=false, preselect=false give the inputs" in caplog.text
 
 
 def test_geometry_channel_takes_the_given_angle() -> None:

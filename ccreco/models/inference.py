@@ -754,7 +754,8 @@ def step1_hint(differences: Sequence[str], how: str = "--set") -> str:
     differences : sequence of str
         From :meth:`OnnxModel.step1_differences`.
     how : {"--set", "option"}
-        ``ccreco reco --set roi=false`` or ``evaluate`` options ``roi=false``.
+        ``ccreco reco --set roi=false``, or method options ``roi=false`` (``ccreco evaluate --set``,
+        ``ccreco pid --option cnn:...``).
 
     Returns
     -------
@@ -765,8 +766,12 @@ def step1_hint(differences: Sequence[str], how: str = "--set") -> str:
             if any(text in d and "trained without" in d for d in differences)]
     if not keys:
         return ""
-    values = " ".join(f"--set {k}=false" if how == "--set" else f"{k}=false" for k in keys)
-    return f" ({values} gives the inputs it was trained on)"
+    if how == "--set":
+        return f" ({' '.join(f'--set {k}=false' for k in keys)} gives the inputs it was trained on)"
+    values = ", ".join(f"{k}=false" for k in keys)
+    several = len(keys) > 1
+    verb = "give" if several else "gives"
+    return f" (method option{'s' if several else ''} {values} {verb} the inputs it was trained on)"
 
 
 def load_model(path: str | os.PathLike[str], *, kinds: Sequence[str] | None = None,
