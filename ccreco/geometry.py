@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 
-def path_length_cm(chord: np.ndarray, angle_deg: float) -> np.ndarray:
+def path_length_cm(chord: np.ndarray, angle_deg: float | np.ndarray) -> np.ndarray:
     """Path length in the gas of a track inclined by ``angle_deg`` to the transverse plane.
 
     A perpendicular track (0 degrees) crosses the chord; at angle theta the path is
@@ -15,8 +15,9 @@ def path_length_cm(chord: np.ndarray, angle_deg: float) -> np.ndarray:
     ----------
     chord : numpy.ndarray
         Transverse chord lengths in cm.
-    angle_deg : float
-        Angle between the track and the plane perpendicular to the wire, in degrees.
+    angle_deg : float or numpy.ndarray
+        Angle between the track and the plane perpendicular to the wire, in degrees (one per
+        chord, or one for all).
 
     Returns
     -------

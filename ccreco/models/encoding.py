@@ -13,6 +13,7 @@ from typing import Any
 import awkward as ak
 import numpy as np
 
+from ccreco.geometry import path_length_cm
 from ccreco.kernels._jit import jit
 from ccreco.models.config import Encoding
 
@@ -210,7 +211,7 @@ def geometry_values(inputs: Mapping[str, np.ndarray], n: int) -> dict[str, np.nd
         if not np.all(np.isfinite(angle)) or np.any(np.abs(angle) >= 89.0):
             bad = angle[~(np.isfinite(angle) & (np.abs(angle) < 89.0))][:3]
             raise ValueError(f"angle_deg must be finite and within (-89, 89) degrees, got {bad.tolist()}")
-        out["sec_angle"] = (1.0 / np.cos(np.radians(angle))).astype(np.float32)
+        out["sec_angle"] = path_length_cm(np.ones(n), angle).astype(np.float32)  # path / chord
     return out
 
 
