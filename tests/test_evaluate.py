@@ -125,3 +125,19 @@ def test_cli_on_simulated_file(tmp_path: Path) -> None:
     assert 0.3 < c["slope"] < 1.5 and c["calibrated_rms"] > 0
     assert main(["evaluate", "peaks", "--data", str(f), "--set", "N9=1"]) == 2
     assert main(["evaluate", "peaks", "--data", str(f), "--method", "nope"]) == 2
+
+
+def test_threshold_argument_moves_the_working_point(simulated_file) -> None:  # noqa: ANN001
+    # the Python threshold reaches the step-1 model (it was accepted and ignored before)
+    f = simulated_file(150, 46)
+    loose = evaluate_peaks(str(f), "lstm", threshold=0.3)
+    tight = evaluate_peaks(str(f), "lstm", threshold=0.95)
+    stored = evaluate_peaks(str(f), "lstm")
+    assert loose["fakes_per_waveform"] > stored["fakes_per_waveform"] > tight["fakes_per_waveform"]
+    assert loose["electron_efficiency"] > tight["electron_efficiency"]
+    assert loose["options"]["threshold"] == "0.3"
+    assert evaluate_peaks(str(f), "lstm", options={"threshold": "0.3"})["f1"] == loose["f1"]
+    with pytest.raises(ConfigError, match="window scores"):
+        evaluate_peaks(str(f), "deriv", threshold=0.5)
+    with pytest.raises(ConfigError, match=r"\[0, 1\]"):
+        evaluate_peaks(str(f), "lstm", threshold=1.5)

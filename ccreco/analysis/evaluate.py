@@ -188,7 +188,7 @@ def evaluate_peaks(
     *,
     options: Mapping[str, str] | None = None,
     candidates: CandidateConfig | Mapping[str, Any] | None = None,
-    threshold: float = 0.5,
+    threshold: float | None = None,
     schema: str = "native",
     step_size: int = STEP_SIZE,
     max_waveforms: int | None = None,
@@ -208,8 +208,11 @@ def evaluate_peaks(
         Candidate selection, windows and matching tolerance. ``None``: the method's own (a model's
         stored selection, e.g. ``rule="max"`` for a model trained on local maxima), else
         ``CandidateConfig()``; a mapping changes only the fields it names on top of that.
-    threshold : float
-        Working point on scores (methods with scores).
+    threshold : float, optional
+        Working point on the window scores of methods that have them (``lstm``, ``cnn``): a window
+        is selected when its score reaches it. ``None``: the model's stored threshold. The same
+        as the option ``threshold`` (which wins if both are given); methods without scores
+        (``deriv``) refuse it.
     schema : str
         Schema of the files (``ccreco.io.iterate``).
     step_size : int
@@ -231,7 +234,18 @@ def evaluate_peaks(
     m = get_method(method)
     if m.peaks is None:
         raise ConfigError(f"method {method!r} has no peak finder")
-    finder = m.peaks(dict(options or {}))
+    opts = dict(options or {})
+    if threshold is not None:
+        if not 0.0 <= float(threshold) <= 1.0:
+            raise ConfigError(f"threshold must be in [0, 1], got {threshold}")
+        opts.setdefault("threshold", str(float(threshold)))
+    try:
+        finder = m.peaks(dict(opts))
+    except ConfigError as exc:
+        if threshold is not None and "threshold" in str(exc):
+            raise ConfigError(f"a threshold applies to methods with window scores (lstm, cnn); method "
+                              f"{method!r} has none ({exc.message})") from None
+        raise
     if isinstance(candidates, CandidateConfig):
         cfg = candidates
     else:
@@ -268,8 +282,8 @@ def evaluate_peaks(
     y = np.concatenate(labels) if labels else np.zeros(0, np.int8)
     sel = np.concatenate(selected) if selected else np.zeros(0, bool)
     sc = np.concatenate(scores) if has_scores and scores else None
-    out: dict[str, Any] = {"method": method, "options": dict(options or {}), "tolerance": cfg.tolerance}
-    out.update(window_metrics(y, scores=sc, selected=sel, threshold=threshold))
+    out: dict[str, Any] = {"method": method, "options": opts, "tolerance": cfg.tolerance}
+    out.update(window_metrics(y, scores=sc, selected=sel))
     counts["residuals_ns"] = np.concatenate(residuals) if residuals else np.zeros(0)
     out.update(electron_metrics(counts))
     out["n_waveforms"] = counts["n_waveforms"]

@@ -140,9 +140,8 @@ def _evaluate(args: argparse.Namespace, files: list[str], options: dict[str, str
         if args.cand_threshold is not None:
             kw["threshold"] = convert_value(args.cand_threshold, float | None, name="--cand-threshold")
         # None / overrides: the method's own candidates (a model's stored selection) with kw on top;
-        # the working point of methods with scores travels as their "threshold" option
+        # the working point of methods with scores travels as their "threshold" option (--threshold)
         return evaluate_peaks(files, args.method, options=options, candidates=kw or None,
-                              threshold=args.threshold if args.threshold is not None else 0.5,
                               schema=schema, step_size=step, max_waveforms=args.max_waveforms)
     return evaluate_clusters(files, args.method, options=options, schema=schema,
                              step_size=step, max_waveforms=args.max_waveforms)
