@@ -299,6 +299,8 @@ def test_shipped_angle_model_needs_and_uses_the_angle(tmp_path: Path) -> None:
     m_truth = evaluate_clusters(str(path), "perpeak", options={"model": str(model_path)})
     m_zero = evaluate_clusters(str(path), "perpeak", options={"model": str(model_path), "angle_deg": "0"})
     assert m_truth["mean_reco"] != m_zero["mean_reco"]
+    by_name = evaluate_clusters(str(path), "perpeak", options={"model": "perpeak_random_wide_angle"})
+    assert by_name["mean_reco"] == m_truth["mean_reco"]  # a shipped model by its name
 
 
 def test_angle_model_flags_angles_beyond_its_training(tmp_path: Path) -> None:

@@ -221,6 +221,25 @@ def test_cli_reco(sim_file, tmp_path, capsys):
     assert "more than once" in capsys.readouterr().err
 
 
+
+def test_angle_setting_reaches_a_model_that_uses_it(sim_file, tmp_path, capsys):
+    # --set angle_deg with the default step 2 (no angle input) says so and names the model that
+    # uses it; that model is reached by its shipped name
+    assert main(["reco", str(sim_file), "-o", str(tmp_path / "a"), "--no-plots", "--set", "deriv=false",
+                 "--set", "angle_deg=45"]) == 0
+    err = capsys.readouterr().err
+    assert "does not use the track angle" in err and "--cluster-model perpeak_random_wide_angle" in err
+    assert main(["reco", str(sim_file), "-o", str(tmp_path / "b"), "--no-plots", "--set", "deriv=false",
+                 "--set", "angle_deg=45", "--cluster-model", "perpeak_random_wide_angle"]) == 0
+    err = capsys.readouterr().err
+    assert "takes the track angle" in err and "does not use" not in err
+    summary = json.loads((tmp_path / "b" / "summary.json").read_text())
+    assert "perpeak_random_wide_angle" in json.dumps(summary)
+    assert main(["reco", str(sim_file), "-o", str(tmp_path / "c"), "--no-plots",
+                 "--cluster-model", "no_such_model"]) == 2
+    assert "no_such_model" in capsys.readouterr().err
+
+
 def test_models_dir_option(sim_file, tmp_path):
     from ccreco.cli.reco import models_from_dir
     from ccreco.models.shipped import DEFAULT_CLUSTER_MODEL, DEFAULT_PEAK_MODEL, shipped_model

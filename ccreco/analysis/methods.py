@@ -162,10 +162,10 @@ def deriv_clusters_factory(options: Mapping[str, str]) -> ClusterCounter:
 # ---------------------------------------------------------------------------------------------
 # ONNX models
 def _model_path(opts: dict[str, str], key: str, default: str) -> str:
-    from ccreco.models.shipped import available_models, shipped_model
+    from ccreco.models.shipped import available_models, model_file, shipped_model
 
-    if key in opts:
-        return opts.pop(key)
+    if key in opts:  # a file, or the name of a shipped model
+        return str(model_file(opts.pop(key)))
     if default not in available_models():
         raise ConfigError(f"option {key}=PATH.onnx is required (no shipped model {default!r})")
     return str(shipped_model(default))

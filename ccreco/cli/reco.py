@@ -51,8 +51,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--models", metavar="DIR",
                    help="directory holding one step-1 and one step-2 ccreco ONNX model (recognised by the "
                    "'kind' in their metadata, whatever their names); default: the shipped models")
-    p.add_argument("--peak-model", metavar="M.onnx", help="step-1 model (overrides --models)")
-    p.add_argument("--cluster-model", metavar="M.onnx", help="step-2 model (overrides --models)")
+    p.add_argument("--peak-model", metavar="M.onnx", help="step-1 model, a file or a shipped model's name "
+                   "(overrides --models)")
+    p.add_argument("--cluster-model", metavar="M.onnx", help="step-2 model, a file or a shipped model's name, "
+                   "e.g. perpeak_random_wide_angle (overrides --models)")
     _args.add_set(p, "reconstruction option (repeatable): threshold, deriv, deriv_preset, cell_length_cm, "
                   "angle_deg, threads, batch_size, cnn_batch_size, roi, preselect")
     p.add_argument("--threshold", type=float, default=None,

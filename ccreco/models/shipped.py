@@ -57,6 +57,35 @@ def shipped_model(name: str) -> Path:
     return path
 
 
+
+def model_file(spec: str | Path) -> Path:
+    """A model given as a file or by the name of a shipped model.
+
+    Parameters
+    ----------
+    spec : str or path-like
+        An existing ``.onnx`` file, else a name from :func:`available_models` (with or without
+        ``.onnx``), e.g. ``perpeak_random_wide_angle``.
+
+    Returns
+    -------
+    pathlib.Path
+        The file; a path that is neither is returned as given, for the loader to report.
+
+    Examples
+    --------
+    >>> model_file("perpeak_random_wide_angle").name
+    'perpeak_random_wide_angle.onnx'
+    """
+    path = Path(spec)
+    if path.exists():
+        return path
+    name = str(spec)
+    if "/" not in name and name.removesuffix(".onnx") in available_models():
+        return shipped_model(name)
+    return path
+
+
 #: The sha256 in a model card: ``sha256 `HEX` `` (the full digest, or its first 16+ digits).
 _CARD_SHA = re.compile(r"sha256 `([0-9a-f]{16,64})")
 _VERIFIED: dict[tuple[str, int, int], bool] = {}
@@ -188,4 +217,4 @@ def model_card(path: str | Path, title: str | None = None, notes: str = "") -> s
     return "\n".join(lines) + "\n"
 
 __all__ = ["DATA_DIR", "DEFAULT_CLUSTER_MODEL", "DEFAULT_CNN_MODEL", "DEFAULT_PEAK_MODEL", "DEFAULT_PERPEAK_MODEL",
-           "available_models", "model_card", "recorded_sha256", "shipped_model", "verify_shipped"]
+           "available_models", "model_card", "model_file", "recorded_sha256", "shipped_model", "verify_shipped"]

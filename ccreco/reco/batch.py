@@ -1008,10 +1008,18 @@ def plan_run(
                           "it would be counted twice")
     check_outputs([Output(str(outdir), "replace_dir")], paths)
     reconstructor = get_reconstructor(config)
-    if "angle_deg" in getattr(reconstructor.cluster_model, "extra_inputs", ()):
+    step2_inputs = set(getattr(reconstructor.cluster_model, "extra_inputs", ()))
+    if "angle_deg" in step2_inputs:
         log.warning("the step-2 model %s takes the track angle: from the data's angle_deg branch where there is one, "
                     "else the configured angle_deg = %g deg for every waveform (--set angle_deg=...)",
                     Path(reconstructor.cluster_model.path).name, reconstructor.config.angle_deg)
+    elif reconstructor.config.angle_deg != 0.0 and not step2_inputs & {"angle_deg", "track_length_cm"}:
+        # the user said the angle, and nothing in the count uses it: say so, and what would
+        log.warning("angle_deg = %g deg is set, but the step-2 model %s does not use the track angle (it sees a "
+                    "track at an angle as a denser one, and its level moves with the angle: docs/MODELS.md, "
+                    "'Response across cluster density'); the angle-aware per-peak model uses it: "
+                    "--cluster-model perpeak_random_wide_angle", reconstructor.config.angle_deg,
+                    Path(reconstructor.cluster_model.path).name)
     if reconstructor.step2_input_differences:
         from ccreco.models.inference import step1_hint
 

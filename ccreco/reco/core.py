@@ -38,11 +38,11 @@ class RecoConfig:
     Attributes
     ----------
     peak_model : str or None
-        Step-1 ONNX file; ``None`` takes the shipped default
-        (:data:`ccreco.models.shipped.DEFAULT_PEAK_MODEL`).
+        Step-1 ONNX file or the name of a shipped model (:func:`ccreco.models.shipped.model_file`);
+        ``None`` takes the shipped default (:data:`ccreco.models.shipped.DEFAULT_PEAK_MODEL`).
     cluster_model : str or None
-        Step-2 ONNX file, a CNN (kind ``clusters``) or a per-peak model (kind ``peak_clusters``);
-        ``None`` takes the shipped default (:data:`ccreco.models.shipped.DEFAULT_CLUSTER_MODEL`,
+        Step-2 ONNX file or shipped name, a CNN (kind ``clusters``) or a per-peak model (kind
+        ``peak_clusters``); ``None`` takes the shipped default (:data:`ccreco.models.shipped.DEFAULT_CLUSTER_MODEL`,
         the per-peak model).
     threshold : float or None
         Step-1 working point; ``None`` uses the threshold stored in the model.
@@ -305,12 +305,12 @@ class Reconstructor:
         from ccreco.kernels import deriv_preset
         from ccreco.models.dataset import candidate_config
         from ccreco.models.inference import PeakModel, load_model
-        from ccreco.models.shipped import DEFAULT_CLUSTER_MODEL, DEFAULT_PEAK_MODEL, shipped_model
+        from ccreco.models.shipped import DEFAULT_CLUSTER_MODEL, DEFAULT_PEAK_MODEL, model_file, shipped_model
 
         self.config = RecoConfig() if config is None else config
         c = self.config
-        peak_path = Path(c.peak_model) if c.peak_model else shipped_model(DEFAULT_PEAK_MODEL)
-        cnn_path = Path(c.cluster_model) if c.cluster_model else shipped_model(DEFAULT_CLUSTER_MODEL)
+        peak_path = model_file(c.peak_model) if c.peak_model else shipped_model(DEFAULT_PEAK_MODEL)
+        cnn_path = model_file(c.cluster_model) if c.cluster_model else shipped_model(DEFAULT_CLUSTER_MODEL)
         self.peak_model = PeakModel(peak_path, intra_op_num_threads=c.threads, batch_size=c.batch_size)
         # step 2: a CNN on peak times, or a per-peak model (kind "peak_clusters", PeakClusterModel.count)
         self.cluster_model = cast("ClusterModel | PeakClusterModel", load_model(
