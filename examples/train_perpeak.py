@@ -1,5 +1,9 @@
 """Train the per-peak step-2 model (ccreco.models.train_clusters.train_peak_cluster_model).
 
+The command line does the same: ``ccreco train perpeak train_wide.root --set epochs=20
+--set threads=1 -o perpeak_random_wide.onnx`` (byte-identical output); this script shows the
+library calls.
+
     # the shipped default step 2 (perpeak_random_wide): cluster density x 0.5-2.0
     python examples/randomized_sample.py -n 8000 --seed 9 --set density_scale=0.5,2.0 -o train_wide.root
     python examples/train_perpeak.py --data train_wide.root -o perpeak_random_wide.onnx \

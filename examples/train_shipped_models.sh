@@ -45,8 +45,8 @@ PY
 
 # step 2, the default: the per-peak model on a randomized sample with a wide density range
 python "$repo/examples/randomized_sample.py" -n 8000 --seed 9 --set density_scale=0.5,2.0 -o train_wide.root
-python "$repo/examples/train_perpeak.py" --data train_wide.root --peak-model lstm_compact_tb2023_untuned.onnx \
-    -o perpeak_random_wide.onnx --epochs 20 --seed 1 --threads 1
+ccreco train perpeak train_wide.root --peak-model lstm_compact_tb2023_untuned.onnx \
+    --set epochs=20 --set threads=1 -o perpeak_random_wide.onnx
 
 # step 1, selectable: one candidate per pulse top in a region of interest (docs/MODELS.md, issue 17)
 ccreco train peaks --data untuned_s1.root --max-waveforms 5000 --preset compact \

@@ -1,4 +1,4 @@
-"""``ccreco train peaks|clusters`` end to end on a tiny simulated file, and the sample builders."""
+"""``ccreco train peaks|clusters|perpeak`` end to end on a tiny simulated file, and the sample builders."""
 
 from __future__ import annotations
 
@@ -56,6 +56,39 @@ def test_train_clusters_cli_with_extra_input(lstm_file: Path, sim_file: Path, tm
     assert (tmp_path / "plots" / "clusters_npred_vs_ntrue.png").exists()
     pred = model.predict([[110.0, 130.0]], sampling_ns=1.0, window_ns=2000.0, extra={"track_length_cm": [0.8]})
     assert pred.shape == (1,) and np.isfinite(pred).all()
+
+
+def test_train_perpeak_cli_is_the_library_recipe(lstm_file: Path, sim_file: Path, tmp_path: Path) -> None:
+    """``ccreco train perpeak`` gives, byte for byte, the model of the library call with the same
+    configuration and seed, and that model runs as the reconstruction's step 2."""
+    import dataclasses
+
+    from ccreco.models.config import PeakClusterConfig
+    from ccreco.models.dataset import peak_cluster_sample
+    from ccreco.models.inference import PeakClusterModel
+    from ccreco.models.train_clusters import PEAK_CLUSTER_TRAIN, train_peak_cluster_model
+
+    out = tmp_path / "pp.onnx"
+    rc = main(["train", "perpeak", str(sim_file), "--peak-model", str(lstm_file), "--set", "epochs=2",
+               "--set", "dense=8", "--set", "context=3", "--set", "waveform_channels=wf_confident,wf_span_ns",
+               "--seed", "5", "-o", str(out), "--plots", str(tmp_path / "plots")])
+    assert rc == 0
+    model = PeakClusterModel(out)
+    assert model.metadata["kind"] == "peak_clusters" and model.context == 3
+    assert model.metadata["channels"][-2:] == ["wf_confident", "wf_span_ns"]
+    assert model.metadata["train_sample"]["peak_model"]["file"] == "lstm.onnx"
+    assert model.metadata["train_config"]["seed"] == 5 and model.metadata["metrics"]["epochs_run"] == 2
+    assert any((tmp_path / "plots").iterdir())
+    cfg = PeakClusterConfig(context=3, dense=(8,), waveform_channels=("wf_confident", "wf_span_ns"))
+    sample = peak_cluster_sample([str(sim_file)], PeakModel(lstm_file), cfg.context, channels=cfg.channels)
+    result = train_peak_cluster_model(sample, cfg, dataclasses.replace(PEAK_CLUSTER_TRAIN, epochs=2, seed=5))
+    result.export(tmp_path / "lib.onnx")
+    assert (tmp_path / "lib.onnx").read_bytes() == out.read_bytes()
+    assert main(["reco", str(sim_file), "-o", str(tmp_path / "reco"), "--peak-model", str(lstm_file),
+                 "--cluster-model", str(out), "--no-plots", "--set", "deriv=false"]) == 0
+    assert main(["train", "perpeak", str(sim_file), "--set", "waveform_channels=nope", "-o",
+                 str(tmp_path / "bad.onnx")]) == 2
+    assert not (tmp_path / "bad.onnx").exists()
 
 
 def test_cli_usage_errors(sim_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,4 +1,4 @@
-"""``ccreco train peaks|clusters``: train the step-1 LSTM or step-2 CNN and export it to ONNX."""
+"""``ccreco train peaks|clusters|perpeak``: train the step-1 LSTM or a step-2 model and export it to ONNX."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Register the ``train`` subcommand group (``peaks`` and ``clusters``).
+    """Register the ``train`` subcommand group (``peaks``, ``clusters`` and ``perpeak``).
 
     Parameters
     ----------
@@ -26,10 +26,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
     p = _args.add_command(
         subparsers, "train",
-        help="train the step-1 peak finder (LSTM) or step-2 cluster counter (CNN)",
+        help="train the step-1 peak finder (LSTM) or a step-2 cluster counter (per-peak model or CNN)",
         description="Train a model on simulated ntuples with MC truth and export it to one ONNX file "
         "with its configuration, training sample and validation metrics in the metadata.",
         examples=["ccreco train peaks run.root --preset compact -o my_lstm.onnx",
+                  "ccreco train perpeak train_wide.root -o my_perpeak.onnx",
                   "ccreco train clusters run.root --peak-model my_lstm.onnx -o my_cnn.onnx"],
     )
     sub = p.add_subparsers(dest="train_command", metavar="STEP", required=True)
@@ -78,6 +79,25 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     _args.add_preset(clusters, _args.CLUSTER_MODEL_PRESETS, "ihep", "model preset")
     common(clusters)
     clusters.set_defaults(func=run_clusters)
+
+    perpeak = _args.add_command(
+        sub, "perpeak", help="step 2: per-peak model (clusters opened by each step-1 candidate; the default)",
+        description="Train the per-peak step-2 model (the default step 2 of ccreco reco) on the step-1 "
+        "candidates and scores of a step-1 model, with per-candidate targets from the truth clusters; "
+        "N_clusters is the sum over a waveform's candidates. Train on a sample that spans what real runs "
+        "vary (examples/randomized_sample.py; docs/MODELS.md, 'Linear per-peak counting'). Model keys: "
+        "context, dense, activation, dropout, waveform_channels (comma separated, empty for none); "
+        "training keys as for the other steps (epochs, learning_rate, batch_size, patience, seed, threads, "
+        "max_samples, validation_fraction, loss).",
+        examples=["python examples/randomized_sample.py -n 8000 --seed 9 --set density_scale=0.5,2.0 "
+                  "-o train_wide.root",
+                  "ccreco train perpeak train_wide.root -o my_perpeak.onnx   # the recipe of perpeak_random_wide",
+                  "ccreco reco run.root -o out/ --cluster-model my_perpeak.onnx"])
+    perpeak.add_argument("--peak-model", default=None, metavar="M.onnx",
+                         help="step-1 model whose candidates and scores the model learns from, a file or a shipped "
+                         "name (default: the shipped step-1 model; use the one you will reconstruct with)")
+    common(perpeak)
+    perpeak.set_defaults(func=run_perpeak)
     return p
 
 
@@ -239,6 +259,36 @@ def run_clusters(args: argparse.Namespace) -> int:
     return _finish(result, args)
 
 
+def run_perpeak(args: argparse.Namespace) -> int:
+    """Run ``ccreco train perpeak``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed arguments.
+
+    Returns
+    -------
+    int
+        Exit status (0 on success).
+    """
+    from ccreco.cli import _args
+    from ccreco.models.config import PeakClusterConfig, with_overrides
+    from ccreco.models.dataset import peak_cluster_sample
+    from ccreco.models.inference import PeakModel
+    from ccreco.models.shipped import DEFAULT_PEAK_MODEL, model_file, shipped_model
+    from ccreco.models.train_clusters import PEAK_CLUSTER_TRAIN, train_peak_cluster_model
+
+    _log_epochs()
+    model_cfg, train_cfg = with_overrides((PeakClusterConfig(), PEAK_CLUSTER_TRAIN), _train_options(args))
+    peak_path = model_file(args.peak_model) if args.peak_model else shipped_model(DEFAULT_PEAK_MODEL)
+    peak_model = PeakModel(peak_path, intra_op_num_threads=train_cfg.threads)
+    sample = peak_cluster_sample(args.data, peak_model, model_cfg.context, schema=_args.schema(args),
+                                 max_waveforms=args.max_waveforms, channels=model_cfg.channels)
+    result = train_peak_cluster_model(sample, model_cfg, train_cfg, checkpoint=args.checkpoint)
+    return _finish(result, args)
+
+
 def outputs(args: argparse.Namespace) -> tuple[list[Any], list[str | None]]:
     """What ``ccreco train`` writes and reads (checked and locked by the CLI before training).
 
@@ -262,4 +312,9 @@ def outputs(args: argparse.Namespace) -> tuple[list[Any], list[str | None]]:
     plots = _args.plot_dir_beside(args, output)
     if plots is not None:
         outs.append(Output(str(plots), "dir"))
-    return outs, [*_args.input_files(args), getattr(args, "peak_model", None)]
+    peak_model = getattr(args, "peak_model", None)
+    if peak_model:  # a shipped model's name is read from the package
+        from ccreco.models.shipped import model_file
+
+        peak_model = str(model_file(peak_model))
+    return outs, [*_args.input_files(args), peak_model]

@@ -61,6 +61,27 @@ def _quiet_export(model: torch.nn.Module, args: tuple[torch.Tensor, ...], path: 
             torch_onnx_log.setLevel(level)
 
 
+#: Node metadata the exporter fills with the exporting machine's source paths and line numbers;
+#: removed so that a model file depends on its weights and metadata only (same seed, same bytes).
+SOURCE_TRACE_KEYS: tuple[str, ...] = ("pkg.torch.onnx.stack_trace",)
+
+
+def _strip_source_traces(graph: Any) -> None:
+    """Remove :data:`SOURCE_TRACE_KEYS` from every node of an ONNX graph or function (and subgraphs)."""
+    for node in graph.node:
+        kept = [(p.key, p.value) for p in node.metadata_props if p.key not in SOURCE_TRACE_KEYS]
+        if len(kept) != len(node.metadata_props):
+            del node.metadata_props[:]
+            for key, value in kept:
+                entry = node.metadata_props.add()
+                entry.key, entry.value = key, value
+        for attribute in node.attribute:
+            if attribute.HasField("g"):
+                _strip_source_traces(attribute.g)
+            for sub in attribute.graphs:
+                _strip_source_traces(sub)
+
+
 def check_parity(
     model: torch.nn.Module,
     info: ModelInfo,
@@ -68,7 +89,7 @@ def check_parity(
     batches: tuple[int, ...] = CHECK_BATCHES,
     atol: float = 1e-5,
     seed: int = 1,
-    rtol: float = 1e-5,
+    rtol: float = 1e-4,
 ) -> float:
     """Compare PyTorch and ONNX Runtime outputs on seeded random inputs.
 
@@ -119,7 +140,10 @@ def check_parity(
             )
         diff = float(np.max(np.abs(got - ref))) if got.size else 0.0
         worst = max(worst, diff)
-        # absolute tolerance plus a relative one: a rate output (exp) on random inputs can be large
+        # absolute tolerance plus a relative one: a rate output (exp) on random inputs can be large, and
+        # its relative error is the absolute float32 error of its logit, which grows with the hidden
+        # activations (1.1e-5 seen for a per-peak model trained 2 epochs on 80 waveforms); an export
+        # bug differs by far more than 1e-4
         excess = float(np.max(np.abs(got - ref) - rtol * np.abs(ref))) if got.size else 0.0
         if excess > atol:
             raise ModelError(f"ONNX Runtime differs from PyTorch by {diff:.3g} (> {atol:g} + {rtol:g} x |output|) "
@@ -183,6 +207,9 @@ def export_onnx(
     try:
         _quiet_export(model, info.example_inputs(2), tmp, info)
         proto = onnx.load(str(tmp))
+        _strip_source_traces(proto.graph)
+        for function in proto.functions:
+            _strip_source_traces(function)
         del proto.metadata_props[:]
         for key, value in sorted(md.encode(meta).items()):
             entry = proto.metadata_props.add()
