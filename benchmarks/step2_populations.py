@@ -8,7 +8,7 @@ Make the samples once (2,000 waveforms each, 600 per population; seeds never use
     ccreco simulate --preset heed-tube -n 2000 --seed 4444 -o DIR/heed.root
     ccreco simulate --preset tb2023-untuned -n 2000 --seed 4545 --set cluster_size_model=heed \\
         --set delta_electron_spread=true -o DIR/untuned_heed.root
-    python examples/randomized_sample.py -n 2000 --seed 10 -o DIR/test_random.root
+    ccreco simulate --randomize -n 2000 --seed 10 -o DIR/test_random.root
     # populations: p 0.7, p 1, K 1, pi 1, pi 5, mu 180 GeV/c at seeds 5001-5006
     ccreco simulate --preset tb2023-untuned -n 600 --seed 5001 --set species=p --set momenta_gev=0.7 \\
         -o DIR/pop_p_0.7.root

@@ -1,5 +1,8 @@
 """Write a domain-randomized training sample (ccreco.sim.randomize); one command to regenerate.
 
+``ccreco simulate --randomize`` is the same on the command line (same options, same file);
+this script shows the library calls.
+
     python examples/randomized_sample.py -n 8000 --seed 7 -o train_random.root
     python examples/randomized_sample.py -n 2000 --seed 8 -o test_random.root \
         --set angle_deg=0,0 --set tube_fraction=1

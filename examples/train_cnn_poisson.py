@@ -1,6 +1,6 @@
 """Train the step-2 CNN with a Poisson output and a stored calibration line (formulation (a)).
 
-    python examples/randomized_sample.py -n 8000 --seed 7 -o train_random.root
+    ccreco simulate --randomize -n 8000 --seed 7 -o train_random.root
     python examples/train_cnn_poisson.py train_random.root -o cnn_poisson_random.onnx \
         --epochs 25 --seed 1 --threads 2
 

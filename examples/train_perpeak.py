@@ -5,7 +5,7 @@ The command line does the same: ``ccreco train perpeak train_wide.root --set epo
 library calls.
 
     # the shipped default step 2 (perpeak_random_wide): cluster density x 0.5-2.0
-    python examples/randomized_sample.py -n 8000 --seed 9 --set density_scale=0.5,2.0 -o train_wide.root
+    ccreco simulate --randomize -n 8000 --seed 9 --set density_scale=0.5,2.0 -o train_wide.root
     python examples/train_perpeak.py --data train_wide.root -o perpeak_random_wide.onnx \
         --epochs 20 --seed 1 --threads 1
 

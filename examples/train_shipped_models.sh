@@ -44,7 +44,7 @@ roi_default.with_candidates("lstm_roi.onnx", "lstm_compact_tb2023_untuned.onnx",
 PY
 
 # step 2, the default: the per-peak model on a randomized sample with a wide density range
-python "$repo/examples/randomized_sample.py" -n 8000 --seed 9 --set density_scale=0.5,2.0 -o train_wide.root
+ccreco simulate --randomize -n 8000 --seed 9 --set density_scale=0.5,2.0 -o train_wide.root
 ccreco train perpeak train_wide.root --peak-model lstm_compact_tb2023_untuned.onnx \
     --set epochs=20 --set threads=1 -o perpeak_random_wide.onnx
 

@@ -70,3 +70,35 @@ def test_optional_field_and_electronics_ranges() -> None:
     assert all(0.0 <= c.coloured_noise_mv <= 0.7 for c in blocks)
     with pytest.raises(ConfigError, match="no_filter_fraction"):
         RandomizeConfig(no_filter_fraction=2.0)
+
+
+def test_simulate_randomize_cli_is_the_library_sample(tmp_path: Path) -> None:
+    """``ccreco simulate --randomize`` writes what write_randomized writes; its dumped TOML reads
+    back to the same configuration; --ionization replaces the models and keeps only their ranges."""
+    import dataclasses
+
+    from ccreco.cli import main
+    from ccreco.io import read
+    from ccreco.sim.randomize import build_randomize_config
+
+    out, toml = tmp_path / "r.root", tmp_path / "r.toml"
+    assert main(["simulate", "--randomize", "-n", "40", "--seed", "5", "--set", "block=8",
+                 "--set", "density_scale=0.5,2.0", "-o", str(out), "--dump-config", str(toml)]) == 0
+    cfg = dataclasses.replace(RandomizeConfig(), block=8, density_scale=(0.5, 2.0))
+    assert build_randomize_config(config_file=toml) == cfg
+    ref = tmp_path / "ref.root"
+    write_randomized(ref, cfg, 40, seed=5, progress=False)
+    np.testing.assert_array_equal(read(out).waveforms, read(ref).waveforms)
+    one = build_randomize_config(overrides={"block": "8"}, ionization=["tuned=cluster_size_model:heed,cluster_p1:0.9"])
+    assert one.ionization == {"tuned": {"cluster_size_model": "heed", "cluster_p1": 0.9}}
+    assert one.ionization_ranges == {}
+    heed = build_randomize_config(ionization=["heed=cluster_size_model:heed"])
+    assert set(heed.ionization_ranges) == {"heed"}
+    with pytest.raises(ConfigError, match="cluster_p9"):
+        build_randomize_config(ionization=["x=cluster_p9:1"])
+    with pytest.raises(ConfigError, match="--ionization"):
+        build_randomize_config(overrides={"ionization": "table"})
+    with pytest.raises(ConfigError, match="density_scal"):
+        build_randomize_config(overrides={"density_scal": "1,2"})
+    assert main(["simulate", "-n", "4", "--ionization", "a=", "-o", str(tmp_path / "x.root")]) == 2
+    assert not (tmp_path / "x.root").exists()

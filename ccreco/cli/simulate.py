@@ -27,9 +27,15 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         subparsers, "simulate",
         help="generate drift-tube waveforms with MC truth (fast, Garfield++-calibrated)",
         description="Generate waveforms with MC truth into a ROOT file (tree 'sim'). "
-        "Parameters: a preset, then --config FILE.toml, then --set key=value (later wins).",
+        "Parameters: a preset, then --config FILE.toml, then --set key=value (later wins). "
+        "With --randomize: a domain-randomized training sample (blocks of waveforms, each with its own "
+        "configuration drawn from ranges: species and momenta, cell or tube, angle, density, ionization "
+        "and pulse models, gain, noise; docs/SIMULATION.md); --preset is then the blocks' base, and "
+        "--config/--set take RandomizeConfig fields (ranges as low,high).",
         examples=["ccreco simulate --preset tb2023-untuned -n 5000 -o run.root --plots   # plots in run-plots/",
-                  "ccreco simulate --preset tb2023-tuned -n 1000 --seed 7 --set noise_mv=1.5 -o noisy.root"],
+                  "ccreco simulate --preset tb2023-tuned -n 1000 --seed 7 --set noise_mv=1.5 -o noisy.root",
+                  "ccreco simulate --randomize -n 8000 --seed 9 --set density_scale=0.5,2.0 -o train_wide.root"
+                  "   # the default step 2's training sample"],
     )
     _args.add_preset(p, _args.SIM_PRESETS, "tb2023-untuned", "simulator preset")
     p.add_argument("-n", "--n-events", type=int, required=True, metavar="N", help="number of waveforms (required)")
@@ -40,6 +46,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     _args.add_plots(p, default_on=False, where="OUTPUT-plots/ beside the output file")
     _args.add_chunk_size(p, STEP_SIZE, "waveforms per written chunk (one basket per branch)")
     p.add_argument("--dump-config", metavar="FILE.toml", help="write the final configuration as TOML")
+    p.add_argument("--randomize", action="store_true",
+                   help="write a domain-randomized sample (ccreco.sim.randomize); --config/--set then take "
+                   "RandomizeConfig fields")
+    p.add_argument("--ionization", action="append", default=[], metavar="NAME=FIELD:VALUE,...",
+                   help="with --randomize: a named ionization model, SimConfig overrides (repeatable; replaces the "
+                   "default table + HEED-like pair), e.g. --ionization tuned=cluster_size_model:heed,cluster_p1:0.9")
     _args.add_json(p, "a summary (file, waveforms, preset, seed)")
     p.set_defaults(func=run)
     return p
@@ -60,8 +72,13 @@ def run(args: argparse.Namespace) -> int:
     """
     from ccreco.cli import _args, parse_set
     from ccreco.constants import STEP_SIZE
+    from ccreco.errors import ConfigError
     from ccreco.sim import build_sim_config, simulate_to_file
 
+    if args.randomize:
+        return _run_randomized(args)
+    if args.ionization:
+        raise ConfigError("--ionization needs --randomize (a plain simulation takes SimConfig fields with --set)")
     config = build_sim_config(args.preset, args.config, parse_set(args.set_))
     if args.dump_config:
         config.to_toml(args.dump_config)
@@ -78,6 +95,29 @@ def run(args: argparse.Namespace) -> int:
         for path in plot_file(output, plots):
             print(f"plot: {path}", file=sys.stderr)
     _args.write_json(args, {"output": str(output), "waveforms": n, "preset": args.preset, "config": config.name,
+                            "seed": args.seed, "plots": None if plots is None else str(plots)})
+    return 0
+
+
+def _run_randomized(args: argparse.Namespace) -> int:
+    """``ccreco simulate --randomize``: a domain-randomized sample (one configuration per block)."""
+    from ccreco.cli import _args, parse_set
+    from ccreco.sim.randomize import build_randomize_config, write_randomized
+
+    config = build_randomize_config(args.preset, args.config, parse_set(args.set_), args.ionization)
+    if args.dump_config:
+        config.to_toml(args.dump_config)
+    output = _args.required_output(args)
+    n = write_randomized(output, config, args.n_events, args.seed)
+    print(f"wrote {n} randomized waveforms (base {config.base}, blocks of {config.block}, seed {args.seed}) "
+          f"to {output}", file=sys.stderr)
+    plots = _args.plot_dir_beside(args, output)
+    if plots is not None:
+        from ccreco.sim.plots import plot_file
+
+        for path in plot_file(output, plots):
+            print(f"plot: {path}", file=sys.stderr)
+    _args.write_json(args, {"output": str(output), "waveforms": n, "randomize": config.to_dict(),
                             "seed": args.seed, "plots": None if plots is None else str(plots)})
     return 0
 

@@ -85,12 +85,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         description="Train the per-peak step-2 model (the default step 2 of ccreco reco) on the step-1 "
         "candidates and scores of a step-1 model, with per-candidate targets from the truth clusters; "
         "N_clusters is the sum over a waveform's candidates. Train on a sample that spans what real runs "
-        "vary (examples/randomized_sample.py; docs/MODELS.md, 'Linear per-peak counting'). Model keys: "
+        "vary (ccreco simulate --randomize; docs/MODELS.md, 'Linear per-peak counting'). Model keys: "
         "context, dense, activation, dropout, waveform_channels (comma separated, empty for none); "
         "training keys as for the other steps (epochs, learning_rate, batch_size, patience, seed, threads, "
         "max_samples, validation_fraction, loss).",
-        examples=["python examples/randomized_sample.py -n 8000 --seed 9 --set density_scale=0.5,2.0 "
-                  "-o train_wide.root",
+        examples=["ccreco simulate --randomize -n 8000 --seed 9 --set density_scale=0.5,2.0 -o train_wide.root",
                   "ccreco train perpeak train_wide.root -o my_perpeak.onnx   # the recipe of perpeak_random_wide",
                   "ccreco reco run.root -o out/ --cluster-model my_perpeak.onnx"])
     perpeak.add_argument("--peak-model", default=None, metavar="M.onnx",

@@ -19,16 +19,19 @@ The sample is made of blocks of :attr:`RandomizeConfig.block` waveforms; each bl
 
 Everything is drawn from ``numpy.random.SeedSequence(seed)``: block ``b`` uses the stream
 ``spawn_key=(b,)`` for its configuration and simulator seed, so the file depends only on
-``(RandomizeConfig, seed, n)``. ``examples/randomized_sample.py`` is the command line.
+``(RandomizeConfig, seed, n)``. ``ccreco simulate --randomize`` is the command line
+(:func:`build_randomize_config`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -175,6 +178,35 @@ class RandomizeConfig:
         """JSON-able copy (stored in the output file's metadata)."""
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(self).items()}
 
+    def to_toml(self, path: str | os.PathLike[str] | None = None) -> str:
+        """Serialize every field as TOML, readable by :func:`build_randomize_config`.
+
+        Parameters
+        ----------
+        path : path-like, optional
+            File to write.
+
+        Returns
+        -------
+        str
+            The TOML text: the scalar and range fields, then ``[ionization.NAME]`` and
+            ``[ionization_ranges.NAME]`` tables.
+        """
+        d = self.to_dict()
+        lines = ["# ccreco simulate --randomize configuration (RandomizeConfig)"]
+        for key, value in d.items():
+            if key not in ("ionization", "ionization_ranges") and value is not None:
+                lines.append(f"{key} = {json.dumps(value)}")  # JSON scalars/arrays are valid TOML here
+        for table in ("ionization", "ionization_ranges"):
+            for name, fields in d[table].items():
+                lines.append(f"\n[{table}.{json.dumps(name)}]")
+                lines.extend(f"{k} = {json.dumps(list(v) if isinstance(v, tuple) else v)}" for k, v in fields.items())
+        text = "\n".join(lines) + "\n"
+        if path is not None:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            Path(path).write_text(text)
+        return text
+
     def _config(self, rng: np.random.Generator, ionization: str, corner: float | None = None) -> SimConfig:
         def u(lo_hi: tuple[float, float]) -> float:
             lo, hi = lo_hi
@@ -225,6 +257,107 @@ class RandomizeConfig:
             return base.replace(**overrides)
         except (ConfigError, TypeError) as exc:
             raise ConfigError(f"randomized configuration (ionization {ionization!r}) is invalid: {exc}") from exc
+
+
+def parse_ionization(specs: list[str] | tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """Named ionization models from ``NAME=FIELD:VALUE,...`` strings (``--ionization``).
+
+    Parameters
+    ----------
+    specs : sequence of str
+        E.g. ``["table=", "heed=cluster_size_model:heed,delta_electron_spread:true"]``; an empty
+        right-hand side keeps the base preset's ionization.
+
+    Returns
+    -------
+    dict
+        Name to converted :class:`~ccreco.sim.config.SimConfig` overrides.
+
+    Raises
+    ------
+    ConfigError
+        A spec without ``=``, a repeated name, or a field or value that SimConfig does not take.
+    """
+    from ccreco.config import convert_fields
+
+    models: dict[str, dict[str, Any]] = {}
+    for spec in specs:
+        name, sep, rest = spec.partition("=")
+        name = name.strip()
+        if not sep or not name or name in models:
+            raise ConfigError(f"--ionization {spec!r}: expected NAME=FIELD:VALUE,... with a new NAME")
+        raw = {}
+        for item in (x for x in rest.split(",") if x.strip()):
+            key, colon, value = item.partition(":")
+            if not colon:
+                raise ConfigError(f"--ionization {spec!r}: {item!r} is not FIELD:VALUE")
+            raw[key.strip()] = value.strip()
+        models[name] = convert_fields(SimConfig, raw, what="SimConfig")
+    return models
+
+
+def build_randomize_config(
+    base: str | None = None,
+    config_file: str | os.PathLike[str] | None = None,
+    overrides: Mapping[str, str] | None = None,
+    ionization: list[str] | tuple[str, ...] = (),
+) -> RandomizeConfig:
+    """A RandomizeConfig from a base preset, a TOML file, ``--set`` strings and ``--ionization``.
+
+    The one way the command line builds it (``ccreco simulate --randomize``); later sources win.
+
+    Parameters
+    ----------
+    base : str, optional
+        Simulator preset the blocks start from (:attr:`RandomizeConfig.base`).
+    config_file : path-like, optional
+        TOML with RandomizeConfig fields (:meth:`RandomizeConfig.to_toml` writes one); the
+        ionization models as ``[ionization.NAME]`` tables.
+    overrides : mapping of str to str, optional
+        ``--set key=value`` strings (ranges as ``low,high``).
+    ionization : sequence of str
+        :func:`parse_ionization` specs; they replace the ionization models, and the parameter
+        ranges stay only for the models still named.
+
+    Returns
+    -------
+    RandomizeConfig
+        The validated configuration.
+
+    Raises
+    ------
+    ConfigError
+        An unknown field (closest names listed), a value that does not convert or validate.
+    """
+    import tomllib
+
+    from ccreco.config import convert_fields
+
+    values: dict[str, Any] = {}
+    if base is not None:
+        values["base"] = base
+    if config_file is not None:
+        try:
+            with open(config_file, "rb") as fh:
+                values.update(tomllib.load(fh))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"{config_file}: {exc}") from exc
+    mappings = {"ionization", "ionization_ranges"}
+    for key in (overrides or {}):
+        if key in mappings:
+            raise ConfigError(f"--set {key}=...: give ionization models with --ionization NAME=FIELD:VALUE,... "
+                              "or as [ionization.NAME] tables in --config")
+    values.update(overrides or {})
+    if ionization:
+        models = parse_ionization(ionization)
+        values["ionization"] = models
+        ranges = values.get("ionization_ranges", RandomizeConfig().ionization_ranges)
+        values["ionization_ranges"] = {k: v for k, v in ranges.items() if k in models}
+    converted = convert_fields(RandomizeConfig, values, what="RandomizeConfig")
+    try:
+        return RandomizeConfig(**converted)
+    except TypeError as exc:
+        raise ConfigError(f"RandomizeConfig: {exc}") from exc
 
 
 def randomized_configs(config: RandomizeConfig, n_blocks: int, seed: int) -> Iterator[tuple[SimConfig, int]]:
@@ -316,4 +449,5 @@ def write_randomized(
     return written
 
 
-__all__ = ["RandomizeConfig", "randomized_configs", "simulate_randomized", "write_randomized"]
+__all__ = ["RandomizeConfig", "build_randomize_config", "parse_ionization", "randomized_configs",
+           "simulate_randomized", "write_randomized"]
