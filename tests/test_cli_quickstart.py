@@ -73,7 +73,7 @@ def test_quickstart_runs_as_pasted(tmp_path, monkeypatch, capsys):
         captured = capsys.readouterr()
         assert rc == 0, f"{line!r} exited {rc}:\n{captured.err[-2000:]}"
     for path in ("run.root", "run-plots", "reco-run/reco.root", "reco-run/hists.root", "reco-run/summary.json",
-                 "deriv.json", "lstm.json", "cnn.json", "my_lstm.onnx", "my_cnn.onnx", "train_wide.root", "my_perpeak.onnx",
-                 "tuned.toml", "sim.root",
+                 "deriv.json", "lstm.json", "cnn.json", "my_lstm.onnx", "my_cnn.onnx", "train_wide.root",
+                 "my_perpeak.onnx", "tuned.toml", "sim.root",
                  "compare/summary.json", "pid/pid.json", "hpo/best.onnx"):
         assert (tmp_path / path).exists(), path

@@ -60,7 +60,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         if kind in ("clusters", "perpeak"):
             gives = "the candidates and their scores" if kind == "perpeak" else "the peak times"
             q.add_argument("--peak-model", metavar="M.onnx", default=None,
-                           help=f"step-1 model giving {gives} (default: the shipped LSTM)")
+                           help=f"step-1 model giving {gives}, a file or a shipped model's name "
+                           "(default: the shipped LSTM)")
         q.add_argument("--trials", type=int, default=10, help="finished trials wanted in total")
         q.add_argument("--sampler", choices=("grid", "random", "tpe"), default="tpe", help="Optuna sampler")
         q.add_argument("--objective", nargs="+", metavar="NAME", default=None,

@@ -75,7 +75,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         examples=["ccreco train clusters run.root --peak-model my_lstm.onnx -o my_cnn.onnx",
                   "ccreco train clusters 'sim_*.root' --peak-model my_lstm.onnx --set extra=track_length_cm "
                   "-o cnn.onnx --plots plots/cnn"])
-    clusters.add_argument("--peak-model", required=True, metavar="M.onnx", help="step-1 ONNX model (required)")
+    clusters.add_argument("--peak-model", required=True, metavar="M.onnx",
+                          help="step-1 ONNX model, a file or a shipped model's name (required)")
     _args.add_preset(clusters, _args.CLUSTER_MODEL_PRESETS, "ihep", "model preset")
     common(clusters)
     clusters.set_defaults(func=run_clusters)
@@ -241,13 +242,14 @@ def run_clusters(args: argparse.Namespace) -> int:
     from ccreco.models.config import CLUSTER_PRESETS, CLUSTER_TRAIN, with_overrides
     from ccreco.models.dataset import cluster_sample
     from ccreco.models.inference import PeakModel
+    from ccreco.models.shipped import model_file
     from ccreco.models.train_clusters import train_cluster_model
 
     _log_epochs()
     if args.preset not in CLUSTER_PRESETS:
         raise ConfigError(f"--preset must be one of {', '.join(CLUSTER_PRESETS)}; got {args.preset!r}")
     model_cfg, train_cfg = with_overrides((CLUSTER_PRESETS[args.preset], CLUSTER_TRAIN), _train_options(args))
-    peak_model = PeakModel(args.peak_model, intra_op_num_threads=train_cfg.threads)
+    peak_model = PeakModel(model_file(args.peak_model), intra_op_num_threads=train_cfg.threads)
     sample = cluster_sample(args.data, peak_model, model_cfg, schema=_args.schema(args),
                             max_waveforms=args.max_waveforms)
     sample.info["preset"] = args.preset
