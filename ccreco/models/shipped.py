@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -58,7 +59,7 @@ def shipped_model(name: str) -> Path:
 
 
 
-def model_file(spec: str | Path) -> Path:
+def model_file(spec: str | os.PathLike[str]) -> Path:
     """A model given as a file or by the name of a shipped model.
 
     Parameters
@@ -80,7 +81,7 @@ def model_file(spec: str | Path) -> Path:
     path = Path(spec)
     if path.exists():
         return path
-    name = str(spec)
+    name = os.fspath(spec)
     if "/" not in name and name.removesuffix(".onnx") in available_models():
         return shipped_model(name)
     return path
