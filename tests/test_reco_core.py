@@ -134,3 +134,22 @@ def test_step2_model_is_opened_by_the_one_kind_dispatch(monkeypatch):
     with pytest.raises(ModelError, match="a 'peaks' model where a 'clusters' model is needed"):
         Reconstructor(RecoConfig(cluster_model=str(peaks)))
     assert isinstance(real(peaks), inference.PeakModel)  # without kinds: whatever the file is
+
+
+def test_step2_level_divides_the_count_and_dndx(sim_file, reco):
+    """``step2_level`` (the level measured on a tuned simulation) divides the step-2 count and
+    dN/dx, nothing else; it is recorded in the provenance and refused outside [0.5, 2]."""
+    chunk = read(sim_file)
+    plain = reco(chunk)
+    corrected_reco = Reconstructor(RecoConfig(threads=1, step2_level=1.25))
+    corrected = corrected_reco(chunk)
+    np.testing.assert_allclose(corrected.n_clusters, plain.n_clusters / 1.25, rtol=1e-6)
+    np.testing.assert_allclose(corrected.dndx, plain.dndx / 1.25, rtol=1e-6)
+    np.testing.assert_array_equal(corrected.n_clusters_int, np.rint(np.maximum(corrected.n_clusters, 0)))
+    np.testing.assert_array_equal(corrected.peak_time_ns, plain.peak_time_ns)
+    np.testing.assert_array_equal(corrected.deriv_n_clusters, plain.deriv_n_clusters)
+    assert corrected_reco.provenance()["config"]["step2_level"] == 1.25
+    for bad in (0.0, 0.3, 3.0):
+        with pytest.raises(ConfigError, match="step2_level"):
+            RecoConfig(step2_level=bad)
+    assert RecoConfig.from_strings({"step2_level": "1.061"}).step2_level == 1.061

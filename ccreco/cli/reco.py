@@ -56,7 +56,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--cluster-model", metavar="M.onnx", help="step-2 model, a file or a shipped model's name, "
                    "e.g. perpeak_random_wide_angle (overrides --models)")
     _args.add_set(p, "reconstruction option (repeatable): threshold, deriv, deriv_preset, cell_length_cm, "
-                  "angle_deg, threads, batch_size, cnn_batch_size, roi, preselect")
+                  "angle_deg, threads, batch_size, cnn_batch_size, roi, preselect, step2_level")
     p.add_argument("--threshold", type=float, default=None,
                    help="step-1 working point on the LSTM score (default: the model's own; same as --set threshold=)")
     _args.add_plots(p, default_on=True, where="OUTDIR/plots/; reco draws only there")

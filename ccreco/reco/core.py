@@ -70,6 +70,11 @@ class RecoConfig:
     preselect : bool
         Use the first-stage pre-selection stored in the step-1 model's candidate selection
         (``preselect_weights``; ``False``: the selection without it).
+    step2_level : float
+        The step-2 count's level measured on a simulation tuned to the data (mean count over
+        mean true count, ``ccreco evaluate clusters tuned_sim.root --method perpeak``); the
+        count and dN/dx are divided by it (docs/DATA_VS_SIM.md, "An absolute dN/dx"). 1: as the
+        model counts. Within [0.5, 2].
     """
 
     peak_model: str | None = None
@@ -84,6 +89,7 @@ class RecoConfig:
     cnn_batch_size: int = 64
     roi: bool = True
     preselect: bool = True
+    step2_level: float = 1.0
 
     def __post_init__(self) -> None:
         from ccreco.config import coerce_fields
@@ -95,6 +101,9 @@ class RecoConfig:
             raise ConfigError(f"cell_length_cm must be > 0, got {self.cell_length_cm!r}")
         if not 0.0 <= self.angle_deg < 89.0:
             raise ConfigError(f"angle_deg must be in [0, 89) degrees, got {self.angle_deg!r}")
+        if not 0.5 <= self.step2_level <= 2.0:  # a level is a ratio near 1; 0 or 10 is a typo
+            raise ConfigError(f"step2_level must be in [0.5, 2] (mean count over mean true count on a tuned "
+                              f"simulation), got {self.step2_level!r}")
         if min(self.threads, self.batch_size, self.cnn_batch_size) < 1:
             raise ConfigError("threads, batch_size and cnn_batch_size must be >= 1, got "
                               f"{self.threads}, {self.batch_size}, {self.cnn_batch_size}")
@@ -443,6 +452,8 @@ class Reconstructor:
         else:
             n_cl = count_clusters(self.cluster_model, peaks.times_ns(dt), peak_offsets, sampling_ns=dt,
                                   window_ns=chunk.n_samples * dt, extra=self._extra_inputs(chunk) if n else None)
+        if self.config.step2_level != 1.0:  # the level measured on a simulation tuned to the data
+            n_cl = (n_cl / np.float32(self.config.step2_level)).astype(np.float32)
         n_int = round_counts(n_cl)
         with np.errstate(divide="ignore", invalid="ignore"):
             dndx = np.where(length > 0, n_cl / length, np.nan).astype(np.float32)
