@@ -1285,6 +1285,9 @@ def publish_run(plan: RunPlan, run: Execution, stage: Path, *, plots: bool = Tru
     if plots:
         say("drawing plots")
     model = Path(plan.reconstructor.cluster_model.path).stem  # the step-2 model, for the N_cl legend
+    level = plan.reconstructor.config.step2_level
+    if level != 1.0:  # the count the plots show is divided by the level measured on a tuned simulation
+        model = f"{model} / level {level:g}"
     plot_files = draw(hists, stage / "plots", label=label, model=model) if plots else []
     outputs = ["hists.root", "reco.root", "summary.json"] + [str(Path(p).relative_to(stage)) for p in plot_files]
     data = summary_data(plan, run, outputs, n_written, output_s=0.0)
