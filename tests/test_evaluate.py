@@ -123,6 +123,7 @@ def test_cli_on_simulated_file(tmp_path: Path) -> None:
                 "intercept", "calibrated_rms", "calibrated_rms_over_sqrt_n"):
         assert key in c
     assert 0.3 < c["slope"] < 1.5 and c["calibrated_rms"] > 0
+    assert c["level"] == pytest.approx(c["mean_reco"] / c["mean_true"])  # what reco's step2_level takes
     assert main(["evaluate", "peaks", "--data", str(f), "--set", "N9=1"]) == 2
     assert main(["evaluate", "peaks", "--data", str(f), "--method", "nope"]) == 2
 

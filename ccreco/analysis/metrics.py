@@ -267,7 +267,8 @@ def cluster_metrics(n_true: np.ndarray, n_reco: np.ndarray) -> dict[str, Any]:
     -------
     dict
         ``bias`` (mean d), ``rms`` (sqrt mean d**2), ``std``, ``mean_true``, ``mean_reco``,
-        ``rms_over_sqrt_n`` (rms / sqrt(mean_true)), ``resolution`` (std / mean_true),
+        ``level`` (mean_reco / mean_true: what ``RecoConfig.step2_level`` takes when measured on a
+        simulation tuned to the data), ``rms_over_sqrt_n`` (rms / sqrt(mean_true)), ``resolution`` (std / mean_true),
         ``n_waveforms``, ``profile``: list of ``[n_true, count, mean n_reco, std n_reco]``, and
         the linearity fit of :func:`profile_fit` (``slope``, ``intercept``, their errors,
         ``calibrated_rms``, ...).
@@ -291,6 +292,7 @@ def cluster_metrics(n_true: np.ndarray, n_reco: np.ndarray) -> dict[str, Any]:
         "std": std,
         "mean_true": mean_true,
         "mean_reco": float(r.mean()) if r.size else nan,
+        "level": float(r.mean()) / mean_true if r.size and mean_true > 0 else nan,
         "rms_over_sqrt_n": rms / math.sqrt(mean_true) if mean_true > 0 else nan,
         "resolution": std / mean_true if mean_true > 0 else nan,
         "n_waveforms": int(t.size),

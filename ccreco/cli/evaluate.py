@@ -117,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
         # linearity first (issue 16): a counter that shrinks toward its training mean has a small
         # RMS but a slope below 1; the calibrated RMS is what a PID analysis gets
         keys = ("bias", "slope", "slope_err", "calibrated_rms_over_sqrt_n", "rms", "rms_over_sqrt_n",
-                "mean_true", "mean_reco", "n_waveforms")
+                "mean_true", "mean_reco", "level", "n_waveforms")
     result = jsonable(result)
     if args.json != "-":
         for key in keys:
