@@ -58,7 +58,6 @@ def shipped_model(name: str) -> Path:
     return path
 
 
-
 def model_file(spec: str | os.PathLike[str]) -> Path:
     """A model given as a file or by the name of a shipped model.
 
