@@ -48,7 +48,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--dump-config", metavar="FILE.toml", help="write the final configuration as TOML")
     p.add_argument("--randomize", action="store_true",
                    help="write a domain-randomized sample (ccreco.sim.randomize); --config/--set then take "
-                   "RandomizeConfig fields")
+                   "RandomizeConfig fields, and each configuration block is written as one chunk "
+                   "(--chunk-size is not used)")
     p.add_argument("--ionization", action="append", default=[], metavar="NAME=FIELD:VALUE,...",
                    help="with --randomize: a named ionization model, SimConfig overrides (repeatable; replaces the "
                    "default table + HEED-like pair), e.g. --ionization tuned=cluster_size_model:heed,cluster_p1:0.9")
