@@ -277,13 +277,12 @@ def run_perpeak(args: argparse.Namespace) -> int:
     from ccreco.models.config import PeakClusterConfig, with_overrides
     from ccreco.models.dataset import peak_cluster_sample
     from ccreco.models.inference import PeakModel
-    from ccreco.models.shipped import DEFAULT_PEAK_MODEL, model_file, shipped_model
+    from ccreco.models.shipped import DEFAULT_PEAK_MODEL, model_file
     from ccreco.models.train_clusters import PEAK_CLUSTER_TRAIN, train_peak_cluster_model
 
     _log_epochs()
     model_cfg, train_cfg = with_overrides((PeakClusterConfig(), PEAK_CLUSTER_TRAIN), _train_options(args))
-    peak_path = model_file(args.peak_model) if args.peak_model else shipped_model(DEFAULT_PEAK_MODEL)
-    peak_model = PeakModel(peak_path, intra_op_num_threads=train_cfg.threads)
+    peak_model = PeakModel(model_file(args.peak_model, DEFAULT_PEAK_MODEL), intra_op_num_threads=train_cfg.threads)
     sample = peak_cluster_sample(args.data, peak_model, model_cfg.context, schema=_args.schema(args),
                                  max_waveforms=args.max_waveforms, channels=model_cfg.channels)
     result = train_peak_cluster_model(sample, model_cfg, train_cfg, checkpoint=args.checkpoint)

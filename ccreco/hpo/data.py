@@ -152,9 +152,9 @@ def prepare_clusters(
     from ccreco.models.config import CLUSTER_PRESETS
     from ccreco.models.dataset import cluster_sample
     from ccreco.models.inference import PeakModel
-    from ccreco.models.shipped import DEFAULT_PEAK_MODEL, model_file, shipped_model
+    from ccreco.models.shipped import DEFAULT_PEAK_MODEL, model_file
 
-    peak_model = shipped_model(DEFAULT_PEAK_MODEL) if peak_model is None else model_file(peak_model)
+    peak_model = model_file(peak_model, DEFAULT_PEAK_MODEL)
     path = Path(path)
     request: dict[str, Any] = {
         "kind": "clusters",
@@ -243,9 +243,9 @@ def prepare_peak_clusters(
         raise ConfigError(f"per-peak sample channels {list(chans)}: {exc}") from None
     if isinstance(context, bool) or int(context) != context or context < 0:
         raise ConfigError(f"per-peak sample context must be an integer >= 0; got {context!r}")
-    from ccreco.models.shipped import DEFAULT_PEAK_MODEL, model_file, shipped_model
+    from ccreco.models.shipped import DEFAULT_PEAK_MODEL, model_file
 
-    peak_model = shipped_model(DEFAULT_PEAK_MODEL) if peak_model is None else model_file(peak_model)
+    peak_model = model_file(peak_model, DEFAULT_PEAK_MODEL)
     path = Path(path)
     request: dict[str, Any] = {
         "kind": "perpeak",

@@ -58,25 +58,38 @@ def shipped_model(name: str) -> Path:
     return path
 
 
-def model_file(spec: str | os.PathLike[str]) -> Path:
+def model_file(spec: str | os.PathLike[str] | None, default: str | None = None) -> Path:
     """A model given as a file or by the name of a shipped model.
 
     Parameters
     ----------
-    spec : str or path-like
+    spec : str or path-like or None
         An existing ``.onnx`` file, else a name from :func:`available_models` (with or without
-        ``.onnx``), e.g. ``perpeak_random_wide_angle``.
+        ``.onnx``), e.g. ``perpeak_random_wide_angle``; ``None`` or empty: ``default``.
+    default : str, optional
+        The shipped model taken when ``spec`` is not given.
 
     Returns
     -------
     pathlib.Path
         The file; a path that is neither is returned as given, for the loader to report.
 
+    Raises
+    ------
+    ModelError
+        Neither ``spec`` nor ``default`` given.
+
     Examples
     --------
     >>> model_file("perpeak_random_wide_angle").name
     'perpeak_random_wide_angle.onnx'
+    >>> model_file(None, default="perpeak_random_wide").name
+    'perpeak_random_wide.onnx'
     """
+    if not spec:
+        if default is None:
+            raise ModelError("no model given and no default")
+        return shipped_model(default)
     path = Path(spec)
     if path.exists():
         return path

@@ -314,12 +314,12 @@ class Reconstructor:
         from ccreco.kernels import deriv_preset
         from ccreco.models.dataset import candidate_config
         from ccreco.models.inference import PeakModel, load_model
-        from ccreco.models.shipped import DEFAULT_CLUSTER_MODEL, DEFAULT_PEAK_MODEL, model_file, shipped_model
+        from ccreco.models.shipped import DEFAULT_CLUSTER_MODEL, DEFAULT_PEAK_MODEL, model_file
 
         self.config = RecoConfig() if config is None else config
         c = self.config
-        peak_path = model_file(c.peak_model) if c.peak_model else shipped_model(DEFAULT_PEAK_MODEL)
-        cnn_path = model_file(c.cluster_model) if c.cluster_model else shipped_model(DEFAULT_CLUSTER_MODEL)
+        peak_path = model_file(c.peak_model, DEFAULT_PEAK_MODEL)
+        cnn_path = model_file(c.cluster_model, DEFAULT_CLUSTER_MODEL)
         self.peak_model = PeakModel(peak_path, intra_op_num_threads=c.threads, batch_size=c.batch_size)
         # step 2: a CNN on peak times, or a per-peak model (kind "peak_clusters", PeakClusterModel.count)
         self.cluster_model = cast("ClusterModel | PeakClusterModel", load_model(
