@@ -14,23 +14,9 @@ adds a named set of SimConfig overrides (an alternative ionization model).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 
-from ccreco.sim.randomize import RandomizeConfig, write_randomized
-
-
-def _value(raw: str) -> object:
-    parts = [p.strip() for p in raw.split(",")]
-    conv = []
-    for p in parts:
-        try:
-            conv.append(int(p))
-        except ValueError:
-            try:
-                conv.append(float(p))
-            except ValueError:
-                conv.append(p)
-    return tuple(conv) if len(conv) > 1 else conv[0]
+from ccreco.cli import parse_set
+from ccreco.sim.randomize import build_randomize_config, write_randomized
 
 
 def main() -> None:
@@ -42,20 +28,7 @@ def main() -> None:
     ap.add_argument("--ionization", action="append", default=[], metavar="NAME=K:V,...",
                     help="a named set of SimConfig overrides (repeatable; replaces the default set)")
     args = ap.parse_args()
-    fields = {}
-    for item in args.set:
-        key, _, raw = item.partition("=")
-        fields[key.strip()] = _value(raw)
-    if args.ionization:
-        models = {}
-        for item in args.ionization:
-            name, _, spec = item.partition("=")
-            models[name] = {k: _value(v) for k, _, v in (kv.partition(":") for kv in spec.split(",") if kv)}
-        fields["ionization"] = models
-        # parameter ranges stay only for the models still named (e.g. the HEED-like ranges with "heed=...")
-        fields.setdefault("ionization_ranges",
-                          {k: v for k, v in RandomizeConfig().ionization_ranges.items() if k in models})
-    cfg = dataclasses.replace(RandomizeConfig(), **fields)
+    cfg = build_randomize_config(overrides=parse_set(args.set), ionization=args.ionization)
     n = write_randomized(args.output, cfg, args.n, args.seed)
     print(f"wrote {n} randomized waveforms (seed {args.seed}) to {args.output}")
 

@@ -76,50 +76,39 @@ def run(args: argparse.Namespace) -> int:
     from ccreco.errors import ConfigError
     from ccreco.sim import build_sim_config, simulate_to_file
 
-    if args.randomize:
-        return _run_randomized(args)
-    if args.ionization:
-        raise ConfigError("--ionization needs --randomize (a plain simulation takes SimConfig fields with --set)")
-    config = build_sim_config(args.preset, args.config, parse_set(args.set_))
+    config: Any
+    if args.randomize:  # a domain-randomized sample: one configuration per block, written a block a chunk
+        from ccreco.sim.randomize import build_randomize_config, write_randomized
+
+        config = build_randomize_config(args.preset, args.config, parse_set(args.set_), args.ionization)
+        what = f"randomized waveforms (base {config.base}, blocks of {config.block}, seed {args.seed})"
+        described: dict[str, Any] = {"randomize": config.to_dict()}
+
+        def write(output: str) -> int:
+            return write_randomized(output, config, args.n_events, args.seed)
+    else:
+        if args.ionization:
+            raise ConfigError("--ionization needs --randomize (a plain simulation takes SimConfig fields with --set)")
+        config = build_sim_config(args.preset, args.config, parse_set(args.set_))
+        what = f"waveforms ({config.name}, seed {args.seed})"
+        described = {"preset": args.preset, "config": config.name}
+
+        def write(output: str) -> int:
+            return simulate_to_file(output, config, args.n_events, args.seed,
+                                    chunk_size=args.chunk_size or STEP_SIZE, progress=True)
     if args.dump_config:
         config.to_toml(args.dump_config)
     output = _args.required_output(args)
-    n = simulate_to_file(
-        output, config, args.n_events, args.seed,
-        chunk_size=args.chunk_size or STEP_SIZE, progress=True,
-    )
-    print(f"wrote {n} waveforms ({config.name}, seed {args.seed}) to {output}", file=sys.stderr)
+    n = write(output)
+    print(f"wrote {n} {what} to {output}", file=sys.stderr)
     plots = _args.plot_dir_beside(args, output)
     if plots is not None:
         from ccreco.sim.plots import plot_file
 
         for path in plot_file(output, plots):
             print(f"plot: {path}", file=sys.stderr)
-    _args.write_json(args, {"output": str(output), "waveforms": n, "preset": args.preset, "config": config.name,
-                            "seed": args.seed, "plots": None if plots is None else str(plots)})
-    return 0
-
-
-def _run_randomized(args: argparse.Namespace) -> int:
-    """``ccreco simulate --randomize``: a domain-randomized sample (one configuration per block)."""
-    from ccreco.cli import _args, parse_set
-    from ccreco.sim.randomize import build_randomize_config, write_randomized
-
-    config = build_randomize_config(args.preset, args.config, parse_set(args.set_), args.ionization)
-    if args.dump_config:
-        config.to_toml(args.dump_config)
-    output = _args.required_output(args)
-    n = write_randomized(output, config, args.n_events, args.seed)
-    print(f"wrote {n} randomized waveforms (base {config.base}, blocks of {config.block}, seed {args.seed}) "
-          f"to {output}", file=sys.stderr)
-    plots = _args.plot_dir_beside(args, output)
-    if plots is not None:
-        from ccreco.sim.plots import plot_file
-
-        for path in plot_file(output, plots):
-            print(f"plot: {path}", file=sys.stderr)
-    _args.write_json(args, {"output": str(output), "waveforms": n, "randomize": config.to_dict(),
-                            "seed": args.seed, "plots": None if plots is None else str(plots)})
+    _args.write_json(args, {"output": str(output), "waveforms": n, **described, "seed": args.seed,
+                            "plots": None if plots is None else str(plots)})
     return 0
 
 
