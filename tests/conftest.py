@@ -46,3 +46,19 @@ def simulated_file(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
         return made[key]
 
     return make
+
+
+@pytest.fixture
+def plot_legends(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
+    """The legend texts of every figure ``ccreco.plotting.save`` writes, by plot name (filled as drawn)."""
+    from ccreco import plotting
+
+    legends: dict[str, list[str]] = {}
+    real = plotting.save
+
+    def save(fig, plot_dir, name):  # noqa: ANN001, ANN202
+        legends[name] = [t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()]
+        return real(fig, plot_dir, name)
+
+    monkeypatch.setattr(plotting, "save", save)
+    return legends

@@ -78,7 +78,7 @@ def test_reco_plots_label_data_without_truth_and_keep_global_style(tmp_path, mon
     assert not {"n_clusters_true.png", "lstm_score_signal.png"} & names
 
 
-def test_reco_count_plot_names_the_step2_model(tmp_path, monkeypatch):
+def test_reco_count_plot_names_the_step2_model(tmp_path, plot_legends):
     """The N_cl legend calls the step-2 count "ML" and, when given, names the model that ran."""
     from ccreco.reco.hists import TEX, book
     from ccreco.reco.output import draw
@@ -88,14 +88,7 @@ def test_reco_count_plot_names_the_step2_model(tmp_path, monkeypatch):
     true = rng.poisson(15, 300).astype(float)
     hists["n_clusters"].fill(x=true + rng.normal(0, 2, 300))
     hists["n_clusters_true"].fill(x=true)
-    legends: dict[str, list[str]] = {}
-    real = plotting.save
-
-    def save(fig, plot_dir, name):
-        legends[name] = [t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()]
-        return real(fig, plot_dir, name)
-
-    monkeypatch.setattr(plotting, "save", save)
+    legends = plot_legends
     draw(hists, tmp_path, model="perpeak_random_wide")
     assert any(t.startswith("ML (perpeak_random_wide): mean") for t in legends["n_clusters"])
     assert not any("CNN" in t for texts in legends.values() for t in texts)

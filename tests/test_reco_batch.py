@@ -240,27 +240,16 @@ def test_angle_setting_reaches_a_model_that_uses_it(sim_file, tmp_path, capsys):
     assert "no_such_model" in capsys.readouterr().err
 
 
-
-def test_step2_level_reaches_outputs_summary_and_plots(sim_file, iterative_run, tmp_path, monkeypatch):
+def test_step2_level_reaches_outputs_summary_and_plots(sim_file, iterative_run, tmp_path, plot_legends):
     """``step2_level`` divides the ML count in reco.root, is in summary.json and names itself in the
     N_cl legend (the plots show the divided count)."""
-    from ccreco import plotting
-
-    legends: dict[str, list[str]] = {}
-    real = plotting.save
-
-    def save(fig, plot_dir, name):
-        legends[name] = [t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()]
-        return real(fig, plot_dir, name)
-
-    monkeypatch.setattr(plotting, "save", save)
     out = tmp_path / "lvl"
     run_reco([sim_file], out, chunk_size=100, status=False, config=RecoConfig(step2_level=1.25))
     divided, plain = _reco_tree(out), _reco_tree(iterative_run.outdir)
     np.testing.assert_allclose(divided["n_clusters"], plain["n_clusters"] / 1.25, rtol=1e-6)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["provenance"]["config"]["step2_level"] == 1.25
-    assert any("/ level 1.25" in t for t in legends["n_clusters"])
+    assert any("/ level 1.25" in t for t in plot_legends["n_clusters"])
 
 
 def test_models_dir_option(sim_file, tmp_path):
