@@ -1,12 +1,14 @@
-"""A run-level correction of the per-peak count, learned from simulated runs (measured, not in reco).
+"""The run-level correction of the per-peak count, measured on held-out samples by block.
 
 The default step 2's level depends on what one waveform cannot tell (the cluster-size
 distribution, the density of clusters in time). A run of many waveforms can: this study computes
-run statistics of the shipped chain's output for each block of waveforms (confident candidates per
-waveform and per ns, the histogram of gaps between consecutive confident candidates, amplitude
-quantile ratios, the per-peak yield per confident candidate, ...; :func:`block_features`), fits a
-ridge regression of ``log(sum true / sum counted)`` on them over the blocks of domain-randomized
-samples (each block one simulated configuration), and applies it to held-out samples::
+the run statistics of the shipped chain's output for each block of waveforms
+(:func:`ccreco.models.runlevel.run_statistics`: confident candidates per waveform and per ns, the
+histogram of gaps between consecutive confident candidates, amplitude quantile ratios, the
+per-peak yield per confident candidate, ...), fits the ridge regression of ``log(level)`` on them
+over the blocks of domain-randomized samples (each block one simulated configuration; the fit of
+``ccreco train runlevel``), and applies it to held-out samples in blocks of ``--test-block``
+(``ccreco reco --set run_level=...`` applies the shipped fit per file)::
 
     ccreco simulate --randomize -n 32000 --seed 21 --set density_scale=0.5,2.0 --set block=128 -o train_a.root
     ccreco simulate --randomize -n 32000 --seed 23 --set density_scale=0.5,2.0 --set block=128 -o train_b.root
@@ -27,101 +29,29 @@ from typing import Any
 
 import numpy as np
 
-#: Edges (ns) of the histogram of gaps between consecutive confident candidates (under 20 ns).
-GAP_EDGES = (0, 2, 4, 6, 9, 12, 20)
-FEATURES = ("confident_per_wf", "span_ns", "confident_per_ns",
-            *(f"gaps_{a}_{b}" for a, b in zip(GAP_EDGES[:-1], GAP_EDGES[1:], strict=True)),
-            "amp_q25_over_q50", "amp_q75_over_q50", "amp_q90_over_q50", "amp_q97_over_q50",
-            "candidates_per_confident", "score_sum_per_confident", "count_per_confident",
-            "amp_q50_over_noise", "gaps_under_20_fraction")
-CONFIDENT = 0.5
-
-
-def block_features(features: np.ndarray, offsets: np.ndarray, counts: np.ndarray, rms: np.ndarray) -> list[float]:
-    """The run statistics (:data:`FEATURES`) of one block of waveforms.
-
-    Parameters
-    ----------
-    features : numpy.ndarray
-        ``(m, 4)`` per-candidate quantities (:func:`ccreco.models.encoding.peak_features`).
-    offsets : numpy.ndarray
-        ``(n + 1,)`` waveform offsets into them, from 0.
-    counts : numpy.ndarray
-        ``(n,)`` per-peak counts of the waveforms.
-    rms : numpy.ndarray
-        ``(n,)`` baseline noise RMS of the waveforms (mV).
-
-    Returns
-    -------
-    list of float
-    """
-    n = len(offsets) - 1
-    n_conf, spans, gaps, amps = [], [], [], []
-    for w in range(n):
-        c = features[offsets[w]:offsets[w + 1]]
-        c = c[c[:, 3] >= CONFIDENT]
-        n_conf.append(len(c))
-        if len(c):
-            spans.append(c[-1, 0] - c[0, 0])
-            amps.append(c[:, 1])
-        if len(c) >= 2:
-            gaps.append(np.diff(c[:, 0]))
-    g = np.concatenate(gaps) if gaps else np.zeros(0)
-    g20 = g[g < GAP_EDGES[-1]]
-    hist = np.histogram(g20, GAP_EDGES)[0] / max(len(g20), 1)
-    q = np.quantile(np.concatenate(amps) if amps else np.ones(1), [0.25, 0.5, 0.75, 0.9, 0.97])
-    conf = float(np.mean(n_conf))
-    span = float(np.mean(spans)) if spans else 1.0
-    per_conf = max(conf, 1e-3)
-    return [conf, span, conf / max(span, 1.0), *hist.tolist(), q[0] / q[1], q[2] / q[1], q[3] / q[1], q[4] / q[1],
-            len(features) / n / per_conf, float(features[:, 3].sum()) / n / per_conf,
-            float(np.mean(counts)) / per_conf, q[1] / float(np.mean(rms)), len(g20) / max(len(g), 1)]
-
 
 def blocks(path: str, block: int) -> tuple[np.ndarray, np.ndarray]:
-    """Features and ``(sum true, sum counted)`` of consecutive blocks of ``block`` waveforms of a file.
+    """Statistics and ``(sum true, sum counted)`` of consecutive blocks of ``block`` waveforms of a
+    file, through the shipped chain (:func:`ccreco.models.runlevel.run_level_sample`)."""
+    from ccreco.models.inference import PeakClusterModel, PeakModel
+    from ccreco.models.runlevel import run_level_sample
+    from ccreco.models.shipped import DEFAULT_PEAK_MODEL, DEFAULT_PERPEAK_MODEL, shipped_model
 
-    The file is read in chunks of a multiple of ``block`` so that blocks follow the randomized
-    sample's configuration blocks; a last block under half the size is dropped.
-    """
-    from ccreco.analysis.methods import _peak_model, score_windows
-    from ccreco.io import iterate
-    from ccreco.models.dataset import scored_windows
-    from ccreco.models.encoding import peak_features
-    from ccreco.models.inference import PeakClusterModel
-    from ccreco.models.shipped import DEFAULT_PERPEAK_MODEL, shipped_model
-
-    peak_model, _, cands = _peak_model({}, "peak_model")
-    counter = PeakClusterModel(shipped_model(DEFAULT_PERPEAK_MODEL), intra_op_num_threads=1, batch_size=4096)
-    xs, ys = [], []
-    for chunk in iterate(path, step_size=block * max(1, 10_000 // block)):
-        cw, scored = scored_windows(chunk, cands)
-        scores = score_windows(peak_model, cw.windows, chunk.sampling_ns, scored)
-        counts = counter.count(cw, scores, sampling_ns=chunk.sampling_ns)
-        feats = peak_features(cw.windows, cw.time_ns, scores, cw.config.window_left)
-        true = np.asarray(chunk.truth["n_clusters"], dtype=float)
-        off = cw.offsets
-        for a in range(0, len(chunk), block):
-            b = min(a + block, len(chunk))
-            if b - a < block // 2:
-                continue
-            xs.append(block_features(feats[off[a]:off[b]], off[a:b + 1] - off[a], counts[a:b], cw.rms[a:b]))
-            ys.append((true[a:b].sum(), counts[a:b].sum()))
-    return np.array(xs, dtype=float), np.array(ys, dtype=float)
+    sample = run_level_sample(path, PeakModel(shipped_model(DEFAULT_PEAK_MODEL)),
+                              PeakClusterModel(shipped_model(DEFAULT_PERPEAK_MODEL), batch_size=4096), block=block)
+    return sample.statistics, np.column_stack([sample.true_sum, sample.count_sum])
 
 
-def fit(x: np.ndarray, y: np.ndarray, lam: float = 10.0) -> dict[str, Any]:
-    """Ridge regression of ``log(true / counted)`` on standardised features."""
-    target = np.log(y[:, 0] / y[:, 1])
-    mean, scale = x.mean(0), x.std(0) + 1e-9
-    z = (x - mean) / scale
-    coef = np.linalg.solve(z.T @ z + lam * np.eye(z.shape[1]), z.T @ (target - target.mean()))
-    return {"mean": mean, "scale": scale, "coef": coef, "intercept": float(target.mean()), "lambda": lam}
+def fit(x: np.ndarray, y: np.ndarray, lam: float = 10.0) -> Any:
+    """:func:`ccreco.models.runlevel.fit_run_level` on ``blocks`` output."""
+    from ccreco.models.runlevel import RunLevelSample, fit_run_level
+
+    return fit_run_level(RunLevelSample(x, y[:, 0], y[:, 1], 1.0), ridge=lam)
 
 
-def correction(model: dict[str, Any], x: np.ndarray) -> np.ndarray:
-    """The multiplicative correction of each block's count."""
-    return np.exp(((x - model["mean"]) / model["scale"]) @ model["coef"] + model["intercept"])
+def correction(model: Any, x: np.ndarray) -> np.ndarray:
+    """The multiplicative correction of each block's count (1 / its predicted level)."""
+    return np.asarray(1.0 / model.level(x))
 
 
 def main() -> None:
@@ -138,8 +68,10 @@ def main() -> None:
     parts = [blocks(p, args.block) for p in args.train.split(",") if p]
     x, y = np.vstack([p[0] for p in parts]), np.vstack([p[1] for p in parts])
     model = fit(x, y, args.lam)
-    out: dict[str, Any] = {"n_train_blocks": len(x), "features": list(FEATURES), "coef": model["coef"].tolist(),
-                           "intercept": model["intercept"], "validate": {}, "test": {}}
+    from ccreco.models.runlevel import STATISTICS
+
+    out: dict[str, Any] = {"n_train_blocks": len(x), "features": list(STATISTICS), "coef": model.coef.tolist(),
+                           "intercept": model.intercept, "validate": {}, "test": {}}
     print(f"{len(x)} training blocks of {args.block}; log(true/counted) RMS {np.std(np.log(y[:, 0] / y[:, 1])):.4f}")
     for path in (p for p in args.validate.split(",") if p):
         xv, yv = blocks(path, args.block)

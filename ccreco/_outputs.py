@@ -546,8 +546,6 @@ def duplicate_inputs(paths: Sequence[str | os.PathLike[str]]) -> list[tuple[str,
     list of (str, str)
         Each later duplicate with the first file it repeats.
     """
-    import hashlib
-
     seen_stat: dict[tuple[int, int], str] = {}
     by_size: dict[int, list[str]] = {}
     pairs: list[tuple[str, str]] = []
@@ -568,11 +566,7 @@ def duplicate_inputs(paths: Sequence[str | os.PathLike[str]]) -> list[tuple[str,
             continue
         digests: dict[str, str] = {}
         for p in group:
-            h = hashlib.sha256()
-            with open(p, "rb") as fh:
-                for block in iter(lambda: fh.read(1 << 20), b""):
-                    h.update(block)
-            d = h.hexdigest()
+            d = file_sha256(p)
             if d in digests:
                 pairs.append((p, digests[d]))
             else:
@@ -580,6 +574,28 @@ def duplicate_inputs(paths: Sequence[str | os.PathLike[str]]) -> list[tuple[str,
     return pairs
 
 
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """SHA-256 of a file's bytes (hex), read in 1 MiB blocks.
+
+    Parameters
+    ----------
+    path : path-like
+        The file.
+
+    Returns
+    -------
+    str
+        64 hex digits.
+    """
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 __all__ = ["MANIFEST", "Output", "OutputLock", "check_outputs", "check_replaceable", "clean_stale", "confine",
-           "duplicate_inputs", "foreign_files", "guard", "lock_output", "pid_alive", "read_manifest",
+           "duplicate_inputs", "file_sha256", "foreign_files", "guard", "lock_output", "pid_alive", "read_manifest",
            "replace_dir", "safe_name", "write_manifest"]

@@ -8,6 +8,9 @@
 #                                     in its candidate selection (the network is unchanged)
 #   perpeak_random_wide.onnx          step 2, the default: per-peak model on 8,000 randomized waveforms
 #                                     with the cluster density x 0.5-2.0 (seed 9), training seed 1
+#   run_level_perpeak_random_wide.onnx  run-level correction of that chain (opt-in, --set run_level=):
+#                                     ridge fit on 500 randomized runs of 128 waveforms (seeds 21, 23),
+#                                     validated on 125 (seed 22)
 #   cnn_ihep_tb2023_mix.onnx          step 2, the cnn method: ihep CNN with input track_length_cm, trained
 #                                     on the LSTM's peaks in 7 x 3,000 waveforms at 0,10,...,60 degrees
 #                                     (seeds 10-16), muons of 10 and 180 GeV/c, impact parameters 0-0.35 cm
@@ -48,6 +51,14 @@ ccreco simulate --randomize -n 8000 --seed 9 --set density_scale=0.5,2.0 -o trai
 ccreco train perpeak train_wide.root --peak-model lstm_compact_tb2023_untuned.onnx \
     --set epochs=20 --set threads=1 -o perpeak_random_wide.onnx
 
+# the run-level correction of that chain: statistics of simulated runs of one configuration each
+ccreco simulate --randomize -n 32000 --seed 21 --set density_scale=0.5,2.0 --set block=128 -o runs_a.root
+ccreco simulate --randomize -n 32000 --seed 23 --set density_scale=0.5,2.0 --set block=128 -o runs_b.root
+ccreco simulate --randomize -n 16000 --seed 22 --set density_scale=0.5,2.0 --set block=128 -o runs_val.root
+ccreco train runlevel runs_a.root runs_b.root --validate runs_val.root \
+    --peak-model lstm_compact_tb2023_untuned.onnx --cluster-model perpeak_random_wide.onnx \
+    -o run_level_perpeak_random_wide.onnx --plots plots_run_level
+
 # step 1, selectable: one candidate per pulse top in a region of interest (docs/MODELS.md, issue 17)
 ccreco train peaks --data untuned_s1.root --max-waveforms 5000 --preset compact \
     --candidates rule=top --candidates min_distance=3 --candidates threshold=1.5 \
@@ -65,4 +76,5 @@ done
 ccreco train clusters --data train_a*.root --peak-model lstm_compact_tb2023_untuned.onnx --preset ihep \
     --set extra=track_length_cm --set epochs=50 --set seed=1 --set threads=1 \
     -o cnn_ihep_tb2023_mix.onnx --plots plots_cnn
-echo "models in $(pwd): lstm_compact_tb2023_untuned.onnx lstm_top_compact_tb2023_untuned.onnx perpeak_random_wide.onnx cnn_ihep_tb2023_mix.onnx"
+echo "models in $(pwd): lstm_compact_tb2023_untuned.onnx lstm_top_compact_tb2023_untuned.onnx perpeak_random_wide.onnx"\
+     "run_level_perpeak_random_wide.onnx cnn_ihep_tb2023_mix.onnx"

@@ -36,6 +36,7 @@ TABLE: dict[tuple[str, ...], dict] = {
     ("train", "clusters"): dict(inputs=True, output="file", schema=True, seed=True, chunk=False, plots=True,
                                 required=["--peak-model", "m.onnx"], old=["--data"]),
     ("train", "perpeak"): dict(inputs=True, output="file", schema=True, seed=True, chunk=False, plots=True),
+    ("train", "runlevel"): dict(inputs=True, output="file", schema=True, seed=False, chunk=False, plots=True),
     ("tune",): dict(inputs=True, output="file", schema=True, seed=True, chunk=True, plots=True),
     ("pid",): dict(inputs=False, output="dir", schema=False, seed=True, chunk=False, plots=True, old=["--outdir"]),
     ("compare",): dict(inputs=True, output="dir", schema=True, seed=False, chunk=False, plots=True,

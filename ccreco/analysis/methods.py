@@ -27,7 +27,10 @@ importing this module registers nothing.
   goes to the per-peak model (:class:`ccreco.models.inference.PeakClusterModel`), which returns
   the clusters it opens; the count is their sum (``calibrate=1``: through the model's stored
   calibration line). Options: ``model``, ``peak_model``, ``calibrate``, ``threads``,
-  ``batch_size``.
+  ``batch_size``, ``run_level`` (a run-level correction, file or shipped name: each chunk of at
+  least its ``min_waveforms`` waveforms is one run, divided by the level its statistics predict
+  unless they lie outside the correction's training range; ``ccreco reco`` does the same per
+  file).
 """
 
 from __future__ import annotations
@@ -307,19 +310,59 @@ def perpeak_clusters_factory(options: Mapping[str, str]) -> ClusterCounter:
     path = _model_path(opts, "model", DEFAULT_PERPEAK_MODEL)
     peak_model, _, cands = _peak_model(opts, "peak_model")
     calibrate = _pop(opts, "calibrate", bool, False)
+    run_level = _pop(opts, "run_level", str, "")
     model = PeakClusterModel(path, intra_op_num_threads=peak_model._options["intra_op_num_threads"],
                              batch_size=max(peak_model.batch_size, 1024))
     extra_of = _extra_inputs(model.extra_inputs, opts)
     _reject_unknown(opts, "perpeak")
     _warn_step1_differences("perpeak", model, cands, peak_model.path)
+    level_model = _run_level_model(run_level, peak_model.path, model, cands, calibrate) if run_level else None
 
     def counter(chunk: WaveformChunk) -> np.ndarray:
         cw, scored = scored_windows(chunk, cands)  # as the reconstruction and the training sample
         scores = score_windows(peak_model, cw.windows, chunk.sampling_ns, scored)
-        return round_counts(model.count(cw, scores, sampling_ns=chunk.sampling_ns, calibrate=calibrate,
-                                        extra=extra_of(chunk)))
+        counts = model.count(cw, scores, sampling_ns=chunk.sampling_ns, calibrate=calibrate, extra=extra_of(chunk))
+        if level_model is not None:
+            counts = counts / _chunk_level(level_model, chunk, cw, scores, counts)
+        return round_counts(counts)
 
     return counter
+
+
+def _run_level_model(spec: str, peak_path: Any, model: Any, cands: Any, calibrate: bool) -> Any:
+    """The ``run_level`` option's model, checked against the chain it corrects."""
+    from ccreco.errors import ModelError
+    from ccreco.models.inference import RunLevelModel
+    from ccreco.models.shipped import model_file
+
+    if calibrate:
+        raise ConfigError("method 'perpeak': run_level corrects the raw count; not with calibrate")
+    level_model = RunLevelModel(model_file(spec))
+    differences = level_model.chain_differences(peak_path, model.path, cands)
+    if differences or model.extra_inputs:
+        raise ModelError(f"the run-level correction was fitted on another chain: "
+                         f"{'; '.join(differences) or 'a step 2 with geometry inputs'}", file=str(level_model.path))
+    return level_model
+
+
+def _chunk_level(level_model: Any, chunk: WaveformChunk, cw: CandidateWindows, scores: np.ndarray,
+                 counts: np.ndarray) -> float:
+    """The level of one chunk taken as a run (1 for a chunk too small or outside the training range)."""
+    from ccreco.models.runlevel import chain_statistics
+
+    where = "" if chunk.source is None else f" ({chunk.source.file}, entries {chunk.source.entry_start}-" \
+                                            f"{chunk.source.entry_stop})"
+    if len(chunk) < level_model.min_waveforms:
+        log.warning("run_level: a chunk of %d waveforms%s is left uncorrected (fewer than %d)", len(chunk), where,
+                    level_model.min_waveforms)
+        return 1.0
+    stats = chain_statistics(cw, scores, counts)
+    outside = level_model.outside(stats)
+    if outside:
+        log.warning("run_level: a chunk%s is left uncorrected: run statistics outside the training range: %s",
+                    where, ", ".join(outside))
+        return 1.0
+    return float(level_model.level(stats)[0])
 
 
 # kept for the earlier private names (tests, benchmarks)

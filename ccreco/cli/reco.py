@@ -32,6 +32,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "(TH1/TH2), reco.root (TTree 'reco', one entry per waveform), plots/ (PNG + PDF) and summary.json. "
         "OUTDIR appears only when the run completes.",
         examples=["ccreco reco run.root -o reco-run/                                  # iterative, this process",
+                  "ccreco reco run.root -o reco-run/ --set run_level=run_level_perpeak_random_wide  # absolute dN/dx",
                   "ccreco reco 'runs/*.root' -o reco-runs/ --executor dask --workers 4 --json summary.json",
                   "ccreco reco tb.root --mapping examples/mapping_drs4.toml -o reco-tb/ --set angle_deg=30"],
     )
@@ -56,7 +57,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--cluster-model", metavar="M.onnx", help="step-2 model, a file or a shipped model's name, "
                    "e.g. perpeak_random_wide_angle (overrides --models)")
     _args.add_set(p, "reconstruction option (repeatable): threshold, deriv, deriv_preset, cell_length_cm, "
-                  "angle_deg, threads, batch_size, cnn_batch_size, roi, preselect, step2_level")
+                  "angle_deg, threads, batch_size, cnn_batch_size, roi, preselect, step2_level, run_level "
+                  "(e.g. run_level_perpeak_random_wide: each file divided by the level its run statistics "
+                  "predict), run_level_waveforms")
     p.add_argument("--threshold", type=float, default=None,
                    help="step-1 working point on the LSTM score (default: the model's own; same as --set threshold=)")
     _args.add_plots(p, default_on=True, where="OUTDIR/plots/; reco draws only there")
@@ -159,6 +162,13 @@ def run(args: argparse.Namespace) -> int:
     for name in ("n_peaks", "n_clusters", "dndx", "n_clusters_true"):
         if name in s:
             lines.append(f"  {name:16s} mean {s[name]['mean']:8.3f}  rms {s[name]['rms']:7.3f}")
+    run_level = summary.data.get("run_level")
+    if run_level:
+        levels = [r["level"] for r in run_level["files"] if r["applied"]]
+        span = "" if not levels else (f", level {levels[0]:.3f}" if len(levels) == 1
+                                      else f", levels {min(levels):.3f}-{max(levels):.3f}")
+        lines.append(f"  run-level correction: {run_level['files_corrected']} file(s) corrected{span}; "
+                     f"{run_level['files_not_corrected']} not (summary.json run_level)")
     if c["chunks_skipped"] or summary.data["skipped"]:
         lines.append(f"  skipped: {len(summary.data['skipped'])} file(s)/block(s), {c['waveforms_skipped']} waveforms "
                      "(reasons in summary.json)")

@@ -1,4 +1,4 @@
-"""``ccreco train peaks|clusters|perpeak``: train the step-1 LSTM or a step-2 model and export it to ONNX."""
+"""``ccreco train peaks|clusters|perpeak|runlevel``: train a model of the chain and export it to ONNX."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Register the ``train`` subcommand group (``peaks``, ``clusters`` and ``perpeak``).
+    """Register the ``train`` subcommand group (``peaks``, ``clusters``, ``perpeak`` and ``runlevel``).
 
     Parameters
     ----------
@@ -98,6 +98,34 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                          "name (default: the shipped step-1 model; use the one you will reconstruct with)")
     common(perpeak)
     perpeak.set_defaults(func=run_perpeak)
+
+    runlevel = _args.add_command(
+        sub, "runlevel", help="run-level correction of the per-peak count (a level per file from its statistics)",
+        description="Fit the run-level correction of a step-1 + per-peak step-2 chain: run statistics of "
+        "blocks of simulated waveforms that share one configuration (ccreco simulate --randomize --set "
+        "block=N) and a ridge regression of the log of each block's level (counted over true clusters) on "
+        "them (docs/MODELS.md, 'A run-level correction'). The model records the chain (sha256) and the range "
+        "of every statistic; ccreco reco --set run_level=MODEL.onnx uses it. Deterministic (no seed).",
+        examples=["ccreco simulate --randomize -n 32000 --seed 21 --set density_scale=0.5,2.0 --set block=128 "
+                  "-o runs_a.root",
+                  "ccreco train runlevel runs_a.root runs_b.root --validate runs_val.root -o my_run_level.onnx",
+                  "ccreco reco run.root -o out/ --set run_level=my_run_level.onnx"])
+    _args.add_inputs(runlevel, "randomized simulated ROOT files in blocks of --block waveforms (globs allowed)")
+    _args.add_schema(runlevel)
+    runlevel.add_argument("--peak-model", default=None, metavar="M.onnx",
+                          help="step-1 model of the chain, a file or a shipped name (default: the shipped one)")
+    runlevel.add_argument("--cluster-model", default=None, metavar="M.onnx",
+                          help="per-peak step-2 model of the chain, a file or a shipped name (default: the shipped)")
+    runlevel.add_argument("--validate", action="append", default=[], metavar="FILE",
+                          help="held-out randomized file in blocks of the same size, for the metrics (repeatable)")
+    runlevel.add_argument("--block", type=int, default=128,
+                          help="waveforms per simulated run (the sample's --set block=)")
+    runlevel.add_argument("--ridge", type=float, default=10.0, help="ridge strength on the standardised statistics")
+    _args.add_max_waveforms(runlevel)
+    _args.add_output(runlevel, metavar="MODEL.onnx", help="output .onnx file")
+    _args.add_plots(runlevel, default_on=False, where="MODEL-plots/ beside the model")
+    _args.add_json(runlevel, "the spread of the level before and after the correction")
+    runlevel.set_defaults(func=run_runlevel, checkpoint=None)
     return p
 
 
@@ -289,6 +317,40 @@ def run_perpeak(args: argparse.Namespace) -> int:
     return _finish(result, args)
 
 
+def run_runlevel(args: argparse.Namespace) -> int:
+    """Run ``ccreco train runlevel``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed arguments.
+
+    Returns
+    -------
+    int
+        Exit status (0 on success).
+    """
+    from ccreco.cli import _args
+    from ccreco.models.train_runlevel import train_run_level
+
+    output = _args.required_output(args)
+    result = train_run_level(_args.input_files(args), output, peak_model=args.peak_model,
+                             cluster_model=args.cluster_model, validate=args.validate or None, block=args.block,
+                             ridge=args.ridge, schema=_args.schema(args), max_waveforms=args.max_waveforms)
+    print(f"wrote {result['path']} ({result['blocks']} training blocks of {args.block})", file=sys.stderr)
+    plots = _args.plot_dir_beside(args, output)
+    if plots is not None:
+        from ccreco.models.plots import plot_run_level
+
+        for path in plot_run_level(result["levels"], plots):
+            print(f"plot: {path}", file=sys.stderr)
+    summary = {"blocks": result["blocks"], **result["metrics"]}
+    print(json.dumps(summary, sort_keys=True))
+    if args.json != "-":
+        _args.write_json(args, {"model": str(result["path"]), **summary})
+    return 0
+
+
 def outputs(args: argparse.Namespace) -> tuple[list[Any], list[str | None]]:
     """What ``ccreco train`` writes and reads (checked and locked by the CLI before training).
 
@@ -312,9 +374,8 @@ def outputs(args: argparse.Namespace) -> tuple[list[Any], list[str | None]]:
     plots = _args.plot_dir_beside(args, output)
     if plots is not None:
         outs.append(Output(str(plots), "dir"))
-    peak_model = getattr(args, "peak_model", None)
-    if peak_model:  # a shipped model's name is read from the package
-        from ccreco.models.shipped import model_file
+    from ccreco.models.shipped import model_file
 
-        peak_model = str(model_file(peak_model))
-    return outs, [*_args.input_files(args), peak_model]
+    models = [str(model_file(m)) for m in (getattr(args, "peak_model", None), getattr(args, "cluster_model", None))
+              if m]  # a shipped model's name is read from the package
+    return outs, [*_args.input_files(args), *getattr(args, "validate", []), *models]

@@ -6,8 +6,9 @@ Importing this package imports neither torch nor onnxruntime. Names resolve lazi
   (:mod:`ccreco.models.encoding`): numpy only;
 - inference (:mod:`ccreco.models.inference`) and the coffea-style ONNX Runtime wrapper
   (:mod:`ccreco.models.onnx_wrapper`, import ``onnx_wrapper`` from there): onnxruntime only;
+- the run-level correction's statistics and fit (:mod:`ccreco.models.runlevel`): numpy only;
 - training and export (:mod:`ccreco.models.train_peaks`, :mod:`ccreco.models.train_clusters`,
-  :mod:`ccreco.models.export`): torch, imported when first used.
+  :mod:`ccreco.models.train_runlevel`, :mod:`ccreco.models.export`): torch, imported when first used.
 """
 
 from __future__ import annotations
@@ -27,17 +28,20 @@ _LAZY: dict[str, str] = {
     "encode_peak_times": "ccreco.models.encoding",
     "PeakModel": "ccreco.models.inference",
     "ClusterModel": "ccreco.models.inference",
+    "RunLevelModel": "ccreco.models.inference",
     "load_model": "ccreco.models.inference",
     "read_metadata": "ccreco.models.inference",
     "train_peak_model": "ccreco.models.train_peaks",
     "train_cluster_model": "ccreco.models.train_clusters",
+    "train_run_level": "ccreco.models.train_runlevel",
     "export_onnx": "ccreco.models.export",
     "shipped_model": "ccreco.models.shipped",
 }
 
 __all__ = sorted(_LAZY)
 #: Modules that import torch (the ``train`` extra).
-_NEEDS_TORCH = frozenset({"ccreco.models.train_peaks", "ccreco.models.train_clusters", "ccreco.models.export"})
+_NEEDS_TORCH = frozenset({"ccreco.models.train_peaks", "ccreco.models.train_clusters", "ccreco.models.train_runlevel",
+                          "ccreco.models.export"})
 
 
 def __getattr__(name: str) -> Any:

@@ -746,6 +746,105 @@ class PeakClusterModel(OnnxModel):
         return np.where(np.diff(off) > 0, n, 0.0)
 
 
+class RunLevelModel(OnnxModel):
+    """The run-level correction: the level (count over true) of a run from its statistics.
+
+    See :class:`OnnxModel` for the parameters and :mod:`ccreco.models.runlevel` for the
+    statistics. The model belongs to one chain (the step-1 and per-peak step-2 files it was
+    fitted on, compared by sha256, and their candidate selection) and knows the range of every
+    statistic over its training runs; a run outside it is not corrected by the reconstruction.
+
+    Examples
+    --------
+    >>> model = RunLevelModel("run_level.onnx")  # doctest: +SKIP
+    >>> level, outside = model.level(stats)  # doctest: +SKIP
+    """
+
+    kind = "run_level"
+
+    def _check_shapes(self) -> None:
+        self._expect_shape(0, [len(self.statistics)])
+
+    @property
+    def statistics(self) -> tuple[str, ...]:
+        """Names of the input statistics, in column order."""
+        return tuple(str(s) for s in self.metadata["statistics"])
+
+    @property
+    def ranges(self) -> dict[str, tuple[float, float]]:
+        """Smallest and largest value of each statistic over the training runs."""
+        return {k: (float(v[0]), float(v[1])) for k, v in self.metadata["ranges"].items()}
+
+    @property
+    def min_waveforms(self) -> int:
+        """Fewest waveforms a run's statistics may come from."""
+        return int(self.metadata["min_waveforms"])
+
+    def outside(self, statistics: np.ndarray) -> list[str]:
+        """The statistics of one run that lie outside the training range ("name=value (lo..hi)").
+
+        Parameters
+        ----------
+        statistics : numpy.ndarray
+            ``(len(statistics),)`` from :func:`ccreco.models.runlevel.run_statistics`.
+
+        Returns
+        -------
+        list of str
+            Empty when the run is within what the training runs spanned.
+        """
+        values = np.asarray(statistics, dtype=np.float64).reshape(-1)
+        notes = []
+        for name, value in zip(self.statistics, values, strict=True):
+            lo, hi = self.ranges[name]
+            if not lo <= value <= hi:
+                notes.append(f"{name}={value:.4g} ({lo:.4g}..{hi:.4g})")
+        return notes
+
+    def level(self, statistics: np.ndarray) -> np.ndarray:
+        """Predicted level of each run.
+
+        Parameters
+        ----------
+        statistics : numpy.ndarray
+            ``(runs, len(statistics))`` or one run's ``(len(statistics),)``.
+
+        Returns
+        -------
+        numpy.ndarray
+            float32 ``(runs,)``: the counts are divided by it.
+        """
+        x = np.atleast_2d(np.asarray(statistics, dtype=np.float32))
+        return self._run({self.input_names[0]: x})
+
+    def chain_differences(self, peak_model: str | os.PathLike[str], cluster_model: str | os.PathLike[str],
+                          candidates: Any) -> list[str]:
+        """How the chain in use differs from the one the correction was fitted on.
+
+        Parameters
+        ----------
+        peak_model, cluster_model : path-like
+            The step-1 and step-2 files in use (compared by sha256).
+        candidates : CandidateConfig
+            The candidate selection in use.
+
+        Returns
+        -------
+        list of str
+            One sentence per difference; empty when the chain is the fitted one.
+        """
+        from ccreco._outputs import file_sha256
+
+        notes = []
+        for role, path in (("peak_model", peak_model), ("cluster_model", cluster_model)):
+            want = self.metadata[role]
+            if file_sha256(path) != want.get("sha256"):
+                notes.append(f"{role} {Path(path).name} is not the {want.get('file')} it was fitted with")
+        if not notes:  # same step-1 file: the selection options may still differ
+            notes += self.step1_differences(candidates)
+        return notes
+
+
 def step1_hint(differences: Sequence[str], how: str = "--set") -> str:
     """The options that restore a step-2 model's training inputs, as a sentence ending a warning.
 
@@ -775,7 +874,7 @@ def step1_hint(differences: Sequence[str], how: str = "--set") -> str:
 
 
 def load_model(path: str | os.PathLike[str], *, kinds: Sequence[str] | None = None,
-               **kwargs: Any) -> PeakModel | ClusterModel | PeakClusterModel:
+               **kwargs: Any) -> PeakModel | ClusterModel | PeakClusterModel | RunLevelModel:
     """Open a ccreco ONNX model as the class matching its metadata ``kind``.
 
     Parameters
@@ -794,8 +893,8 @@ def load_model(path: str | os.PathLike[str], *, kinds: Sequence[str] | None = No
     PeakModel, ClusterModel or PeakClusterModel
         The validated model.
     """
-    classes: dict[str, type[PeakModel] | type[ClusterModel] | type[PeakClusterModel]] = {
-        "peaks": PeakModel, "clusters": ClusterModel, "peak_clusters": PeakClusterModel}
+    classes: dict[str, type[PeakModel] | type[ClusterModel] | type[PeakClusterModel] | type[RunLevelModel]] = {
+        "peaks": PeakModel, "clusters": ClusterModel, "peak_clusters": PeakClusterModel, "run_level": RunLevelModel}
     kind: Any = read_metadata(path).get("kind")  # a JSON value read from the file: not necessarily a str
     if kinds is not None:
         return classes[kind if kind in kinds else kinds[0]](path, **kwargs)
@@ -805,5 +904,5 @@ def load_model(path: str | os.PathLike[str], *, kinds: Sequence[str] | None = No
     return cls(path, **kwargs)
 
 
-__all__ = ["ClusterModel", "DEFAULT_BATCH", "OnnxModel", "PeakClusterModel", "PeakModel", "load_model", "read_metadata",
-           "session_options", "step1_hint"]
+__all__ = ["ClusterModel", "DEFAULT_BATCH", "OnnxModel", "PeakClusterModel", "PeakModel", "RunLevelModel", "load_model",
+           "read_metadata", "session_options", "step1_hint"]

@@ -4,12 +4,16 @@ Every value is stored as JSON text in the ONNX ``metadata_props`` under a ``ccre
 any ONNX tool shows it and :mod:`ccreco.models.inference` reads it back through onnxruntime's
 ``custom_metadata_map`` without importing torch or onnx.
 
-Keys common to both kinds: ``kind`` ("peaks" / "clusters"), ``metadata_version``,
+Keys common to every kind: ``kind`` (:data:`KINDS`), ``metadata_version``,
 ``ccreco_version``, ``sampling_ns``, ``model_config``, ``train_config``, ``train_sample``,
 ``metrics`` (validation metrics at the kept epoch), ``inputs``, ``outputs``.
 Peaks add ``window_left``, ``window_right``, ``normalization``, ``threshold``; clusters add
 ``encoding`` (kind, bins, window_ns, bin_ns, t0_ns), ``extra_inputs``, ``target`` and
-``normalization``.
+``normalization``; per-peak
+models add ``context``, ``channels``, ``peak_model``, ``target``, ``normalization``; run-level
+models (:mod:`ccreco.models.runlevel`) add ``statistics`` (input column names), ``ranges`` (each
+statistic's training range), ``peak_model`` and ``cluster_model`` (the chain they were fitted on:
+name and sha256) and ``min_waveforms``.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ PREFIX: str = "ccreco."
 #: Version of this metadata layout.
 METADATA_VERSION: int = 1
 #: Model kinds.
-KINDS: tuple[str, ...] = ("peaks", "clusters", "peak_clusters")
+KINDS: tuple[str, ...] = ("peaks", "clusters", "peak_clusters", "run_level")
 #: Keys every ccreco model carries.
 COMMON_KEYS: tuple[str, ...] = (
     "kind",
@@ -42,6 +46,7 @@ KIND_KEYS: dict[str, tuple[str, ...]] = {
     "peaks": ("window_left", "window_right", "normalization", "threshold"),
     "clusters": ("encoding", "extra_inputs", "target", "normalization"),
     "peak_clusters": ("context", "channels", "peak_model", "target", "normalization"),
+    "run_level": ("statistics", "ranges", "peak_model", "cluster_model", "min_waveforms"),
 }
 
 

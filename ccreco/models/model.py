@@ -1,4 +1,4 @@
-"""The two torch modules, each defined once, and their I/O description (torch imported here).
+"""The torch modules, each defined once, and their I/O description (torch imported here).
 
 :func:`build_peak_model` and :func:`build_cluster_model` return the module together with a
 :class:`ModelInfo` (input names, per-example shapes, output names). Training feeds the module
@@ -16,8 +16,9 @@ Input standardisation is part of the graph, so an exported model takes raw input
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -396,6 +397,53 @@ def build_peak_cluster_model(cfg: PeakClusterConfig) -> tuple[PeakClusterNet, Mo
     return PeakClusterNet(cfg), info
 
 
+class RunLevelRegression(nn.Module):
+    """The run-level correction's ridge regression: ``forward`` returns each run's level, shape (batch, 1).
+
+    ``level = exp(((statistics - mean) / scale) @ coef + intercept)`` (standardised values held
+    within +-10), the fitted numbers held as buffers (:class:`ccreco.models.runlevel.RunLevelFit`).
+
+    Parameters
+    ----------
+    fit : RunLevelFit
+        The fitted regression.
+    """
+
+    mean: torch.Tensor  # buffers registered in __init__
+    scale: torch.Tensor
+    coef: torch.Tensor
+    intercept: torch.Tensor
+
+    def __init__(self, fit: Any) -> None:
+        super().__init__()
+        for name in ("mean", "scale", "coef"):
+            self.register_buffer(name, torch.as_tensor(np.asarray(getattr(fit, name)), dtype=torch.float32))
+        self.register_buffer("intercept", torch.tensor(float(fit.intercept), dtype=torch.float32))
+
+    def forward(self, statistics: torch.Tensor) -> torch.Tensor:
+        # standardised values beyond 10 standard deviations are held there (finite on any input;
+        # the reconstruction refuses statistics outside the training range before this)
+        z = torch.clamp((statistics - self.mean) / self.scale, -10.0, 10.0)
+        return torch.exp(z @ self.coef + self.intercept).unsqueeze(-1)
+
+
+def build_run_level_model(fit: Any) -> tuple[RunLevelRegression, ModelInfo]:
+    """Build the run-level regression module and its I/O description.
+
+    Parameters
+    ----------
+    fit : RunLevelFit
+        The fitted regression (:func:`ccreco.models.runlevel.fit_run_level`).
+
+    Returns
+    -------
+    (RunLevelRegression, ModelInfo)
+        The module and its I/O description (kind ``run_level``, input ``statistics``, output ``level``).
+    """
+    info = ModelInfo("run_level", ("statistics",), ((len(fit.coef),),), ("level",))
+    return RunLevelRegression(fit), info
+
+
 def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
     """Number of (trainable) parameters of ``model``.
 
@@ -419,8 +467,10 @@ __all__ = [
     "ModelInfo",
     "PeakClassifier",
     "PeakClusterNet",
+    "RunLevelRegression",
     "build_peak_cluster_model",
     "build_cluster_model",
     "build_peak_model",
+    "build_run_level_model",
     "count_parameters",
 ]

@@ -1,4 +1,4 @@
-"""Training plots with mplhep: history curves, ROC (step 1), N_pred vs N_true (step 2).
+"""Training plots with mplhep: history curves, ROC (step 1), N_pred vs N_true (step 2), the run-level fit.
 
 No torch here: the functions take the history rows and validation arrays of a
 :class:`~ccreco.models.training.TrainResult` (or of its saved JSON).
@@ -186,6 +186,51 @@ def plot_counts(n_true: np.ndarray, n_pred: np.ndarray, path: str | os.PathLike[
     return Path(path)
 
 
+@styled
+def plot_run_level(levels: Mapping[str, tuple[np.ndarray, np.ndarray]], directory: str | os.PathLike[str]
+                   ) -> list[Path]:
+    """The run-level correction on its blocks: true level vs predicted, and log(level) before/after.
+
+    Parameters
+    ----------
+    levels : mapping of str to (numpy.ndarray, numpy.ndarray)
+        Sample name (``train``, ``validation``) -> each block's true level (counted over true
+        clusters) and the level the correction predicts for it.
+    directory : path-like
+        Output directory (created).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The written files (PNG and PDF of ``run_level``).
+    """
+    from ccreco.plotting import figure, label, legend, save
+
+    fig, (a1, a2) = figure(figsize=(16, 7), ncols=2)
+    lo = min(float(np.min(np.concatenate(v))) for v in levels.values())
+    hi = max(float(np.max(np.concatenate(v))) for v in levels.values())
+    for (name, (true, pred)), marker in zip(levels.items(), ("o", "s", "^"), strict=False):
+        a1.plot(pred, true, marker, ms=3, alpha=0.6, ls="none", label=f"{name} ({len(true)} runs)")
+    a1.plot([lo, hi], [lo, hi], color="red", ls="--", label="true = predicted")
+    a1.set_xlabel("predicted level (from the run statistics)")
+    a1.set_ylabel("true level (counted / true clusters)")
+    legend(a1, loc="upper left")
+    name = "validation" if "validation" in levels else next(iter(levels))
+    true, pred = levels[name]
+    before, after = np.log(true), np.log(true) - np.log(pred)
+    before, after = before - before.mean(), after - after.mean()
+    edges = np.linspace(min(before.min(), after.min()), max(before.max(), after.max()), 41)
+    a2.hist(before, edges, histtype="step", lw=2, label=f"uncorrected: RMS {np.std(before):.3f}")
+    a2.hist(after, edges, histtype="step", lw=2, label=f"corrected: RMS {np.std(after):.3f}")
+    a2.set_xlabel(f"log(level) about its mean, {name} runs")
+    a2.set_ylabel("runs")
+    legend(a2)
+    for ax in (a1, a2):
+        label(ax)
+    fig.tight_layout()
+    return [Path(p) for p in save(fig, directory, "run_level")]
+
+
 def plot_training(result: TrainResult, directory: str | os.PathLike[str]) -> list[Path]:
     """All plots of a training result: curves plus ROC (peaks) or N_pred vs N_true (clusters).
 
@@ -217,4 +262,5 @@ def plot_training(result: TrainResult, directory: str | os.PathLike[str]) -> lis
     return files
 
 
-__all__ = ["CLUSTER_CURVES", "PEAK_CURVES", "plot_counts", "plot_history", "plot_roc", "plot_training"]
+__all__ = ["CLUSTER_CURVES", "PEAK_CURVES", "plot_counts", "plot_history", "plot_roc", "plot_run_level",
+           "plot_training"]

@@ -138,7 +138,7 @@ def verify_shipped(path: str | Path) -> None:
     ModelError
         No recorded digest, or the file's digest differs (a damaged installation).
     """
-    import hashlib
+    from ccreco._outputs import file_sha256
 
     path = Path(path)
     st = path.stat()
@@ -149,7 +149,7 @@ def verify_shipped(path: str | Path) -> None:
     if want is None:
         raise ModelError(f"shipped model has no sha256 in its card {path.with_suffix('.md').name}; "
                          "regenerate the card with ccreco.models.shipped.model_card", file=str(path))
-    got = hashlib.sha256(path.read_bytes()).hexdigest()
+    got = file_sha256(path)
     if not got.startswith(want):
         raise ModelError(f"shipped model is damaged: sha256 {got[:16]}... differs from the recorded {want[:16]}...; "
                          "reinstall ccreco (a developer who retrained it regenerates the card with model_card)",
@@ -177,14 +177,14 @@ def model_card(path: str | Path, title: str | None = None, notes: str = "") -> s
     str
         The card.
     """
-    import hashlib
     import json
 
+    from ccreco._outputs import file_sha256
     from ccreco.models.inference import read_metadata
 
     path = Path(path)
     meta = read_metadata(path)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = file_sha256(path)
     metrics = meta.get("metrics", {})
     sample = meta.get("train_sample", {})
     lines = [
@@ -206,6 +206,13 @@ def model_card(path: str | Path, title: str | None = None, notes: str = "") -> s
                      f"{meta.get('channels')}; step-1 model `{json.dumps(meta.get('peak_model'), sort_keys=True)}`")
         lines.append("- calibration line (inverted only on request, calibrate=True): "
                      f"`{json.dumps(meta.get('calibration'), sort_keys=True)}`")
+    elif meta.get("kind") == "run_level":
+        for role, step in (("peak_model", "step 1"), ("cluster_model", "step 2")):
+            chain = meta.get(role) or {}
+            lines.append(f"- {step} of the chain: `{chain.get('file')}` (sha256 `{chain.get('sha256')}`)")
+        lines.append(f"- runs of at least {meta.get('min_waveforms')} waveforms; statistics (training range): "
+                     + ", ".join(f"{k} ({v[0]:.4g}..{v[1]:.4g})" for k, v in (meta.get("ranges") or {}).items()))
+        metrics = {f"{part}.{k}": v for part, values in metrics.items() for k, v in values.items()}
     else:
         lines.append(f"- encoding: `{json.dumps(meta.get('encoding'), sort_keys=True)}`, "
                      f"extra inputs {meta.get('extra_inputs')}")
@@ -217,7 +224,8 @@ def model_card(path: str | Path, title: str | None = None, notes: str = "") -> s
         f"- training: `{json.dumps(meta.get('train_config'), sort_keys=True)}`",
         f"- sample: `{json.dumps(sample, sort_keys=True)}`",
         "",
-        "Validation metrics at the kept epoch (from the metadata):",
+        "Validation metrics at the kept epoch (from the metadata):" if meta.get("kind") != "run_level"
+        else "Spread of log(level) over the blocks, before and after the correction (from the metadata):",
         "",
         "| metric | value |",
         "|---|---|",

@@ -131,7 +131,8 @@ def skip_record(error: CcrecoError, file: str, tree: str | None, start: int | No
 
 
 def process_block(chunk: Any, reconstructor: Reconstructor, parts_dir: str | os.PathLike[str] | None,
-                  file_index: int = 0, row_file_index: np.ndarray | None = None) -> RecoAccumulator:
+                  file_index: int = 0, row_file_index: np.ndarray | None = None,
+                  level: float | np.ndarray | None = None) -> RecoAccumulator:
     """Reconstruct one validated chunk and return its accumulator.
 
     Parameters
@@ -147,6 +148,9 @@ def process_block(chunk: Any, reconstructor: Reconstructor, parts_dir: str | os.
         file for a block of several small files.
     row_file_index : numpy.ndarray, optional
         The file position of every waveform, for a block of several files (written into the part).
+    level : float or numpy.ndarray, optional
+        The level the step-2 count is divided by (per waveform for several files; the file's
+        run-level correction); default the config's ``step2_level``.
 
     Returns
     -------
@@ -154,7 +158,7 @@ def process_block(chunk: Any, reconstructor: Reconstructor, parts_dir: str | os.
         One block's accumulator.
     """
     t0, c0 = time.perf_counter(), time.process_time()
-    result = reconstructor(chunk)
+    result = reconstructor(chunk, level=level)
     out = empty_output()
     out.hists = fill(book(result.has_truth), result)
     out.sums = _sums(result)
@@ -232,6 +236,8 @@ class BlockTask:
     n_samples: int = N_SAMPLES
     #: file -> recorded block checksums (``ccreco.io.integrity``; empty for files ccreco did not write)
     checksums: dict[str, list[tuple[int, int, int]]] = field(default_factory=dict, hash=False)
+    #: file -> the level its counts are divided by (the run-level correction; absent: the config's step2_level)
+    levels: dict[str, float] = field(default_factory=dict, hash=False)
 
 
 #: Set once this process has frozen its long-lived objects out of the cyclic collector.
@@ -327,7 +333,8 @@ def process_events(events: Any, task: BlockTask) -> RecoAccumulator:
             problems = [unreadable_block(exc, file, tree, start, stop)]
     if problems or chunk is None:
         return _bad_block(problems[0], task, file, tree, start, stop)
-    out = process_block(chunk, get_reconstructor(task.config), task.parts_dir, task.file_index.get(file, 0))
+    out = process_block(chunk, get_reconstructor(task.config), task.parts_dir, task.file_index.get(file, 0),
+                        level=task.levels.get(file))
     checks = block_checks(chunk, file, start, task.checksums.get(file, ()))
     out.data_checks = checks["data_checks"]
     out.integrity = checks.get("integrity", {})
@@ -465,15 +472,21 @@ def process_group(group: FileGroup, task: BlockTask) -> RecoAccumulator:
     _collect_garbage(group.n_entries)
     out = empty_output()
     pending: list[tuple[int, Any]] = []
+    pending_levels: list[float] = []
 
     def flush() -> None:
         nonlocal out
         if not pending:
             return
         rows = np.concatenate([np.full(len(c), i, dtype=np.int32) for i, c in pending])
+        level = None
+        if task.levels:  # each file's run-level correction, per waveform
+            level = np.concatenate([np.full(len(c), v, dtype=np.float32)
+                                    for (_, c), v in zip(pending, pending_levels, strict=True)])
         out = out + process_block(concatenate_chunks([c for _, c in pending]), get_reconstructor(task.config),
-                                  task.parts_dir, pending[0][0], row_file_index=rows)
+                                  task.parts_dir, pending[0][0], row_file_index=rows, level=level)
         pending.clear()
+        pending_levels.clear()
 
     for path, n in zip(group.files, group.entries, strict=True):
         tree = chunk = None
@@ -495,6 +508,7 @@ def process_group(group: FileGroup, task: BlockTask) -> RecoAccumulator:
         if pending and fields != (None if pending[-1][1].truth is None else pending[-1][1].truth.fields):
             flush()
         pending.append((task.file_index.get(path, 0), chunk))
+        pending_levels.append(task.levels.get(path, task.config.step2_level))
         checks = block_checks(chunk, path, 0, task.checksums.get(path, ()))
         out = out + RecoAccumulator(counters={}, data_checks=checks["data_checks"],
                                     integrity=checks.get("integrity", {}))
@@ -736,6 +750,100 @@ def validate_inputs(files: Sequence[str], mapping: SchemaMapping, reconstructor:
     return good, skipped, sampling, n_samples
 
 
+def _run_level_record(reconstructor: Reconstructor, chunk: Any, files: Sequence[str]) -> dict[str, Any]:
+    """The run-level correction of one file (or of pooled small files) from its waveforms."""
+    model = reconstructor.run_level_model
+    assert model is not None
+    stats = reconstructor.run_statistics(chunk)
+    outside = model.outside(stats)
+    return {"waveforms": len(chunk), "level": float(model.level(stats)[0]), "applied": not outside,
+            "outside_training": outside, "pooled_with": [str(f) for f in files] if len(files) > 1 else [],
+            "statistics": {k: float(v) for k, v in zip(model.statistics, stats, strict=True)}}
+
+
+def file_run_levels(files: Sequence[str], mapping: SchemaMapping, reconstructor: Reconstructor,
+                    entries: dict[str, dict[str, Any]], on_error: str = "raise") -> dict[str, dict[str, Any]]:
+    """The run-level correction of every input file, from the statistics of its first waveforms.
+
+    Each file is taken as one set-up: the statistics (:mod:`ccreco.models.runlevel`) of its
+    first ``run_level_waveforms`` waveforms give the level its counts are divided by. Files
+    with fewer waveforms than the correction's ``min_waveforms`` are pooled into one set-up; if
+    even the pool is smaller, they stay uncorrected. A file whose statistics lie outside the
+    range of the correction's training runs is not corrected (a linear fit extrapolates): the
+    record says which statistics, and a warning names the file.
+
+    Parameters
+    ----------
+    files : sequence of str
+        Validated input files.
+    mapping : Mapping
+        Schema.
+    reconstructor : Reconstructor
+        With its ``run_level_model``.
+    entries : dict
+        File -> ``{"numentries": n, ...}`` (:func:`validate_inputs`).
+    on_error : {"raise", "skip"}
+        A file whose first waveforms cannot be read raises, or stays uncorrected (listed).
+
+    Returns
+    -------
+    dict of str to dict
+        File -> ``waveforms``, ``level``, ``applied``, ``outside_training``, ``pooled_with``,
+        ``statistics`` (and ``reason`` when not applied for another cause).
+    """
+    from ccreco.io.chunk import concatenate_chunks
+    from ccreco.io.reader import open_tree, plan_tree, read_chunk
+
+    model = reconstructor.run_level_model
+    assert model is not None
+    wanted = reconstructor.config.run_level_waveforms
+    out: dict[str, dict[str, Any]] = {}
+    small: list[tuple[str, Any]] = []
+    for path in _counted(files, "Run statistics", "file"):
+        n = min(wanted, int(entries[path]["numentries"]))
+        tree = None
+        try:
+            tree = open_tree(path, mapping)
+            plan, problems = plan_tree(tree, path, mapping)
+            chunk = None
+            if not problems:
+                chunk, problems = read_chunk(plan, mapping, 0, n)
+            if problems or chunk is None:
+                raise problems[0]
+        except CcrecoError as exc:
+            if on_error == "raise":
+                raise
+            out[path] = {"waveforms": 0, "level": None, "applied": False, "outside_training": [],
+                         "pooled_with": [], "reason": f"first {n} waveforms unreadable: {exc}"}
+            continue
+        finally:
+            if tree is not None:
+                tree.file.close()
+        if n < model.min_waveforms:
+            small.append((path, chunk))
+        else:
+            out[path] = _run_level_record(reconstructor, chunk, [path])
+    if small:
+        pooled = [p for p, _ in small]
+        total = sum(len(c) for _, c in small)
+        if total >= model.min_waveforms:
+            record = _run_level_record(reconstructor, concatenate_chunks([c for _, c in small]), pooled)
+            out.update({p: dict(record, waveforms=len(c)) for p, c in small})
+        else:
+            out.update({p: {"waveforms": len(c), "level": None, "applied": False, "outside_training": [],
+                            "pooled_with": pooled, "reason": f"{total} waveforms in all, fewer than the "
+                            f"{model.min_waveforms} a run-level correction needs"} for p, c in small})
+    refused = {p: r for p, r in out.items() if not r["applied"]}
+    for path, record in list(refused.items())[:5]:
+        why = record.get("reason") or ("run statistics outside the correction's training range: "
+                                       + ", ".join(record["outside_training"]))
+        log.warning("%s is not corrected by the run-level correction %s: %s", path, model.path.name, why)
+    if len(refused) > 5:
+        log.warning("%d more file(s) are not corrected by the run-level correction (summary.json run_level)",
+                    len(refused) - 5)
+    return out
+
+
 #: Runs of at least this many input files show a progress bar while their inputs are checked
 #: (about 10 ms per small file; thousands of files take a while).
 CHECK_BAR_MIN_FILES: int = 10
@@ -902,6 +1010,8 @@ class RunPlan:
         File -> ``{"numentries": n, "uuid": file UUID}`` of every good file.
     checksums : dict
         File -> recorded block checksums (``ccreco.io.integrity``; files ccreco wrote).
+    run_levels : dict of str to dict
+        File -> its run-level correction (:func:`file_run_levels`; empty without one).
     """
 
     paths: list[str]
@@ -921,12 +1031,14 @@ class RunPlan:
     overwrite: bool
     n_entries: dict[str, dict[str, Any]] = field(default_factory=dict)
     checksums: dict[str, list[tuple[int, int, int]]] = field(default_factory=dict)
+    run_levels: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def task(self, parts_dir: str | os.PathLike[str]) -> BlockTask:
         """The picklable per-block task of this plan, writing part files to ``parts_dir``."""
+        levels = {p: float(r["level"]) for p, r in self.run_levels.items() if r["applied"]}
         return BlockTask(config=self.config, mapping=self.mapping, parts_dir=str(parts_dir), on_error=self.on_error,
                          file_index={p: i for i, p in enumerate(self.paths)}, sampling_ns=self.sampling_ns,
-                         n_samples=self.n_samples, checksums=self.checksums)
+                         n_samples=self.n_samples, checksums=self.checksums, levels=levels)
 
 
 @dataclass(frozen=True)
@@ -1038,8 +1150,9 @@ def plan_run(
 
 
 def check_inputs(plan: RunPlan) -> RunPlan:
-    """Open every input file of a plan (tree, branches, first entry, the models' fit) and read
-    the block checksums of the files ccreco wrote; nothing is written.
+    """Open every input file of a plan (tree, branches, first entry, the models' fit), read
+    the block checksums of the files ccreco wrote and, with a run-level correction, each file's
+    level (:func:`file_run_levels`); nothing is written.
 
     Parameters
     ----------
@@ -1063,8 +1176,11 @@ def check_inputs(plan: RunPlan) -> RunPlan:
     good, file_skips, sampling, n_samples = validate_inputs(plan.paths, plan.mapping, plan.reconstructor,
                                                             plan.on_error, n_entries)
     checksums = {p: read_file_blocks(p) for p in good} if plan.mapping.name == "native" else {}
+    levels = {} if plan.reconstructor.run_level_model is None else file_run_levels(
+        good, plan.mapping, plan.reconstructor, n_entries, plan.on_error)
     return dataclasses.replace(plan, good=good, file_skips=file_skips, sampling_ns=sampling, n_samples=n_samples,
-                               n_entries=n_entries, checksums={p: b for p, b in checksums.items() if b})
+                               n_entries=n_entries, checksums={p: b for p, b in checksums.items() if b},
+                               run_levels=levels)
 
 
 def execute(plan: RunPlan, parts_dir: str | os.PathLike[str], *, status: bool | None = None,
@@ -1192,6 +1308,7 @@ def summary_data(plan: RunPlan, run: Execution, outputs: list[str], n_written: i
         "data_checks": run.checks["data_checks"],
         "integrity": run.checks["integrity"],
         "step2_training_range": run.checks.get("step2_training_range"),
+        "run_level": run_level_summary(plan),
         "throughput": {
             "wall_s": wall,
             "waveforms_per_s": n_wf / wall if wall > 0 else None,
@@ -1205,6 +1322,29 @@ def summary_data(plan: RunPlan, run: Execution, outputs: list[str], n_written: i
         "provenance": plan.reconstructor.provenance(),
         "outputs": outputs,
     }
+
+
+def run_level_summary(plan: RunPlan) -> dict[str, Any] | None:
+    """The ``run_level`` section of ``summary.json`` (``None`` without a run-level correction).
+
+    Parameters
+    ----------
+    plan : RunPlan
+        The run, after :func:`check_inputs`.
+
+    Returns
+    -------
+    dict or None
+        ``model``, ``waveforms_per_file``, ``files_corrected``, ``files_not_corrected`` and
+        ``files`` (one :func:`file_run_levels` record per file, with its path).
+    """
+    model = plan.reconstructor.run_level_model
+    if model is None:
+        return None
+    records = [dict(r, file=p) for p, r in plan.run_levels.items()]
+    applied = sum(1 for r in records if r["applied"])
+    return {"model": str(model.path), "waveforms_per_file": plan.config.run_level_waveforms,
+            "files_corrected": applied, "files_not_corrected": len(records) - applied, "files": records}
 
 
 def root_provenance(plan: RunPlan) -> dict[str, Any]:
@@ -1288,6 +1428,10 @@ def publish_run(plan: RunPlan, run: Execution, stage: Path, *, plots: bool = Tru
     level = plan.reconstructor.config.step2_level
     if level != 1.0:  # the count the plots show is divided by the level measured on a tuned simulation
         model = f"{model} / level {level:g}"
+    levels = [r["level"] for r in plan.run_levels.values() if r["applied"]]
+    if levels:  # divided by each file's run-level correction
+        model = (f"{model} / run level {levels[0]:.3f}" if len(set(levels)) == 1
+                 else f"{model} / run level {min(levels):.3f}-{max(levels):.3f}")
     plot_files = draw(hists, stage / "plots", label=label, model=model) if plots else []
     outputs = ["hists.root", "reco.root", "summary.json"] + [str(Path(p).relative_to(stage)) for p in plot_files]
     data = summary_data(plan, run, outputs, n_written, output_s=0.0)
@@ -1388,5 +1532,5 @@ def run_reco(
 __all__ = ["EXECUTORS", "SMALL_FILE_FRACTION", "SUMMARY_VARIABLES", "BlockTask", "Execution", "FileGroup", "RunPlan",
            "RunSummary", "auto_chunk_size", "block_checks", "check_blocks", "check_inputs", "empty_output", "execute",
            "get_reconstructor", "group_small_files", "plan_run", "per_file_summary", "process_block", "process_events",
-           "process_group", "publish_run", "root_provenance", "run_reco",
+           "process_group", "publish_run", "root_provenance", "run_level_summary", "run_reco", "file_run_levels",
            "skip_record", "summary_data", "unreadable_block", "validate_inputs"]

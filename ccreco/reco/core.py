@@ -11,7 +11,6 @@ and the CLI need; nothing here knows about files or executors.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,11 +20,12 @@ from typing import TYPE_CHECKING, Any, cast
 import awkward as ak
 import numpy as np
 
+from ccreco._outputs import file_sha256
 from ccreco.errors import ConfigError, ModelError
 from ccreco.io.chunk import WaveformChunk
 
 if TYPE_CHECKING:
-    from ccreco.models.inference import ClusterModel, PeakClusterModel
+    from ccreco.models.inference import ClusterModel, PeakClusterModel, RunLevelModel
 
 #: Where the track length of a waveform came from.
 LENGTH_SOURCES: tuple[str, ...] = ("truth", "config")
@@ -75,6 +75,14 @@ class RecoConfig:
         mean true count, ``ccreco evaluate clusters tuned_sim.root --method perpeak``); the
         count and dN/dx are divided by it (docs/DATA_VS_SIM.md, "An absolute dN/dx"). 1: as the
         model counts. Within [0.5, 2].
+    run_level : str or None
+        A run-level correction (ONNX file or shipped name, e.g. ``run_level_perpeak_random_wide``;
+        :mod:`ccreco.models.runlevel`): the level of each input file is predicted from the
+        statistics of its first ``run_level_waveforms`` waveforms and its count and dN/dx are
+        divided by it; a file whose statistics lie outside the correction's training range is
+        left uncorrected (and named). ``None``: off. Not with ``step2_level``.
+    run_level_waveforms : int
+        Waveforms of each file the run statistics are computed from (files with fewer are pooled).
     """
 
     peak_model: str | None = None
@@ -90,6 +98,8 @@ class RecoConfig:
     roi: bool = True
     preselect: bool = True
     step2_level: float = 1.0
+    run_level: str | None = None
+    run_level_waveforms: int = 2000
 
     def __post_init__(self) -> None:
         from ccreco.config import coerce_fields
@@ -104,6 +114,15 @@ class RecoConfig:
         if not 0.5 <= self.step2_level <= 2.0:  # a level is a ratio near 1; 0 or 10 is a typo
             raise ConfigError(f"step2_level must be in [0.5, 2] (mean count over mean true count on a tuned "
                               f"simulation), got {self.step2_level!r}")
+        if self.run_level is not None and self.run_level.lower() in ("", "none", "off", "false"):
+            object.__setattr__(self, "run_level", None)
+        if self.run_level is not None and self.step2_level != 1.0:
+            raise ConfigError("give either step2_level (measured on a tuned simulation) or run_level (predicted "
+                              "from each file's statistics), not both")
+        from ccreco.models.runlevel import MIN_WAVEFORMS
+
+        if self.run_level_waveforms < MIN_WAVEFORMS:
+            raise ConfigError(f"run_level_waveforms must be >= {MIN_WAVEFORMS}, got {self.run_level_waveforms}")
         if min(self.threads, self.batch_size, self.cnn_batch_size) < 1:
             raise ConfigError("threads, batch_size and cnn_batch_size must be >= 1, got "
                               f"{self.threads}, {self.batch_size}, {self.cnn_batch_size}")
@@ -278,14 +297,6 @@ def truth_outputs(fields: Sequence[str] | None) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 class Reconstructor:
     """The configured two-step chain; call it on a :class:`~ccreco.io.WaveformChunk`.
 
@@ -334,6 +345,48 @@ class Reconstructor:
                                                                                        self.peak_model.path)
         # the preset's clusterization constant goes with its peaks (as in ``ccreco evaluate``)
         self.deriv_config, self.deriv_cluster_config = deriv_preset(c.deriv_preset)
+        self.run_level_model: RunLevelModel | None = None
+        if c.run_level is not None:
+            self.run_level_model = self._run_level_model(model_file(c.run_level))
+
+    def _run_level_model(self, path: Path) -> RunLevelModel:
+        from ccreco.models.inference import PeakClusterModel, RunLevelModel
+
+        if not isinstance(self.cluster_model, PeakClusterModel) or self.cluster_model.extra_inputs:
+            raise ModelError(f"a run-level correction needs a per-peak step 2 without geometry inputs; "
+                             f"{self.cluster_model.path.name} is not one", file=str(path))
+        model = RunLevelModel(path)
+        differences = model.chain_differences(self.peak_model.path, self.cluster_model.path, self.candidates)
+        if differences:
+            raise ModelError(f"the run-level correction was fitted on another chain: {'; '.join(differences)} "
+                             f"(fit one for this chain with ccreco train runlevel)", file=str(path))
+        return model
+
+    def run_statistics(self, chunk: WaveformChunk) -> np.ndarray:
+        """The run statistics of a chunk's waveforms (:func:`ccreco.models.runlevel.run_statistics`).
+
+        Parameters
+        ----------
+        chunk : WaveformChunk
+            Waveforms of one set-up (at least ``MIN_WAVEFORMS`` for a correction).
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(len(STATISTICS),)``.
+        """
+        from ccreco.models.dataset import scored_windows
+        from ccreco.models.inference import PeakClusterModel
+        from ccreco.models.runlevel import chain_statistics
+        from ccreco.reco.stages import score_windows
+
+        if not isinstance(self.cluster_model, PeakClusterModel):
+            raise ModelError("run statistics need a per-peak step 2", file=str(self.cluster_model.path))
+        dt = float(chunk.sampling_ns)
+        cw, scored = scored_windows(chunk, self.candidates)
+        scores = score_windows(self.peak_model, cw.windows, dt, scored)
+        counts, _ = self.cluster_model.count_and_check(cw, scores, sampling_ns=dt)
+        return chain_statistics(cw, scores, counts)
 
     def check(self, sampling_ns: float, n_samples: int, where: str | None = None) -> None:
         """Refuse data whose sampling or acquisition window the models were not made for.
@@ -378,7 +431,7 @@ class Reconstructor:
         models = {}
         for role, model in (("peaks", self.peak_model), ("clusters", self.cluster_model)):
             meta = {k: v for k, v in model.metadata.items() if k not in ("history",)}
-            models[role] = {"file": str(model.path), "sha256": _sha256(model.path), "metadata": meta}
+            models[role] = {"file": str(model.path), "sha256": file_sha256(model.path), "metadata": meta}
         return {"config": dataclasses.asdict(self.config), "threshold": self.threshold,
                 "candidates": dataclasses.asdict(self.candidates), "models": models,
                 "step2_input_differences": list(self.step2_input_differences)}
@@ -413,13 +466,16 @@ class Reconstructor:
             return np.asarray(chunk.truth["track_length_cm"], dtype=np.float32), "truth"
         return np.full(len(chunk), self.config.config_track_length_cm, dtype=np.float32), "config"
 
-    def __call__(self, chunk: WaveformChunk) -> RecoResult:
+    def __call__(self, chunk: WaveformChunk, level: float | np.ndarray | None = None) -> RecoResult:
         """Reconstruct every waveform of ``chunk``.
 
         Parameters
         ----------
         chunk : WaveformChunk
             Validated waveforms (from :mod:`ccreco.io`).
+        level : float or numpy.ndarray, optional
+            The step-2 level to divide the count by (one value or one per waveform: the run-level
+            correction of each waveform's file); default the config's ``step2_level``.
 
         Returns
         -------
@@ -452,8 +508,9 @@ class Reconstructor:
         else:
             n_cl = count_clusters(self.cluster_model, peaks.times_ns(dt), peak_offsets, sampling_ns=dt,
                                   window_ns=chunk.n_samples * dt, extra=self._extra_inputs(chunk) if n else None)
-        if self.config.step2_level != 1.0:  # the level measured on a simulation tuned to the data
-            n_cl = (n_cl / np.float32(self.config.step2_level)).astype(np.float32)
+        level = self.config.step2_level if level is None else level
+        if np.any(np.asarray(level) != 1.0):  # measured on a tuned simulation, or the file's run-level correction
+            n_cl = (n_cl / np.asarray(level, dtype=np.float32)).astype(np.float32)
         n_int = round_counts(n_cl)
         with np.errstate(divide="ignore", invalid="ignore"):
             dndx = np.where(length > 0, n_cl / length, np.nan).astype(np.float32)
