@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -208,3 +209,28 @@ def test_cli_reco_run_level_reports_and_names_it_in_the_plots(simulated_file, tm
     assert main(["reco", str(f), "-o", str(tmp_path / "x"), "--set", "run_level=no_such_correction"]) == 2
     assert "'no_such_correction': model file not found" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.slow
+def test_run_level_is_the_same_in_every_executor_and_for_grouped_small_files(simulated_file, tmp_path) -> None:
+    from ccreco.reco.batch import run_reco
+    from ccreco.reco.core import RecoConfig
+
+    files = [simulated_file(30, 70 + i) for i in range(4)] + [simulated_file(300, 42)]
+    config = RecoConfig(deriv=False, run_level="run_level_perpeak_random_wide")
+    ref = run_reco(files, tmp_path / "it", config=config, chunk_size=100, status=False, plots=False)
+    fut = run_reco(files, tmp_path / "fut", config=config, executor="futures", workers=2, chunk_size=100,
+                   status=False, plots=False)
+    raw = run_reco(files, tmp_path / "raw", config=RecoConfig(deriv=False), chunk_size=100, status=False, plots=False)
+    records = {Path(r["file"]).name: r for r in ref.data["run_level"]["files"]}
+    assert all(r["applied"] for r in records.values())
+    assert len(records[files[0].name]["pooled_with"]) == 4  # 4 x 30 waveforms: one pooled run
+    a, b, c = (uproot.open(s.outdir / "reco.root")["reco"].arrays(["n_clusters", "file_index"], library="np")
+               for s in (ref, fut, raw))
+    np.testing.assert_array_equal(a["n_clusters"], b["n_clusters"])
+    level = np.array([records[Path(f).name]["level"] for f in files], dtype=np.float32)[c["file_index"]]
+    np.testing.assert_allclose(a["n_clusters"], c["n_clusters"] / level, rtol=1e-5)
+    with uproot.open(ref.outdir / "reco.root") as f:  # the outputs say what each file was divided by
+        provenance = json.loads(str(f["provenance"]))
+    assert provenance["run_level"] == {r["file"]: r["level"] for r in ref.data["run_level"]["files"]}
+    assert provenance["models"]["run_level"]["metadata"]["kind"] == "run_level"

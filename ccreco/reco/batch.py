@@ -1359,10 +1359,14 @@ def root_provenance(plan: RunPlan) -> dict[str, Any]:
     -------
     dict
         ``ccreco_version``, ``inputs`` (the paths, in ``file_index`` order), ``schema``,
-        and the reconstructor's provenance (configuration, threshold, models with sha256).
+        the reconstructor's provenance (configuration, threshold, models with sha256) and, with a
+        run-level correction, ``run_level``: each file's level (``None`` where not applied).
     """
-    return {"ccreco_version": __version__, "inputs": [str(p) for p in plan.paths], "schema": plan.mapping.name,
-            **plan.reconstructor.provenance()}
+    out = {"ccreco_version": __version__, "inputs": [str(p) for p in plan.paths], "schema": plan.mapping.name,
+           **plan.reconstructor.provenance()}
+    if plan.run_levels:  # what each file's count was divided by (None: left uncorrected)
+        out["run_level"] = {p: (r["level"] if r["applied"] else None) for p, r in plan.run_levels.items()}
+    return out
 
 
 def per_file_summary(plan: RunPlan, per_file: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:

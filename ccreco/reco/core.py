@@ -429,7 +429,10 @@ class Reconstructor:
             JSON-serializable provenance.
         """
         models = {}
-        for role, model in (("peaks", self.peak_model), ("clusters", self.cluster_model)):
+        roles: list[tuple[str, Any]] = [("peaks", self.peak_model), ("clusters", self.cluster_model)]
+        if self.run_level_model is not None:
+            roles.append(("run_level", self.run_level_model))
+        for role, model in roles:
             meta = {k: v for k, v in model.metadata.items() if k not in ("history",)}
             models[role] = {"file": str(model.path), "sha256": file_sha256(model.path), "metadata": meta}
         return {"config": dataclasses.asdict(self.config), "threshold": self.threshold,
