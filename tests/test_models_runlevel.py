@@ -192,7 +192,7 @@ def test_evaluate_perpeak_run_level_matches_the_reconstruction(simulated_file, t
     assert raw["mean_reco"] < got["mean_reco"]  # a dense run is undercounted: its level is below 1
     with caplog.at_level(logging.WARNING, logger="ccreco"):  # chunks of 60: too small to be runs
         small = evaluate_clusters(f, "perpeak", options={"run_level": "run_level_perpeak_random_wide"}, step_size=60)
-    assert small["mean_reco"] == raw["mean_reco"] and "fewer than 100" in caplog.text
+    assert small["mean_reco"] == raw["mean_reco"] and "60 waveforms, fewer than the 100" in caplog.text
     with pytest.raises(ConfigError, match="not with calibrate"):
         evaluate_clusters(f, "perpeak", options={"run_level": "run_level_perpeak_random_wide", "calibrate": "1"})
 
@@ -234,3 +234,26 @@ def test_run_level_is_the_same_in_every_executor_and_for_grouped_small_files(sim
         provenance = json.loads(str(f["provenance"]))
     assert provenance["run_level"] == {r["file"]: r["level"] for r in ref.data["run_level"]["files"]}
     assert provenance["models"]["run_level"]["metadata"]["kind"] == "run_level"
+
+
+def test_notebook_reconstruct_takes_the_chunk_as_the_run(simulated_file, tmp_path, caplog) -> None:
+    import dataclasses
+
+    from ccreco.io import read
+    from ccreco.reco.core import RecoConfig, Reconstructor, reconstruct
+
+    f = simulated_file(300, 42)
+    reco = Reconstructor(RecoConfig(deriv=False, run_level="run_level_perpeak_random_wide"))
+    chunk = read(f)
+    corrected = reconstruct(chunk, reconstructor=reco)
+    raw = reconstruct(chunk, RecoConfig(deriv=False))
+    data = _reco(f, tmp_path / "rl", run_level="run_level_perpeak_random_wide")
+    level = data["run_level"]["files"][0]["level"]
+    assert corrected.step2_level == pytest.approx(level, rel=1e-6) and raw.step2_level == 1.0
+    np.testing.assert_allclose(corrected.n_clusters, raw.n_clusters / np.float32(level), rtol=1e-6)
+    small = dataclasses.replace(chunk, waveforms=chunk.waveforms[:50], meta=chunk.meta[:50],
+                                truth=chunk.truth[:50])
+    with caplog.at_level(logging.WARNING, logger="ccreco"):
+        few = reco(small)
+    assert few.step2_level == 1.0 and "fewer than the 100" in caplog.text
+    np.testing.assert_allclose(few.n_clusters, raw.n_clusters[:50], rtol=1e-6)

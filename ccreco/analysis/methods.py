@@ -350,19 +350,12 @@ def _chunk_level(level_model: Any, chunk: WaveformChunk, cw: CandidateWindows, s
     """The level of one chunk taken as a run (1 for a chunk too small or outside the training range)."""
     from ccreco.models.runlevel import chain_statistics
 
-    where = "" if chunk.source is None else f" ({chunk.source.file}, entries {chunk.source.entry_start}-" \
-                                            f"{chunk.source.entry_stop})"
-    if len(chunk) < level_model.min_waveforms:
-        log.warning("run_level: a chunk of %d waveforms%s is left uncorrected (fewer than %d)", len(chunk), where,
-                    level_model.min_waveforms)
-        return 1.0
-    stats = chain_statistics(cw, scores, counts)
-    outside = level_model.outside(stats)
-    if outside:
-        log.warning("run_level: a chunk%s is left uncorrected: run statistics outside the training range: %s",
-                    where, ", ".join(outside))
-        return 1.0
-    return float(level_model.level(stats)[0])
+    level, why = level_model.run_level(chain_statistics(cw, scores, counts), len(chunk))
+    if why:
+        where = "" if chunk.source is None else (f" ({chunk.source.file}, entries {chunk.source.entry_start}-"
+                                                 f"{chunk.source.entry_stop})")
+        log.warning("run_level: a chunk%s is left uncorrected: %s", where, why)
+    return float(level)
 
 
 # kept for the earlier private names (tests, benchmarks)

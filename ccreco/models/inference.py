@@ -817,6 +817,31 @@ class RunLevelModel(OnnxModel):
         x = np.atleast_2d(np.asarray(statistics, dtype=np.float32))
         return self._run({self.input_names[0]: x})
 
+    def run_level(self, statistics: np.ndarray, n_waveforms: int) -> tuple[float, str]:
+        """The level of one run, or 1 and the reason it is not corrected.
+
+        Parameters
+        ----------
+        statistics : numpy.ndarray
+            The run's ``(len(statistics),)`` statistics.
+        n_waveforms : int
+            Waveforms they come from.
+
+        Returns
+        -------
+        (float, str)
+            The level to divide the run's counts by and an empty reason; or 1.0 and why the run
+            is left uncorrected (fewer than :attr:`min_waveforms` waveforms, or statistics
+            outside the training range, named with their values).
+        """
+        if n_waveforms < self.min_waveforms:
+            return 1.0, (f"{n_waveforms} waveforms, fewer than the {self.min_waveforms} a run-level correction "
+                         "needs")
+        outside = self.outside(statistics)
+        if outside:
+            return 1.0, "run statistics outside the correction's training range: " + ", ".join(outside)
+        return float(self.level(statistics)[0]), ""
+
     def chain_differences(self, peak_model: str | os.PathLike[str], cluster_model: str | os.PathLike[str],
                           candidates: Any) -> list[str]:
         """How the chain in use differs from the one the correction was fitted on.

@@ -334,7 +334,7 @@ def process_events(events: Any, task: BlockTask) -> RecoAccumulator:
     if problems or chunk is None:
         return _bad_block(problems[0], task, file, tree, start, stop)
     out = process_block(chunk, get_reconstructor(task.config), task.parts_dir, task.file_index.get(file, 0),
-                        level=task.levels.get(file))
+                        level=task.levels.get(file, task.config.step2_level))
     checks = block_checks(chunk, file, start, task.checksums.get(file, ()))
     out.data_checks = checks["data_checks"]
     out.integrity = checks.get("integrity", {})
@@ -479,10 +479,8 @@ def process_group(group: FileGroup, task: BlockTask) -> RecoAccumulator:
         if not pending:
             return
         rows = np.concatenate([np.full(len(c), i, dtype=np.int32) for i, c in pending])
-        level = None
-        if task.levels:  # each file's run-level correction, per waveform
-            level = np.concatenate([np.full(len(c), v, dtype=np.float32)
-                                    for (_, c), v in zip(pending, pending_levels, strict=True)])
+        level = np.concatenate([np.full(len(c), v, dtype=np.float32)  # each file's level, per waveform
+                                for (_, c), v in zip(pending, pending_levels, strict=True)])
         out = out + process_block(concatenate_chunks([c for _, c in pending]), get_reconstructor(task.config),
                                   task.parts_dir, pending[0][0], row_file_index=rows, level=level)
         pending.clear()
@@ -756,9 +754,13 @@ def _run_level_record(reconstructor: Reconstructor, chunk: Any, files: Sequence[
     assert model is not None
     stats = reconstructor.run_statistics(chunk)
     outside = model.outside(stats)
-    return {"waveforms": len(chunk), "level": float(model.level(stats)[0]), "applied": not outside,
-            "outside_training": outside, "pooled_with": [str(f) for f in files] if len(files) > 1 else [],
-            "statistics": {k: float(v) for k, v in zip(model.statistics, stats, strict=True)}}
+    level, why = model.run_level(stats, len(chunk))
+    record = {"waveforms": len(chunk), "level": float(model.level(stats)[0]), "applied": not why,
+              "outside_training": outside, "pooled_with": [str(f) for f in files] if len(files) > 1 else [],
+              "statistics": {k: float(v) for k, v in zip(model.statistics, stats, strict=True)}}
+    if why:
+        record["reason"] = why
+    return record
 
 
 def file_run_levels(files: Sequence[str], mapping: SchemaMapping, reconstructor: Reconstructor,
@@ -832,12 +834,12 @@ def file_run_levels(files: Sequence[str], mapping: SchemaMapping, reconstructor:
         else:
             out.update({p: {"waveforms": len(c), "level": None, "applied": False, "outside_training": [],
                             "pooled_with": pooled, "reason": f"{total} waveforms in all, fewer than the "
-                            f"{model.min_waveforms} a run-level correction needs"} for p, c in small})
+                            f"{model.min_waveforms} a run-level correction needs (small files pooled)"}
+                        for p, c in small})
     refused = {p: r for p, r in out.items() if not r["applied"]}
     for path, record in list(refused.items())[:5]:
-        why = record.get("reason") or ("run statistics outside the correction's training range: "
-                                       + ", ".join(record["outside_training"]))
-        log.warning("%s is not corrected by the run-level correction %s: %s", path, model.path.name, why)
+        log.warning("%s is not corrected by the run-level correction %s: %s", path, model.path.name,
+                    record["reason"])
     if len(refused) > 5:
         log.warning("%d more file(s) are not corrected by the run-level correction (summary.json run_level)",
                     len(refused) - 5)

@@ -11,6 +11,7 @@ and the CLI need; nothing here knows about files or executors.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,6 +27,8 @@ from ccreco.io.chunk import WaveformChunk
 
 if TYPE_CHECKING:
     from ccreco.models.inference import ClusterModel, PeakClusterModel, RunLevelModel
+
+log = logging.getLogger(__name__)
 
 #: Where the track length of a waveform came from.
 LENGTH_SOURCES: tuple[str, ...] = ("truth", "config")
@@ -209,6 +212,11 @@ class RecoResult:
         ``(n,)``: the waveform lies outside the range of the per-peak model's training
         waveforms (:meth:`ccreco.models.inference.PeakClusterModel.outside_training_range`);
         empty for a CNN or a model without ``input_ranges``. Counted in ``summary.json``.
+    step2_level : float or numpy.ndarray
+        What ``n_clusters`` and ``dndx`` were divided by: the config's ``step2_level``, the level
+        of the block's file (batch runs with ``run_level``), or, when the reconstructor was
+        called on a chunk without one and has a run-level correction, the chunk's own level (1
+        where it could not be corrected).
     """
 
     run: np.ndarray
@@ -233,6 +241,7 @@ class RecoResult:
     score_label: np.ndarray | None = None
     scored: np.ndarray | None = None
     outside_training: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
+    step2_level: float | np.ndarray = 1.0
 
     def __len__(self) -> int:
         return int(self.run.size)
@@ -478,7 +487,9 @@ class Reconstructor:
             Validated waveforms (from :mod:`ccreco.io`).
         level : float or numpy.ndarray, optional
             The step-2 level to divide the count by (one value or one per waveform: the run-level
-            correction of each waveform's file); default the config's ``step2_level``.
+            correction of each waveform's file). Default: the config's ``step2_level``; with a
+            run-level correction (``run_level``), the level of this chunk taken as one run (1,
+            with a warning, for a chunk of too few waveforms or outside the training range).
 
         Returns
         -------
@@ -511,6 +522,13 @@ class Reconstructor:
         else:
             n_cl = count_clusters(self.cluster_model, peaks.times_ns(dt), peak_offsets, sampling_ns=dt,
                                   window_ns=chunk.n_samples * dt, extra=self._extra_inputs(chunk) if n else None)
+        if level is None and self.run_level_model is not None and n:  # the chunk is the run (notebooks)
+            from ccreco.models.runlevel import chain_statistics
+
+            level, why = self.run_level_model.run_level(chain_statistics(cw, scores, n_cl), n)
+            if why:
+                where = f" of {chunk.source.file}" if chunk.source is not None else ""
+                log.warning("a chunk%s is not corrected by the run-level correction: %s", where, why)
         level = self.config.step2_level if level is None else level
         if np.any(np.asarray(level) != 1.0):  # measured on a tuned simulation, or the file's run-level correction
             n_cl = (n_cl / np.asarray(level, dtype=np.float32)).astype(np.float32)
@@ -537,6 +555,7 @@ class Reconstructor:
             length_source=source,
             outside_training=outside,
             scored=None if bool(np.all(scored)) else np.asarray(scored, dtype=bool),
+            step2_level=level,
         )
         if self.config.deriv:
             d = deriv_clusters(chunk.waveforms, self.deriv_config, self.deriv_cluster_config, sampling_ns=dt)
