@@ -331,17 +331,13 @@ def perpeak_clusters_factory(options: Mapping[str, str]) -> ClusterCounter:
 
 def _run_level_model(spec: str, peak_path: Any, model: Any, cands: Any, calibrate: bool) -> Any:
     """The ``run_level`` option's model, checked against the chain it corrects."""
-    from ccreco.errors import ModelError
     from ccreco.models.inference import RunLevelModel
     from ccreco.models.shipped import model_file
 
     if calibrate:
         raise ConfigError("method 'perpeak': run_level corrects the raw count; not with calibrate")
     level_model = RunLevelModel(model_file(spec))
-    differences = level_model.chain_differences(peak_path, model.path, cands)
-    if differences or model.extra_inputs:
-        raise ModelError(f"the run-level correction was fitted on another chain: "
-                         f"{'; '.join(differences) or 'a step 2 with geometry inputs'}", file=str(level_model.path))
+    level_model.require_chain(peak_path, model, cands)
     return level_model
 
 

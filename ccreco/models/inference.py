@@ -842,6 +842,32 @@ class RunLevelModel(OnnxModel):
             return 1.0, "run statistics outside the correction's training range: " + ", ".join(outside)
         return float(self.level(statistics)[0]), ""
 
+    def require_chain(self, peak_model: str | os.PathLike[str], cluster_model: Any, candidates: Any) -> None:
+        """Refuse a chain this correction was not fitted on.
+
+        Parameters
+        ----------
+        peak_model : path-like
+            The step-1 file in use.
+        cluster_model : ClusterModel or PeakClusterModel
+            The step-2 model in use.
+        candidates : CandidateConfig
+            The candidate selection in use.
+
+        Raises
+        ------
+        ModelError
+            A step 2 that is not a per-peak model without geometry inputs, or any
+            :meth:`chain_differences`; the message says how to fit a correction for the chain.
+        """
+        if not isinstance(cluster_model, PeakClusterModel) or cluster_model.extra_inputs:
+            raise ModelError(f"a run-level correction needs a per-peak step 2 without geometry inputs; "
+                             f"{Path(cluster_model.path).name} is not one", file=str(self.path))
+        differences = self.chain_differences(peak_model, cluster_model.path, candidates)
+        if differences:
+            raise ModelError(f"the run-level correction was fitted on another chain: {'; '.join(differences)} "
+                             "(fit one for this chain with ccreco train runlevel)", file=str(self.path))
+
     def chain_differences(self, peak_model: str | os.PathLike[str], cluster_model: str | os.PathLike[str],
                           candidates: Any) -> list[str]:
         """How the chain in use differs from the one the correction was fitted on.

@@ -2,7 +2,7 @@
 
 One waveform cannot tell the cluster-size distribution or the cluster density it was drawn from;
 a run of a few hundred waveforms of one set-up can. The per-peak step 2's level (mean count over
-mean true count) follows both (docs/MODELS.md, "A run-level correction"). This module computes
+mean true count) follows both (docs/MODELS.md, "A run-level correction of the level"). This module computes
 :data:`STATISTICS` of a run from the chain's output (:func:`run_statistics`), builds the training
 sample from domain-randomized simulation whose blocks of waveforms each share one configuration
 (:func:`run_level_sample`), and fits a ridge regression of ``log(level)`` on the standardised
@@ -16,6 +16,7 @@ Numpy only (no torch): the reconstruction computes the statistics with the same 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -131,7 +132,7 @@ class RunLevelSample:
     sampling_ns : float
         Sampling period of the files.
     info : dict
-        Files, block size and counts (stored in the model metadata).
+        Files, block size, counts and the step-1 candidate selection (stored in the model metadata).
     """
 
     statistics: np.ndarray
@@ -227,7 +228,8 @@ def run_level_sample(files: Any, peak_model: Any, cluster_model: Any, *, block: 
                 break
     if len(stats) < 2:
         raise ConfigError(f"a run-level sample needs at least 2 blocks of {block} waveforms; got {len(stats)}")
-    info = {"files": files_seen, "waveforms": n_seen, "blocks": len(stats), "block": block}
+    info = {"files": files_seen, "waveforms": n_seen, "blocks": len(stats), "block": block,
+            "candidates": dataclasses.asdict(cfg)}
     return RunLevelSample(np.array(stats), np.array(true_sum), np.array(count_sum), float(sampling or 0.0), info)
 
 

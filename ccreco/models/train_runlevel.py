@@ -9,7 +9,6 @@ blocks, exported through :func:`ccreco.models.export.export_onnx` with the chain
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from pathlib import Path
 from typing import Any
@@ -87,11 +86,9 @@ def train_run_level(
         held = run_level_sample(validate, step1, step2, block=block, schema=schema)
         metrics["validation"] = _spread(held, fit)
         levels["validation"] = (held.level, fit.level(held.statistics))
-    from ccreco.models.dataset import candidate_config
-
-    candidates = candidate_config(step1.window_left, step1.window_right, step1.metadata.get("candidates"))
     module, info = build_run_level_model(fit)
     info_sample = dict(sample.info)
+    candidates = info_sample.pop("candidates")  # the selection the statistics were computed with
     info_sample["files"] = [os.path.basename(str(f)) for f in info_sample.get("files", [])]
     metadata = {
         "sampling_ns": float(sample.sampling_ns),
@@ -103,8 +100,7 @@ def train_run_level(
         "statistics": list(STATISTICS),
         "ranges": {name: [float(lo), float(hi)] for name, lo, hi in zip(STATISTICS, fit.low, fit.high, strict=True)},
         "coefficients": {name: float(c) for name, c in zip(STATISTICS, fit.coef, strict=True)},
-        "peak_model": {"file": peak_path.name, "sha256": file_sha256(peak_path),
-                       "candidates": dataclasses.asdict(candidates)},
+        "peak_model": {"file": peak_path.name, "sha256": file_sha256(peak_path), "candidates": candidates},
         "cluster_model": {"file": cluster_path.name, "sha256": file_sha256(cluster_path)},
         "min_waveforms": MIN_WAVEFORMS,
         "target": "level = counted / true clusters of a run (the count is divided by it)",

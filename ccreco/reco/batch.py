@@ -753,10 +753,10 @@ def _run_level_record(reconstructor: Reconstructor, chunk: Any, files: Sequence[
     model = reconstructor.run_level_model
     assert model is not None
     stats = reconstructor.run_statistics(chunk)
-    outside = model.outside(stats)
-    level, why = model.run_level(stats, len(chunk))
-    record = {"waveforms": len(chunk), "level": float(model.level(stats)[0]), "applied": not why,
-              "outside_training": outside, "pooled_with": [str(f) for f in files] if len(files) > 1 else [],
+    _, why = model.run_level(stats, len(chunk))
+    record = {"waveforms": len(chunk), "level": float(model.level(stats)[0]), "applied": not why,  # predicted
+              "outside_training": model.outside(stats),
+              "pooled_with": [str(f) for f in files] if len(files) > 1 else [],
               "statistics": {k: float(v) for k, v in zip(model.statistics, stats, strict=True)}}
     if why:
         record["reason"] = why
@@ -790,8 +790,9 @@ def file_run_levels(files: Sequence[str], mapping: SchemaMapping, reconstructor:
     Returns
     -------
     dict of str to dict
-        File -> ``waveforms``, ``level``, ``applied``, ``outside_training``, ``pooled_with``,
-        ``statistics`` (and ``reason`` when not applied for another cause).
+        File -> ``waveforms``, ``level`` (the predicted one, also where it is not applied),
+        ``applied``, ``outside_training``, ``pooled_with``, ``statistics`` and, when not applied,
+        ``reason``.
     """
     from ccreco.io.chunk import concatenate_chunks
     from ccreco.io.reader import open_tree, plan_tree, read_chunk

@@ -15,7 +15,6 @@ import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import awkward as ak
@@ -356,20 +355,10 @@ class Reconstructor:
         self.deriv_config, self.deriv_cluster_config = deriv_preset(c.deriv_preset)
         self.run_level_model: RunLevelModel | None = None
         if c.run_level is not None:
-            self.run_level_model = self._run_level_model(model_file(c.run_level))
+            from ccreco.models.inference import RunLevelModel
 
-    def _run_level_model(self, path: Path) -> RunLevelModel:
-        from ccreco.models.inference import PeakClusterModel, RunLevelModel
-
-        if not isinstance(self.cluster_model, PeakClusterModel) or self.cluster_model.extra_inputs:
-            raise ModelError(f"a run-level correction needs a per-peak step 2 without geometry inputs; "
-                             f"{self.cluster_model.path.name} is not one", file=str(path))
-        model = RunLevelModel(path)
-        differences = model.chain_differences(self.peak_model.path, self.cluster_model.path, self.candidates)
-        if differences:
-            raise ModelError(f"the run-level correction was fitted on another chain: {'; '.join(differences)} "
-                             f"(fit one for this chain with ccreco train runlevel)", file=str(path))
-        return model
+            self.run_level_model = RunLevelModel(model_file(c.run_level))
+            self.run_level_model.require_chain(self.peak_model.path, self.cluster_model, self.candidates)
 
     def run_statistics(self, chunk: WaveformChunk) -> np.ndarray:
         """The run statistics of a chunk's waveforms (:func:`ccreco.models.runlevel.run_statistics`).
