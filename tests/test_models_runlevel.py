@@ -71,6 +71,15 @@ def run_level_model(randomized_runs: Path) -> tuple[Path, dict]:
     return out, train_run_level(randomized_runs, out, block=100, ridge=1.0)
 
 
+def test_too_few_runs_for_the_statistics_warn(randomized_runs, tmp_path, caplog) -> None:
+    pytest.importorskip("torch")
+    from ccreco.models.train_runlevel import train_run_level
+
+    with caplog.at_level(logging.WARNING, logger="ccreco"):
+        train_run_level(randomized_runs, tmp_path / "few.onnx", block=100, max_waveforms=300)
+    assert "3 simulated runs for 18 statistics" in caplog.text
+
+
 def test_trained_model_reproduces_the_fit_and_names_its_chain(run_level_model, randomized_runs) -> None:
     from ccreco.models.dataset import candidate_config
     from ccreco.models.inference import PeakClusterModel, PeakModel, RunLevelModel, load_model

@@ -9,6 +9,7 @@ blocks, exported through :func:`ccreco.models.export.export_onnx` with the chain
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,8 @@ import numpy as np
 
 from ccreco._outputs import file_sha256
 from ccreco.models.runlevel import CONFIDENT, GAP_EDGES, MIN_WAVEFORMS, STATISTICS, fit_run_level, run_level_sample
+
+log = logging.getLogger(__name__)
 
 
 def _spread(sample: Any, fit: Any) -> dict[str, float]:
@@ -79,6 +82,10 @@ def train_run_level(
     step1 = PeakModel(peak_path)
     step2 = PeakClusterModel(cluster_path, batch_size=4096)
     sample = run_level_sample(files, step1, step2, block=block, schema=schema, max_waveforms=max_waveforms)
+    if len(sample.level) < 5 * len(STATISTICS):
+        log.warning("%d simulated runs for %d statistics: the fit follows the runs it saw (the shipped correction "
+                    "used 500); simulate more blocks (ccreco simulate --randomize --set block=%d)",
+                    len(sample.level), len(STATISTICS), block)
     fit = fit_run_level(sample, ridge=ridge)
     metrics: dict[str, Any] = {"train": _spread(sample, fit)}
     levels = {"train": (sample.level, fit.level(sample.statistics))}
