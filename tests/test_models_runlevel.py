@@ -215,6 +215,13 @@ def test_cli_reco_run_level_reports_and_names_it_in_the_plots(simulated_file, tm
     out = capsys.readouterr().out
     assert "run-level correction: 1 file(s) corrected, level " in out
     assert any("/ run level " in t for t in plot_legends["n_clusters"])
+    assert not (tmp_path / "out" / "plots" / "run_level.png").exists()  # one file: nothing to compare
+    noisy = simulated_file(200, 61, noise_mv=4.0)
+    assert main(["reco", str(f), str(noisy), "-o", str(tmp_path / "two"), "--set",
+                 "run_level=run_level_perpeak_random_wide", "--set", "deriv=false"]) == 0
+    assert "1 file(s) corrected, level " in capsys.readouterr().out
+    assert (tmp_path / "two" / "plots" / "run_level.png").exists()
+    assert "plots/run_level.png" in json.loads((tmp_path / "two" / "summary.json").read_text())["outputs"]
     assert main(["reco", str(f), "-o", str(tmp_path / "x"), "--set", "run_level=no_such_correction"]) == 2
     assert "'no_such_correction': model file not found" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()

@@ -43,6 +43,7 @@ from ccreco.reco.output import (
     PARTS_DIR,
     check_outdir_name,
     draw,
+    draw_run_levels,
     merge_parts,
     publish,
     staging_dir,
@@ -1440,6 +1441,9 @@ def publish_run(plan: RunPlan, run: Execution, stage: Path, *, plots: bool = Tru
         model = (f"{model} / run level {levels[0]:.3f}" if len(set(levels)) == 1
                  else f"{model} / run level {min(levels):.3f}-{max(levels):.3f}")
     plot_files = draw(hists, stage / "plots", label=label, model=model) if plots else []
+    if plots and len(plan.run_levels) > 1:  # which file was divided by what
+        plot_files += draw_run_levels([dict(r, file=p) for p, r in plan.run_levels.items()], stage / "plots",
+                                      data="n_clusters_true" not in hists)
     outputs = ["hists.root", "reco.root", "summary.json"] + [str(Path(p).relative_to(stage)) for p in plot_files]
     data = summary_data(plan, run, outputs, n_written, output_s=0.0)
     data["files"] = per_file_summary(plan, per_file)

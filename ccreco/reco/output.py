@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -453,6 +453,50 @@ def draw(hists: Mapping[str, hist.Hist[Any]], plot_dir: str | os.PathLike[str], 
     return written
 
 
+def draw_run_levels(records: Sequence[Mapping[str, Any]], plot_dir: str | os.PathLike[str],
+                    data: bool = False) -> list[str]:
+    """The run-level correction of every input file: its predicted level, and which were applied.
+
+    Parameters
+    ----------
+    records : sequence of mapping
+        ``summary.json`` ``run_level.files`` records, in input order (``file``, ``level``,
+        ``applied``, ``reason``).
+    plot_dir : path-like
+        Directory to write into (created).
+    data : bool
+        Label "Data" rather than "Simulation".
+
+    Returns
+    -------
+    list of str
+        Files written (``run_level.png`` and ``.pdf``).
+    """
+    from ccreco import plotting
+
+    index = np.arange(len(records))
+    level = np.array([np.nan if r.get("level") is None else float(r["level"]) for r in records])
+    applied = np.array([bool(r["applied"]) for r in records])
+    with plotting.style():
+        fig, ax = plotting.figure((max(10.0, min(18.0, 0.5 * len(records))), 7))
+        ax.axhline(1.0, color="grey", ls=":")
+        ax.plot(index[applied], level[applied], "o", ms=9, color="C0", label=f"applied ({applied.sum()} files)")
+        if (~applied).any():  # outside the training range (or too few waveforms: drawn at 1)
+            ax.plot(index[~applied], np.where(np.isnan(level[~applied]), 1.0, level[~applied]), "o", ms=9,
+                    mfc="none", color="C3", label=f"not applied ({(~applied).sum()}; summary.json)")
+        if len(records) <= 12:
+            ax.set_xticks(index, [Path(str(r["file"])).name for r in records], rotation=30, ha="right",
+                          fontsize="small")
+        else:
+            ax.set_xlabel("input file (order of summary.json inputs)")
+        ax.set_ylabel("predicted run level")
+        ax.set_xlim(-0.5, len(records) - 0.5)
+        plotting.legend(ax, loc="upper left")
+        plotting.label(ax, data=data)
+        fig.tight_layout()
+        return plotting.save(fig, plot_dir, "run_level")
+
+
 def _tex(name: str, h: hist.Hist[Any]) -> str:
     from ccreco.reco.hists import TEX
 
@@ -616,5 +660,6 @@ def check_outdir_name(outdir: str | os.PathLike[str]) -> None:
         raise ConfigError(f"output path {p} exists and is not a directory")
 
 
-__all__ = ["PARTS_DIR", "PROVENANCE_KEY", "RECO_TREE", "check_outdir_name", "draw", "merge_parts", "provenance_json",
+__all__ = ["PARTS_DIR", "PROVENANCE_KEY", "RECO_TREE", "check_outdir_name", "draw", "draw_run_levels", "merge_parts",
+           "provenance_json",
            "publish", "staging_dir", "write_hists", "write_json", "write_part"]
