@@ -757,7 +757,7 @@ class RunLevelModel(OnnxModel):
     Examples
     --------
     >>> model = RunLevelModel("run_level.onnx")  # doctest: +SKIP
-    >>> level, outside = model.level(stats)  # doctest: +SKIP
+    >>> level, why = model.run_level(stats, n_waveforms=2000)  # doctest: +SKIP
     """
 
     kind = "run_level"
@@ -794,9 +794,10 @@ class RunLevelModel(OnnxModel):
             Empty when the run is within what the training runs spanned.
         """
         values = np.asarray(statistics, dtype=np.float64).reshape(-1)
+        ranges = self.ranges
         notes = []
         for name, value in zip(self.statistics, values, strict=True):
-            lo, hi = self.ranges[name]
+            lo, hi = ranges[name]
             if not lo <= value <= hi:
                 notes.append(f"{name}={value:.4g} ({lo:.4g}..{hi:.4g})")
         return notes

@@ -291,5 +291,5 @@ def fit_run_level(sample: RunLevelSample, ridge: float = 10.0) -> RunLevelFit:
                        low=x.min(0), high=x.max(0), ridge=float(ridge))
 
 
-__all__ = ["CONFIDENT", "GAP_EDGES", "MIN_WAVEFORMS", "STATISTICS", "RunLevelFit", "RunLevelSample",
+__all__ = ["CONFIDENT", "GAP_EDGES", "MIN_WAVEFORMS", "STATISTICS", "RunLevelFit", "RunLevelSample", "chain_statistics",
            "fit_run_level", "run_level_sample", "run_statistics"]
