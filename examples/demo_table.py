@@ -24,6 +24,17 @@ def main(outdir: str) -> None:
               f"{true:11.2f} {100 * (reco - true) / true:+6.1f}% {st['deriv_n_clusters']['mean']:12.2f} "
               f"{st['dndx']['mean']:12.2f} {tp['waveforms_per_s']:6.0f} {ex['name'] + '/' + str(ex['workers']):>10}")
     print(f"(ML: step-2 model {', '.join(dict.fromkeys(models))})")
+    run_level = out / "reco-run-level" / "summary.json"
+    if run_level.exists():  # both files in one run, each divided by its own predicted level
+        s = json.loads(run_level.read_text())
+        levels = {Path(r["file"]).stem: r for r in s["run_level"]["files"]}
+        for f in s["files"]:
+            name = Path(f["file"]).stem
+            reco, true = f["stats"]["n_clusters"]["mean"], f["stats"]["n_clusters_true"]["mean"]
+            r = levels[name]
+            how = f"level {r['level']:.3f}" if r["applied"] else "not corrected: " + r.get("reason", "")
+            print(f"{name:<15} with --set run_level=run_level_perpeak_random_wide: <N_cl> ML {reco:.2f}, "
+                  f"bias {100 * (reco - true) / true:+.1f}% ({how})")
     cmp_file = out / "compare" / "summary.json"
     if cmp_file.exists():
         rows = json.loads(cmp_file.read_text())
