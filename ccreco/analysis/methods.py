@@ -323,7 +323,7 @@ def perpeak_clusters_factory(options: Mapping[str, str]) -> ClusterCounter:
         scores = score_windows(peak_model, cw.windows, chunk.sampling_ns, scored)
         counts = model.count(cw, scores, sampling_ns=chunk.sampling_ns, calibrate=calibrate, extra=extra_of(chunk))
         if level_model is not None:
-            counts = counts / _chunk_level(level_model, chunk, cw, scores, counts)
+            counts = counts / level_model.chunk_level(chunk, cw, scores, counts)
         return round_counts(counts)
 
     return counter
@@ -339,19 +339,6 @@ def _run_level_model(spec: str, peak_path: Any, model: Any, cands: Any, calibrat
     level_model = RunLevelModel(model_file(spec))
     level_model.require_chain(peak_path, model, cands)
     return level_model
-
-
-def _chunk_level(level_model: Any, chunk: WaveformChunk, cw: CandidateWindows, scores: np.ndarray,
-                 counts: np.ndarray) -> float:
-    """The level of one chunk taken as a run (1 for a chunk too small or outside the training range)."""
-    from ccreco.models.runlevel import chain_statistics
-
-    level, why = level_model.run_level(chain_statistics(cw, scores, counts), len(chunk))
-    if why:
-        where = "" if chunk.source is None else (f" ({chunk.source.file}, entries {chunk.source.entry_start}-"
-                                                 f"{chunk.source.entry_stop})")
-        log.warning("run_level: a chunk%s is left uncorrected: %s", where, why)
-    return float(level)
 
 
 # kept for the earlier private names (tests, benchmarks)

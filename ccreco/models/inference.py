@@ -15,6 +15,7 @@ data (window length, sampling period, acquisition window) and raise
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -33,6 +34,8 @@ from ccreco.models.onnx_wrapper import onnx_wrapper, session_options
 #: Default inference batch (ENVIRONMENT.md: moderate batches beat one huge batch; see
 #: docs/MODELS.md for the benchmark behind the figure).
 DEFAULT_BATCH: int = 256
+
+log = logging.getLogger(__name__)
 
 
 def _open_session(path: Path, **options: Any) -> ort.InferenceSession:
@@ -843,6 +846,34 @@ class RunLevelModel(OnnxModel):
             return 1.0, "run statistics outside the correction's training range: " + ", ".join(outside)
         return float(self.level(statistics)[0]), ""
 
+    def chunk_level(self, chunk: Any, cw: Any, scores: np.ndarray, counts: np.ndarray) -> float:
+        """The level of one chunk taken as a run; 1, with a warning naming the chunk, where it is not corrected.
+
+        Parameters
+        ----------
+        chunk : WaveformChunk
+            The waveforms (their source names the warning).
+        cw : CandidateWindows
+            Their step-1 candidates.
+        scores : numpy.ndarray
+            The candidates' step-1 scores.
+        counts : numpy.ndarray
+            The per-peak model's raw count of each waveform.
+
+        Returns
+        -------
+        float
+            What the chunk's counts are divided by.
+        """
+        from ccreco.models.runlevel import chain_statistics
+
+        level, why = self.run_level(chain_statistics(cw, scores, counts), len(chunk))
+        if why:
+            src = chunk.source
+            where = "" if src is None else f" ({src.file}, entries {src.entry_start}-{src.entry_stop})"
+            log.warning("run_level: a chunk%s is left uncorrected: %s", where, why)
+        return float(level)
+
     def require_chain(self, peak_model: str | os.PathLike[str], cluster_model: Any, candidates: Any) -> None:
         """Refuse a chain this correction was not fitted on.
 
@@ -861,9 +892,9 @@ class RunLevelModel(OnnxModel):
             A step 2 that is not a per-peak model without geometry inputs, or any
             :meth:`chain_differences`; the message says how to fit a correction for the chain.
         """
-        if not isinstance(cluster_model, PeakClusterModel) or cluster_model.extra_inputs:
-            raise ModelError(f"a run-level correction needs a per-peak step 2 without geometry inputs; "
-                             f"{Path(cluster_model.path).name} is not one", file=str(self.path))
+        from ccreco.models.runlevel import require_plain_perpeak
+
+        require_plain_perpeak(cluster_model, str(self.path))
         differences = self.chain_differences(peak_model, cluster_model.path, candidates)
         if differences:
             raise ModelError(f"the run-level correction was fitted on another chain: {'; '.join(differences)} "

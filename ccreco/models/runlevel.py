@@ -119,6 +119,27 @@ def chain_statistics(cw: Any, scores: np.ndarray, counts: np.ndarray) -> np.ndar
     return run_statistics(feats, cw.offsets, counts, cw.rms)
 
 
+def require_plain_perpeak(cluster_model: Any, file: str | None = None) -> None:
+    """Refuse a step 2 a run-level correction cannot belong to (a CNN, or geometry inputs).
+
+    Parameters
+    ----------
+    cluster_model : ClusterModel or PeakClusterModel
+        The step-2 model.
+    file : str, optional
+        The file the error names (the correction's, or the step-2 model's).
+
+    Raises
+    ------
+    ModelError
+        Not a per-peak model, or one that needs per-waveform geometry inputs.
+    """
+    if getattr(cluster_model, "kind", None) != "peak_clusters" or cluster_model.extra_inputs:
+        name = getattr(getattr(cluster_model, "path", None), "name", cluster_model)
+        raise ModelError(f"a run-level correction needs a per-peak step 2 without geometry inputs; {name} is not one",
+                         file=file)
+
+
 @dataclass
 class RunLevelSample:
     """Run statistics and level targets of blocks of simulated waveforms.
@@ -189,9 +210,7 @@ def run_level_sample(files: Any, peak_model: Any, cluster_model: Any, *, block: 
 
     if block < MIN_WAVEFORMS:
         raise ConfigError(f"block must be >= {MIN_WAVEFORMS} waveforms (one simulated run), got {block}")
-    if getattr(cluster_model, "kind", None) != "peak_clusters" or cluster_model.extra_inputs:
-        raise ModelError("a run-level correction is learned for a per-peak step 2 without geometry inputs",
-                         file=str(getattr(cluster_model, "path", "")))
+    require_plain_perpeak(cluster_model, str(getattr(cluster_model, "path", "")))
     cfg = candidate_config(peak_model.window_left, peak_model.window_right, peak_model.metadata.get("candidates"))
     stats, true_sum, count_sum, files_seen = [], [], [], []
     sampling: float | None = None
@@ -292,4 +311,4 @@ def fit_run_level(sample: RunLevelSample, ridge: float = 10.0) -> RunLevelFit:
 
 
 __all__ = ["CONFIDENT", "GAP_EDGES", "MIN_WAVEFORMS", "STATISTICS", "RunLevelFit", "RunLevelSample", "chain_statistics",
-           "fit_run_level", "run_level_sample", "run_statistics"]
+           "fit_run_level", "require_plain_perpeak", "run_level_sample", "run_statistics"]

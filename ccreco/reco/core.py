@@ -11,7 +11,6 @@ and the CLI need; nothing here knows about files or executors.
 from __future__ import annotations
 
 import dataclasses
-import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,8 +25,6 @@ from ccreco.io.chunk import WaveformChunk
 
 if TYPE_CHECKING:
     from ccreco.models.inference import ClusterModel, PeakClusterModel, RunLevelModel
-
-log = logging.getLogger(__name__)
 
 #: Where the track length of a waveform came from.
 LENGTH_SOURCES: tuple[str, ...] = ("truth", "config")
@@ -512,12 +509,7 @@ class Reconstructor:
             n_cl = count_clusters(self.cluster_model, peaks.times_ns(dt), peak_offsets, sampling_ns=dt,
                                   window_ns=chunk.n_samples * dt, extra=self._extra_inputs(chunk) if n else None)
         if level is None and self.run_level_model is not None and n:  # the chunk is the run (notebooks)
-            from ccreco.models.runlevel import chain_statistics
-
-            level, why = self.run_level_model.run_level(chain_statistics(cw, scores, n_cl), n)
-            if why:
-                where = f" of {chunk.source.file}" if chunk.source is not None else ""
-                log.warning("a chunk%s is not corrected by the run-level correction: %s", where, why)
+            level = self.run_level_model.chunk_level(chunk, cw, scores, n_cl)
         level = self.config.step2_level if level is None else level
         if np.any(np.asarray(level) != 1.0):  # measured on a tuned simulation, or the file's run-level correction
             n_cl = (n_cl / np.asarray(level, dtype=np.float32)).astype(np.float32)
