@@ -215,6 +215,8 @@ def test_cli_reco_run_level_reports_and_names_it_in_the_plots(simulated_file, tm
     out = capsys.readouterr().out
     assert "run-level correction: 1 file(s) corrected, level " in out
     assert any("/ run level " in t for t in plot_legends["n_clusters"])
+    with uproot.open(tmp_path / "out" / "hists.root") as hists:
+        assert "(divided by run level " in hists["n_clusters"].title
     assert not (tmp_path / "out" / "plots" / "run_level.png").exists()  # one file: nothing to compare
     noisy = simulated_file(200, 61, noise_mv=4.0)
     assert main(["reco", str(f), str(noisy), "-o", str(tmp_path / "two"), "--set",

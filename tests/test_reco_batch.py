@@ -250,6 +250,12 @@ def test_step2_level_reaches_outputs_summary_and_plots(sim_file, iterative_run, 
     summary = json.loads((out / "summary.json").read_text())
     assert summary["provenance"]["config"]["step2_level"] == 1.25
     assert any("/ level 1.25" in t for t in plot_legends["n_clusters"])
+    with uproot.open(out / "hists.root") as f:  # and in the titles of the step-2 count's histograms
+        assert f["n_clusters"].title == "Cluster count, step-2 model (divided by level 1.25)"
+        assert f["dndx"].title.endswith("(divided by level 1.25)")
+        assert f["n_peaks"].title == "Peaks above the step-1 threshold"  # step 1: not divided
+    with uproot.open(iterative_run.outdir / "hists.root") as f:
+        assert f["n_clusters"].title == "Cluster count, step-2 model"
 
 
 def test_models_dir_option(sim_file, tmp_path):

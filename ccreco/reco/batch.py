@@ -1396,6 +1396,29 @@ def per_file_summary(plan: RunPlan, per_file: dict[int, dict[str, Any]]) -> list
     return out
 
 
+def step2_division(plan: RunPlan) -> str:
+    """What the run's step-2 counts were divided by, in words (empty: nothing).
+
+    Parameters
+    ----------
+    plan : RunPlan
+        The run.
+
+    Returns
+    -------
+    str
+        ``level 1.08`` (the configured ``step2_level``), ``run level 1.112`` or
+        ``run level 0.981-1.112`` (each file's run-level correction, where applied), or ``""``.
+    """
+    level = plan.reconstructor.config.step2_level
+    parts = [f"level {level:g}"] if level != 1.0 else []  # the level measured on a tuned simulation
+    levels = [r["level"] for r in plan.run_levels.values() if r["applied"]]
+    if levels:  # each file's run-level correction
+        parts.append(f"run level {levels[0]:.3f}" if len(set(levels)) == 1
+                     else f"run level {min(levels):.3f}-{max(levels):.3f}")
+    return " / ".join(parts)
+
+
 def publish_run(plan: RunPlan, run: Execution, stage: Path, *, plots: bool = True,
                 progress: Any = None) -> RunSummary:
     """Write ``reco.root``, ``hists.root``, plots and ``summary.json`` into ``stage``; publish it.
@@ -1428,18 +1451,15 @@ def publish_run(plan: RunPlan, run: Execution, stage: Path, *, plots: bool = Tru
     n_written = merge_parts(parts, stage / "reco.root", provenance=provenance, per_file=per_file)
     shutil.rmtree(stage / PARTS_DIR, ignore_errors=True)
     hists = acc.hists or book(False)
-    write_hists(hists, stage / "hists.root", provenance=provenance)
+    division = step2_division(plan)
+    write_hists(hists, stage / "hists.root", provenance=provenance,
+                step2_note=f"divided by {division}" if division else "")
     label = Path(plan.good[0]).name if len(plan.good) == 1 else ""
     if plots:
         say("drawing plots")
     model = Path(plan.reconstructor.cluster_model.path).stem  # the step-2 model, for the N_cl legend
-    level = plan.reconstructor.config.step2_level
-    if level != 1.0:  # the count the plots show is divided by the level measured on a tuned simulation
-        model = f"{model} / level {level:g}"
-    levels = [r["level"] for r in plan.run_levels.values() if r["applied"]]
-    if levels:  # divided by each file's run-level correction
-        model = (f"{model} / run level {levels[0]:.3f}" if len(set(levels)) == 1
-                 else f"{model} / run level {min(levels):.3f}-{max(levels):.3f}")
+    if division:
+        model = f"{model} / {division}"
     plot_files = draw(hists, stage / "plots", label=label, model=model) if plots else []
     if plots and len(plan.run_levels) > 1:  # which file was divided by what
         plot_files += draw_run_levels([dict(r, file=p) for p, r in plan.run_levels.items()], stage / "plots",
@@ -1544,4 +1564,4 @@ __all__ = ["EXECUTORS", "SMALL_FILE_FRACTION", "SUMMARY_VARIABLES", "BlockTask",
            "RunSummary", "auto_chunk_size", "block_checks", "check_blocks", "check_inputs", "empty_output", "execute",
            "get_reconstructor", "group_small_files", "plan_run", "per_file_summary", "process_block", "process_events",
            "process_group", "publish_run", "root_provenance", "run_level_summary", "run_reco", "file_run_levels",
-           "skip_record", "summary_data", "unreadable_block", "validate_inputs"]
+           "skip_record", "step2_division", "summary_data", "unreadable_block", "validate_inputs"]

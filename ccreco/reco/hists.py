@@ -117,6 +117,8 @@ HISTS: tuple[HistSpec, ...] = (
 RECO_VS_TRUE = "n_clusters_vs_true"
 #: Profile (ROOT TProfile: mean step-2 count and its error per true count) of the same pairs.
 RECO_VS_TRUE_PROFILE = "n_clusters_profile"
+#: The histograms of the step-2 count (their titles name a level the count was divided by).
+STEP2_HISTS: tuple[str, ...] = ("n_clusters", "dndx", "residual", RECO_VS_TRUE, RECO_VS_TRUE_PROFILE)
 #: Titles of the 2-D histogram and the profile (``hists.root``).
 TITLES: dict[str, str] = {s.name: s.title for s in HISTS} | {
     RECO_VS_TRUE: "ML cluster count vs true count",
@@ -213,5 +215,5 @@ def moments(result_values: dict[str, Any]) -> dict[str, float]:
     return {"n": int(n), "mean": float(mean), "rms": float(np.sqrt(var))}
 
 
-__all__ = ["HISTS", "RECO_VS_TRUE", "RECO_VS_TRUE_PROFILE", "TEX", "TITLES", "YLABELS", "HistSpec", "book", "fill",
-           "moments"]
+__all__ = ["HISTS", "RECO_VS_TRUE", "RECO_VS_TRUE_PROFILE", "STEP2_HISTS", "TEX", "TITLES", "YLABELS", "HistSpec",
+           "book", "fill", "moments"]

@@ -234,12 +234,14 @@ def _set_member(obj: Any, key: str, value: Any) -> bool:
     return any(_set_member(base, key, value) for base in getattr(obj, "_bases", []))
 
 
-def _writable(name: str, h: hist.Hist[Any]) -> Any:
+def _writable(name: str, h: hist.Hist[Any], step2_note: str = "") -> Any:
     """``h`` as the ROOT object uproot writes, with the title and y-axis title of :mod:`~ccreco.reco.hists`."""
-    from ccreco.reco.hists import TITLES, YLABELS
+    from ccreco.reco.hists import STEP2_HISTS, TITLES, YLABELS
 
     obj = uproot.to_writable(h)
     title = TITLES.get(name) or h.axes[0].label
+    if step2_note and name in STEP2_HISTS:
+        title = f"{title} ({step2_note})"
     _set_member(obj, "fTitle", title)
     ylabel = YLABELS.get(name, "entries")
     if h.ndim == 1 and ylabel:
@@ -268,7 +270,7 @@ def provenance_json(provenance: Mapping[str, Any] | None) -> str:
 
 
 def write_hists(hists: Mapping[str, hist.Hist[Any]], dest: str | os.PathLike[str],
-                provenance: Mapping[str, Any] | None = None) -> None:
+                provenance: Mapping[str, Any] | None = None, step2_note: str = "") -> None:
     """Write every histogram as a ROOT TH1D/TH2D/TProfile with titles, plus the provenance.
 
     Titles and y-axis titles come from :data:`ccreco.reco.hists.TITLES` and ``YLABELS`` (x axes
@@ -283,12 +285,15 @@ def write_hists(hists: Mapping[str, hist.Hist[Any]], dest: str | os.PathLike[str
         ``hists.root`` to write (atomically).
     provenance : mapping, optional
         Written as the JSON TObjString ``provenance`` (see :func:`provenance_json`).
+    step2_note : str, optional
+        Appended in brackets to the titles of the step-2 count's histograms
+        (:data:`ccreco.reco.hists.STEP2_HISTS`), e.g. the level the count was divided by.
     """
     dest = Path(dest)
     tmp = _tmp(dest)
     with uproot.recreate(tmp) as f:
         for name, h in sorted(hists.items()):
-            f[name] = _writable(name, h)
+            f[name] = _writable(name, h, step2_note)
         if provenance is not None:
             f[PROVENANCE_KEY] = provenance_json(provenance)
     os.replace(tmp, dest)
