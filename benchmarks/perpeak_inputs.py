@@ -23,6 +23,16 @@ Two measurements behind docs/MODELS.md, "What did not move the level or the slop
         python benchmarks/perpeak_inputs.py --variant area --train train_wide.root --seed 1 \\
             --samples untuned.root,heed.root -o area_s1.onnx
 
+    ``--set FIELD=VALUE`` (repeatable) changes the network instead (``PeakClusterConfig``, e.g.
+    ``--variant none --set dense=128,64 --set dropout=0.1``) and ``--epochs`` the training length:
+    the capacity probe of the same section.
+
+``--ensemble A.onnx,B.onnx,...``
+    evaluates the mean of several per-peak models' counts (rounded, as ``evaluate clusters``
+    does) on ``--samples``, with the shipped LSTM::
+
+        python benchmarks/perpeak_inputs.py --ensemble s1.onnx,s2.onnx,s3.onnx --samples heed.root
+
 Results go to stdout and, with ``--json``, to a file.
 """
 
@@ -138,16 +148,39 @@ def variant_inputs(variant: str, group: int = 128) -> Iterator[None]:
         enc.peak_features, enc._waveform_quantities, dataset._chunks = saved
 
 
+def ensemble_metrics(path: str | Path, models: list[str]) -> dict[str, float]:
+    """Metrics of the mean count of several per-peak models (shipped LSTM and its candidates)."""
+    from ccreco.analysis.metrics import cluster_metrics
+    from ccreco.io import iterate
+    from ccreco.models.dataset import candidate_config, scored_windows
+    from ccreco.models.inference import PeakClusterModel, PeakModel
+    from ccreco.models.shipped import DEFAULT_PEAK_MODEL, shipped_model
+    from ccreco.reco.stages import score_windows
+
+    peak_model = PeakModel(shipped_model(DEFAULT_PEAK_MODEL))
+    cands = candidate_config(peak_model.window_left, peak_model.window_right, peak_model.candidates)
+    nets = [PeakClusterModel(m) for m in models]
+    true, counts = [], []
+    for chunk in iterate(str(path)):
+        cw, scored = scored_windows(chunk, cands)
+        scores = score_windows(peak_model, cw.windows, chunk.sampling_ns, scored)
+        counts.append(np.mean([n.count(cw, scores, sampling_ns=chunk.sampling_ns) for n in nets], axis=0))
+        true.append(chunk.truth["n_clusters"])
+    m = cluster_metrics(np.concatenate(true), np.round(np.concatenate(counts)))
+    return {"mean_true": m["mean_true"], "bias_pct": 100 * m["bias"] / m["mean_true"], "slope": m["slope"],
+            "rms_over_sqrt_n": m["rms_over_sqrt_n"], "calibrated_rms_over_sqrt_n": m["calibrated_rms_over_sqrt_n"]}
+
+
 def train_variant(train: str, variant: str, seed: int, output: str, *, group: int = 128, epochs: int = 20,
-                  max_waveforms: int | None = None) -> str:
-    """The default per-peak recipe with ``variant`` inputs; returns the ONNX path."""
-    from ccreco.models.config import PeakClusterConfig
+                  max_waveforms: int | None = None, model_set: dict[str, str] | None = None) -> str:
+    """The default per-peak recipe with ``variant`` inputs (and ``model_set`` network fields); returns the ONNX path."""
+    from ccreco.models.config import PeakClusterConfig, with_overrides
     from ccreco.models.dataset import peak_cluster_sample
     from ccreco.models.inference import PeakModel
     from ccreco.models.shipped import DEFAULT_PEAK_MODEL, shipped_model
     from ccreco.models.train_clusters import PEAK_CLUSTER_TRAIN, train_peak_cluster_model
 
-    cfg = PeakClusterConfig()
+    cfg = with_overrides((PeakClusterConfig(),), dict(model_set or {}))[0]
     with variant_inputs(variant, group):
         sample = peak_cluster_sample([train], PeakModel(shipped_model(DEFAULT_PEAK_MODEL)), cfg.context,
                                      channels=cfg.channels, max_waveforms=max_waveforms)
@@ -169,8 +202,13 @@ def main() -> None:
     ap.add_argument("--group", type=int, default=128, help="waveforms per group (runratio)")
     ap.add_argument("--samples", default="", help="comma-separated held-out files to evaluate the variant on")
     ap.add_argument("-o", "--output", default="variant.onnx", help="the variant's ONNX file")
+    ap.add_argument("--epochs", type=int, default=20, help="training epochs of the variant")
+    ap.add_argument("--ensemble", default="", help="comma-separated per-peak models whose mean count is evaluated")
+    ap.add_argument("--set", dest="set_", action="append", default=[], metavar="FIELD=VALUE",
+                    help="PeakClusterConfig field for the variant's network (repeatable), e.g. dense=128,64")
     ap.add_argument("--json", default=None, help="write the results here")
     args = ap.parse_args()
+    model_set = dict(item.split("=", 1) for item in args.set_)
     logging.disable(logging.WARNING)
     results: dict[str, Any] = {}
     if args.p1_scan:
@@ -182,14 +220,25 @@ def main() -> None:
     if args.variant:
         if not args.train:
             ap.error("--variant needs --train")
-        path = train_variant(args.train, args.variant, args.seed, args.output, group=args.group)
-        results["variant"] = {"variant": args.variant, "seed": args.seed, "model": path, "samples": {}}
+        path = train_variant(args.train, args.variant, args.seed, args.output, group=args.group, epochs=args.epochs,
+                             model_set=model_set)
+        results["variant"] = {"variant": args.variant, "set": model_set, "seed": args.seed, "model": path,
+                              "epochs": args.epochs, "samples": {}}
         with variant_inputs(args.variant, args.group):
             for sample in (s for s in args.samples.split(",") if s):
                 m = _metrics(sample, path)
                 results["variant"]["samples"][sample] = m
                 print(f"{args.variant} seed {args.seed} {Path(sample).name}: bias {m['bias_pct']:+.1f} % slope "
                       f"{m['slope']:.3f} calibrated {m['calibrated_rms_over_sqrt_n']:.3f}", flush=True)
+    if args.ensemble:
+        models = [m for m in args.ensemble.split(",") if m]
+        results["ensemble"] = {"models": models, "samples": {}}
+        for sample in (s for s in args.samples.split(",") if s):
+            m = ensemble_metrics(sample, models)
+            results["ensemble"]["samples"][sample] = m
+            print(f"mean of {len(models)} models {Path(sample).name}: bias {m['bias_pct']:+.1f} % slope "
+                  f"{m['slope']:.3f} RMS/sqrt(N) {m['rms_over_sqrt_n']:.3f} calibrated "
+                  f"{m['calibrated_rms_over_sqrt_n']:.3f}", flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1) + "\n")
 
