@@ -208,6 +208,8 @@ def main() -> None:
                     help="PeakClusterConfig field for the variant's network (repeatable), e.g. dense=128,64")
     ap.add_argument("--json", default=None, help="write the results here")
     args = ap.parse_args()
+    if any("=" not in item for item in args.set_):
+        ap.error("--set expects FIELD=VALUE")
     model_set = dict(item.split("=", 1) for item in args.set_)
     logging.disable(logging.WARNING)
     results: dict[str, Any] = {}
