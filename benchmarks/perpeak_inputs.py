@@ -53,12 +53,16 @@ VARIANTS = ("none", "area", "fwhm", "runratio")
 DEFAULT_P1 = (0.88, 0.90, 0.911, 0.927, 0.95)
 
 
+def _summary(m: dict[str, Any]) -> dict[str, float]:
+    """The reported figures of a ``cluster_metrics`` / ``evaluate_clusters`` result."""
+    return {"mean_true": m["mean_true"], "bias_pct": 100 * m["bias"] / m["mean_true"], "slope": m["slope"],
+            "rms_over_sqrt_n": m["rms_over_sqrt_n"], "calibrated_rms_over_sqrt_n": m["calibrated_rms_over_sqrt_n"]}
+
+
 def _metrics(path: str | Path, model: str | None) -> dict[str, float]:
     from ccreco.analysis.evaluate import evaluate_clusters
 
-    m = evaluate_clusters(str(path), "perpeak", options={"model": model} if model else {})
-    return {"mean_true": m["mean_true"], "bias_pct": 100 * m["bias"] / m["mean_true"], "slope": m["slope"],
-            "rms_over_sqrt_n": m["rms_over_sqrt_n"], "calibrated_rms_over_sqrt_n": m["calibrated_rms_over_sqrt_n"]}
+    return _summary(evaluate_clusters(str(path), "perpeak", options={"model": model} if model else {}))
 
 
 def p1_scan(directory: str | Path, values: tuple[float, ...] = DEFAULT_P1, n: int = 3000, seed: int = 4444,
@@ -166,9 +170,7 @@ def ensemble_metrics(path: str | Path, models: list[str]) -> dict[str, float]:
         scores = score_windows(peak_model, cw.windows, chunk.sampling_ns, scored)
         counts.append(np.mean([n.count(cw, scores, sampling_ns=chunk.sampling_ns) for n in nets], axis=0))
         true.append(chunk.truth["n_clusters"])
-    m = cluster_metrics(np.concatenate(true), np.round(np.concatenate(counts)))
-    return {"mean_true": m["mean_true"], "bias_pct": 100 * m["bias"] / m["mean_true"], "slope": m["slope"],
-            "rms_over_sqrt_n": m["rms_over_sqrt_n"], "calibrated_rms_over_sqrt_n": m["calibrated_rms_over_sqrt_n"]}
+    return _summary(cluster_metrics(np.concatenate(true), np.round(np.concatenate(counts))))
 
 
 def train_variant(train: str, variant: str, seed: int, output: str, *, group: int = 128, epochs: int = 20,
